@@ -1,0 +1,87 @@
+/**
+ * The runtime's shared vocabulary: what a target looks like, what a permission set is,
+ * and how a problem with user input is reported. Every runtime module speaks these types;
+ * the provider and the constructs translate to and from them.
+ */
+import type { Client, Pool } from 'pg';
+
+/** libpq's sslmode values, with libpq's exact semantics. */
+export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+/** Admin credentials kept in AWS Secrets Manager instead of in configuration. */
+export interface AwsSecretRef {
+  readonly secretName: string;
+  readonly region?: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly sessionToken?: string;
+  /** Endpoint override (VPC endpoints, local testing); else the SDK's standard configuration. */
+  readonly endpoint?: string;
+}
+
+/**
+ * A PostgreSQL target and how to reach it as admin: what `adaptive_resource` describes.
+ * Exactly one of `password` (inline) or `aws` (Secrets Manager) supplies the admin secret;
+ * with `aws`, the secret's JSON may also supply username, host, port and dbname.
+ */
+export interface TargetConfig {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly aws?: AwsSecretRef;
+  readonly sslMode: SslMode;
+  /** PEM contents (as Terraform's file() returns them), not paths. */
+  readonly tlsRootCert?: string;
+  readonly tlsClientCert?: string;
+  readonly tlsClientKey?: string;
+  /** Hostname to verify (and send as SNI) when `host` is an IP address or an alias. */
+  readonly tlsServerName?: string;
+  readonly maxConnections?: number;
+  readonly minConnections?: number;
+  readonly connectTimeoutSeconds?: number;
+  readonly applicationName?: string;
+}
+
+/**
+ * An open admin connection to one target. `pool` reaches the configured database;
+ * `connect(db)` opens a fresh admin client to another database on the same server with the
+ * same credentials and TLS settings (REASSIGN OWNED / DROP OWNED act per database).
+ */
+export interface TargetDb {
+  readonly name: string;
+  readonly database: string;
+  readonly pool: Pool;
+  connect(database?: string): Promise<Client>;
+  close(): Promise<void>;
+}
+
+/** Table privileges an authorization may grant. */
+export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
+export type TablePrivilege = (typeof TABLE_PRIVILEGES)[number];
+
+/** A permission set, normalised: upper-case privileges, sorted, de-duplicated. */
+export interface Permissions {
+  readonly grants: readonly TablePrivilege[];
+  readonly schemas: readonly string[];
+  /** Table names, `schema.table`, or `*` (every table now and later). */
+  readonly tables: readonly string[];
+}
+
+/** One problem with user input: which field, and what would be accepted. */
+export interface ValidationIssue {
+  /** Attribute path as the user wrote it, e.g. `ttl`, `permissions.grants[1]`, `members[0]`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Bad input. Nothing was changed. */
+export class ValidationError extends Error {
+  constructor(readonly issues: readonly ValidationIssue[]) {
+    super(issues.map((i) => `${i.field}: ${i.message}`).join('\n'));
+    this.name = 'ValidationError';
+  }
+}
