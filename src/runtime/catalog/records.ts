@@ -1,0 +1,187 @@
+/**
+ * The records the catalog holds, as the runtime sees them. Specs are what a caller writes;
+ * records add what the catalog keeps (timestamps, ids, revocation). Database nulls are
+ * `null` here, never a missing property.
+ */
+import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
+
+/** When a record was first stored and last changed. */
+export interface Timestamps {
+  readonly createdAt: Date;
+  readonly updatedAt: Date;
+}
+
+/** An AWS Secrets Manager reference without its static credentials. */
+export type PublicAwsSecretRef = Omit<AwsSecretRef, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
+
+/**
+ * The settings of a target that are not secret: stored in plain JSON and readable without
+ * the catalog key. Secrets (password, TLS client key, static AWS keys) are stored encrypted;
+ * the name is the record's key, not part of its settings.
+ */
+export type PublicTargetConfig = Omit<TargetConfig, 'name' | 'password' | 'tlsClientKey' | 'aws'> & {
+  readonly aws?: PublicAwsSecretRef;
+};
+
+/** A resource with its secrets decrypted: everything needed to connect as admin. */
+export interface ResourceRecord extends Timestamps {
+  readonly name: string;
+  readonly target: TargetConfig;
+}
+
+/** A resource without its secrets (what listing returns; needs no catalog key). */
+export interface ResourceInfo extends Timestamps {
+  readonly name: string;
+  readonly config: PublicTargetConfig;
+  /** Whether encrypted secrets are stored (false when the admin secret is in AWS). */
+  readonly hasStoredSecrets: boolean;
+}
+
+/** A named permission set, as written. */
+export interface AuthorizationSpec {
+  readonly name: string;
+  readonly description?: string;
+  /** The kind of target it applies to, as the configuration says (e.g. `postgresql`). */
+  readonly resourceType: string;
+  readonly permissions: Permissions;
+}
+
+/** A stored authorization; `permissions` normalised (upper-case, sorted, de-duplicated). */
+export interface AuthorizationRecord extends Timestamps {
+  readonly name: string;
+  readonly description: string;
+  readonly resourceType: string;
+  readonly permissions: Permissions;
+}
+
+/** Endpoint types the runtime implements. */
+export const ENDPOINT_TYPES = ['direct'] as const;
+export type EndpointType = (typeof ENDPOINT_TYPES)[number];
+
+/** An authorization applied to a resource for a time-to-live, as written. */
+export interface EndpointSpec {
+  readonly name: string;
+  readonly type: EndpointType;
+  readonly ttlSeconds: number;
+  /** Name of the resource (target). */
+  readonly resource: string;
+  /** Name of the authorization. */
+  readonly authorization: string;
+  /** The NOLOGIN PostgreSQL role on the target that holds the grants. */
+  readonly accessRole: string;
+}
+
+/** A stored endpoint. */
+export interface EndpointRecord extends EndpointSpec, Timestamps {}
+
+/** People given a set of endpoints, as written. */
+export interface GroupSpec {
+  readonly name: string;
+  readonly members: readonly string[];
+  /** Endpoint names; each must be in the catalog. */
+  readonly endpoints: readonly string[];
+}
+
+/** A stored group. */
+export interface GroupRecord extends GroupSpec, Timestamps {}
+
+/** Why a credential was revoked. The named ones are those the runtime uses. */
+export type RevokeReason =
+  | 'expired'
+  | 'member removed'
+  | 'endpoint removed'
+  | 'group destroyed'
+  | 'ttl lowered'
+  | 'replaced'
+  // Any other reason is allowed; the union above keeps editor completion for the usual ones.
+  | (string & Record<never, never>);
+
+/** A login role just created on a target, to be recorded (no password: the catalog never holds one). */
+export interface NewCredential {
+  readonly roleName: string;
+  readonly resource: string;
+  readonly endpoint: string;
+  readonly group: string;
+  readonly member: string;
+  readonly grantedAt: Date;
+  readonly expiresAt: Date;
+}
+
+/** A recorded credential. Live while `revokedAt` is null (even past its expiry, until reaped). */
+export interface CredentialRecord extends NewCredential {
+  readonly id: string;
+  readonly revokedAt: Date | null;
+  readonly revokeReason: string | null;
+}
+
+/** Narrows `liveCredentials`; every given field must match. */
+export interface CredentialFilter {
+  readonly resource?: string;
+  readonly endpoint?: string;
+  readonly group?: string;
+  readonly member?: string;
+}
+
+/** Event names the runtime writes. CRUD events of the four records are written by the catalog itself. */
+export type AuditEventName =
+  | 'grant'
+  | 'revoke'
+  | 'expire'
+  | 'extend'
+  | 'resource.create'
+  | 'resource.update'
+  | 'resource.delete'
+  | 'authorization.create'
+  | 'authorization.update'
+  | 'authorization.delete'
+  | 'endpoint.create'
+  | 'endpoint.update'
+  | 'endpoint.delete'
+  | 'group.create'
+  | 'group.update'
+  | 'group.delete'
+  | (string & Record<never, never>);
+
+/** An audit event to append. `at` defaults to the transaction's time. Never put secrets in `detail`. */
+export interface AuditEvent {
+  readonly event: AuditEventName;
+  readonly at?: Date;
+  readonly resource?: string;
+  readonly endpoint?: string;
+  readonly group?: string;
+  readonly member?: string;
+  readonly roleName?: string;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+/** A stored audit event. */
+export interface AuditRecord {
+  /** Position in the log (a bigint, as a decimal string); increases with every append. */
+  readonly id: string;
+  readonly at: Date;
+  readonly event: string;
+  readonly resource: string | null;
+  readonly endpoint: string | null;
+  readonly group: string | null;
+  readonly member: string | null;
+  readonly roleName: string | null;
+  readonly detail: Readonly<Record<string, unknown>>;
+}
+
+/** Narrows `readAudit`; every given field must match. */
+export interface AuditFilter {
+  /** Events at or after this time. */
+  readonly since?: Date;
+  /** Events before this time. */
+  readonly until?: Date;
+  /** One event name or any of several. */
+  readonly event?: string | readonly string[];
+  readonly member?: string;
+  readonly resource?: string;
+  readonly endpoint?: string;
+  readonly group?: string;
+  /** At most this many events (all when omitted). */
+  readonly limit?: number;
+  /** Newest first (for "the last N events"); oldest first by default. */
+  readonly newestFirst?: boolean;
+}

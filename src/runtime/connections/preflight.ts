@@ -1,0 +1,166 @@
+/**
+ * Preflight: can the configured admin do the job on this target? Checked when a resource
+ * is created or updated, so that a missing privilege is reported with the SQL that grants
+ * it, not discovered halfway through an apply.
+ *
+ * The admin needs, unless it is a superuser:
+ * - CREATEROLE, to create the access roles and the per-person LOGIN roles. On PostgreSQL
+ *   16 and later a CREATEROLE non-superuser manages only roles it holds ADMIN OPTION on;
+ *   it receives that automatically on the roles it creates, so only roles that already
+ *   exist and were created by someone else (passed as `manageRoles`) need a grant;
+ * - the privileges of pg_signal_backend, to end the open sessions of expired credentials
+ *   (the roles it creates are not its members, so that is the only way short of superuser);
+ * - CONNECT on the database.
+ */
+import type { TargetDb } from '../types';
+
+/** One missing privilege and the SQL (run as a superuser) that grants it. */
+export interface MissingPrivilege {
+  readonly what: string;
+  readonly fix: string;
+}
+
+/** What preflight found: the server, the admin's privileges, and what is missing. */
+export interface PreflightReport {
+  /** The role the checks apply to (current_user of the admin connection). */
+  readonly user: string;
+  readonly database: string;
+  /** e.g. "15.18 (Debian 15.18-0+deb12u1)". */
+  readonly serverVersion: string;
+  /** e.g. 150018. */
+  readonly serverVersionNum: number;
+  readonly major: number;
+  readonly superuser: boolean;
+  readonly createRole: boolean;
+  readonly canSignalBackends: boolean;
+  readonly canConnect: boolean;
+  /** Empty when the admin can do everything. */
+  readonly missing: readonly MissingPrivilege[];
+}
+
+/** Extra checks for preflight. */
+export interface PreflightOptions {
+  /**
+   * Existing roles the admin must be able to grant and alter (e.g. a shared marker role
+   * someone else created). Checked for ADMIN OPTION on PostgreSQL 16 and later.
+   */
+  readonly manageRoles?: readonly string[];
+}
+
+function ident(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Reads the server version and the admin's privileges, and lists what is missing. */
+export async function preflight(target: TargetDb, options: PreflightOptions = {}): Promise<PreflightReport> {
+  const { rows } = await target.pool.query<{
+    user: string;
+    database: string;
+    version: string;
+    num: string;
+    superuser: boolean;
+    createrole: boolean;
+    signal: boolean;
+    connect: boolean;
+  }>(
+    `select current_user as "user", current_database() as database,
+            current_setting('server_version') as version, current_setting('server_version_num') as num,
+            r.rolsuper as superuser, r.rolcreaterole as createrole,
+            pg_has_role(current_user, 'pg_signal_backend', 'USAGE') as signal,
+            has_database_privilege(current_database(), 'CONNECT') as connect
+       from pg_roles r
+      where r.rolname = current_user`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`Target "${target.name}": the admin role is not in pg_roles (current_user is not a role?)`);
+  const num = Number(row.num);
+  const major = Math.floor(num / 10000);
+  const admin = ident(row.user);
+  const missing: MissingPrivilege[] = [];
+
+  if (!row.superuser && !row.createrole) {
+    missing.push({
+      what: `role "${row.user}" cannot create roles (needs CREATEROLE, or superuser)`,
+      fix: `ALTER ROLE ${admin} CREATEROLE;`,
+    });
+  }
+  if (!row.superuser && !row.signal) {
+    missing.push({
+      what: `role "${row.user}" cannot end the sessions of expired credentials (needs the privileges of pg_signal_backend, or superuser)`,
+      fix: `GRANT pg_signal_backend TO ${admin};`,
+    });
+  }
+  if (!row.connect) {
+    missing.push({
+      what: `role "${row.user}" has no CONNECT privilege on database "${row.database}"`,
+      fix: `GRANT CONNECT ON DATABASE ${ident(row.database)} TO ${admin};`,
+    });
+  }
+  const manage = [...new Set(options.manageRoles ?? [])];
+  if (!row.superuser && major >= 16 && manage.length > 0) {
+    const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
+      `select r.rolname as name, r.rolsuper as superuser,
+              pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
+         from pg_roles r
+        where r.rolname = any($1::text[])
+        order by r.rolname`,
+      [manage],
+    );
+    for (const role of roles) {
+      if (role.superuser) {
+        missing.push({
+          what: `role "${role.name}" is a superuser: only a superuser can manage it`,
+          fix: `ALTER ROLE ${ident(role.name)} NOSUPERUSER;`,
+        });
+      } else if (!role.admin) {
+        missing.push({
+          what: `role "${row.user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
+          fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION;`,
+        });
+      }
+    }
+  }
+  return {
+    user: row.user,
+    database: row.database,
+    serverVersion: row.version,
+    serverVersionNum: num,
+    major,
+    superuser: row.superuser,
+    createRole: row.createrole,
+    canSignalBackends: row.superuser || row.signal,
+    canConnect: row.connect,
+    missing,
+  };
+}
+
+/** The admin lacks privileges adaptive-access needs. `missing` lists them with their fixes. */
+export class PreflightError extends Error {
+  constructor(
+    readonly target: string,
+    readonly report: PreflightReport,
+  ) {
+    super(
+      `Target "${target}": the admin role "${report.user}" lacks privileges adaptive-access needs (PostgreSQL ${report.major}). ` +
+        `Run as a superuser:\n` +
+        report.missing.map((m) => `- ${m.what}: ${m.fix}`).join('\n'),
+    );
+    this.name = 'PreflightError';
+  }
+
+  get missing(): readonly MissingPrivilege[] {
+    return this.report.missing;
+  }
+}
+
+/** Throws a PreflightError when the report lists anything missing. */
+export function assertPreflight(target: string, report: PreflightReport): void {
+  if (report.missing.length > 0) throw new PreflightError(target, report);
+}
+
+/** Runs preflight and throws a PreflightError when something is missing; returns the report. */
+export async function requireAdminPrivileges(target: TargetDb, options: PreflightOptions = {}): Promise<PreflightReport> {
+  const report = await preflight(target, options);
+  assertPreflight(target.name, report);
+  return report;
+}

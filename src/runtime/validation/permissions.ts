@@ -1,0 +1,327 @@
+/**
+ * `permissions` of `adaptive_authorization`: the JSON text `jsonencode({grants, schemas,
+ * tables})` produces, or (from the constructs) the object itself.
+ *
+ * The JSON Schema below is the published contract (the docs print it) and is enforced with
+ * the `jsonschema` package; rules a JSON Schema cannot say are checked in code:
+ * identifiers are limited in bytes, not characters, and a `schema.table` entry must name a
+ * schema listed in `schemas`. Messages come from code, not from the schema library, so they
+ * can say what would be accepted.
+ *
+ * Decisions:
+ * - `grants` are case-insensitive and normalised to upper case; `ALL` and `ALL PRIVILEGES`
+ *   expand to every privilege in TABLE_PRIVILEGES. Output order is TABLE_PRIVILEGES order.
+ * - `schemas` and `tables` entries are case-sensitive identifiers (see names.ts). System
+ *   schemas (`pg_*`, `information_schema`) are refused: a grant on the catalogs could hand
+ *   out other roles' password hashes.
+ * - `tables` entries are `*` (every table of every listed schema, now and later), `name`
+ *   (that table in each listed schema) or `schema.name`. `schema.*` is refused with a hint.
+ *   When `*` is present, named tables add nothing, so the normalised list is just `["*"]`.
+ * - Lists are de-duplicated and sorted (by code unit, locale-independent), so equal
+ *   permission sets have one canonical JSON text and plans do not drift.
+ */
+import type { Schema, ValidationError as SchemaValidationError, Validator } from 'jsonschema';
+import { TABLE_PRIVILEGES, type Permissions, type TablePrivilege, type ValidationIssue } from '../types';
+import { childField, closest, indexField, issue, isUnknown, show, throwIfIssues, typeName, type MaybeUnknown } from './common';
+import { parseJsonText } from './json';
+import { IDENTIFIER_MAX_BYTES, IDENTIFIER_PATTERN, IDENTIFIER_RULE, identifierProblem } from './names';
+
+const KEYS = ['grants', 'schemas', 'tables'] as const;
+type Key = (typeof KEYS)[number];
+
+/** Words that mean "every table privilege". */
+const ALL_WORDS = ['ALL', 'ALL PRIVILEGES'] as const;
+
+/** Matches one word in any letter case, e.g. `select` -> `[Ss][Ee][Ll][Ee][Cc][Tt]`. */
+function anyCase(word: string): string {
+  return Array.from(word, (ch) => (/[A-Za-z]/.test(ch) ? `[${ch.toUpperCase()}${ch.toLowerCase()}]` : ch)).join('');
+}
+
+const PRIVILEGE_PATTERN = `^(?:${[...TABLE_PRIVILEGES, ...ALL_WORDS].map(anyCase).join('|')})$`;
+const SYSTEM_SCHEMA_PATTERN = '^(?:pg_.*|information_schema)$';
+const IDENT = IDENTIFIER_PATTERN.slice(1, -1);
+const TABLE_PATTERN = `^(?:\\*|${IDENT}|${IDENT}\\.${IDENT})$`;
+
+const EXAMPLE = 'jsonencode({ grants = ["SELECT"], schemas = ["public"], tables = ["*"] })';
+const ACCEPTED_PRIVILEGES = `${TABLE_PRIVILEGES.join(', ')}, or ALL for all of them (any letter case)`;
+const TABLE_RULE =
+  '"*" (every table, now and later), a table name, or schema.table with the schema listed in permissions.schemas; ' +
+  "names are at most 63 bytes of letters, digits, '_', '$' and '-'";
+
+/**
+ * The JSON Schema of `permissions` (draft-07). Patterns use Unicode property escapes, so a
+ * validator must compile them with the `u` flag, as ECMA-262 regular expressions.
+ */
+export const PERMISSIONS_SCHEMA: Readonly<Schema> = deepFreeze({
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'adaptive_authorization permissions',
+  description: 'Table privileges granted on tables of some schemas, written as jsonencode({ grants, schemas, tables }).',
+  type: 'object',
+  additionalProperties: false,
+  required: ['grants', 'schemas', 'tables'],
+  properties: {
+    grants: {
+      description: `Table privileges: ${ACCEPTED_PRIVILEGES}.`,
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: PRIVILEGE_PATTERN },
+      examples: [['SELECT'], ['SELECT', 'INSERT', 'UPDATE', 'DELETE']],
+    },
+    schemas: {
+      description: `Schemas whose tables are granted; identifiers: ${IDENTIFIER_RULE}. System schemas (pg_*, information_schema) are not allowed.`,
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'string',
+        minLength: 1,
+        maxLength: IDENTIFIER_MAX_BYTES,
+        pattern: IDENTIFIER_PATTERN,
+        not: { type: 'string', pattern: SYSTEM_SCHEMA_PATTERN },
+      },
+      examples: [['public'], ['public', 'app']],
+    },
+    tables: {
+      description: `Tables: ${TABLE_RULE}, starting with a letter, digit or '_'.`,
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', minLength: 1, maxLength: 2 * IDENTIFIER_MAX_BYTES + 1, pattern: TABLE_PATTERN },
+      examples: [['*'], ['events', 'metrics'], ['app.orders']],
+    },
+  },
+});
+
+/** Freezes a schema and everything in it: it is shared, and docs code must not change it. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) {
+    if (typeof child === 'object' && child !== null) deepFreeze(child as object);
+  }
+  return Object.freeze(value);
+}
+
+let validator: Validator | undefined;
+
+/** The schema validator, created on first use. */
+function schemaValidator(): Validator {
+  if (validator === undefined) {
+    // Loaded lazily: Terraform starts the plugin several times per command and most of
+    // those processes never validate permissions, so the cold start should not pay for it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Validator: ValidatorClass } = require('jsonschema') as typeof import('jsonschema');
+    validator = new ValidatorClass();
+  }
+  return validator;
+}
+
+/** Non-table privileges users reach for, with what to do instead. */
+const OTHER_PRIVILEGES: Readonly<Record<string, string>> = {
+  USAGE: 'USAGE is a schema privilege, and USAGE on the listed schemas comes with every grant',
+  CONNECT: 'CONNECT is a database privilege, and CONNECT comes with every grant',
+  CREATE: 'CREATE is a schema or database privilege and is not granted through an authorization',
+  TEMPORARY: 'TEMPORARY is a database privilege and is not granted through an authorization',
+  TEMP: 'TEMP is a database privilege and is not granted through an authorization',
+  EXECUTE: 'EXECUTE is a function privilege and is not granted through an authorization',
+  MAINTAIN: 'MAINTAIN (PostgreSQL 17+) is not supported',
+};
+
+function privilegeProblem(value: string): string | undefined {
+  const upper = value.toUpperCase();
+  if ((TABLE_PRIVILEGES as readonly string[]).includes(upper) || (ALL_WORDS as readonly string[]).includes(upper)) return undefined;
+  const other = OTHER_PRIVILEGES[upper.trim()];
+  if (other !== undefined) return `${show(value)} is not a table privilege: ${other}; accepted: ${ACCEPTED_PRIVILEGES}`;
+  if (upper.trim() !== upper && (TABLE_PRIVILEGES as readonly string[]).includes(upper.trim())) {
+    return `${show(value)} has spaces around it; write ${show(value.trim())}`;
+  }
+  const guess = closest(value, [...TABLE_PRIVILEGES]);
+  const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
+  return `${show(value)} is not a table privilege${suggestion}; accepted: ${ACCEPTED_PRIVILEGES}`;
+}
+
+function schemaProblem(value: string): string | undefined {
+  const problem = identifierProblem(value);
+  if (problem !== undefined) return `${problem}; a schema name is an identifier: ${IDENTIFIER_RULE}`;
+  if (new RegExp(SYSTEM_SCHEMA_PATTERN).test(value)) {
+    return `${show(value)} is a system schema; grants on the system catalogs are not allowed (they could expose other roles' password hashes), list your own schemas`;
+  }
+  return undefined;
+}
+
+function tableProblem(value: string, schemas: ReadonlySet<string> | undefined): string | undefined {
+  if (value === '*') return undefined;
+  const parts = value.split('.');
+  if (parts.length > 2) return `${show(value)} has more than one '.'; a table is ${TABLE_RULE}`;
+  if (parts.length === 2) {
+    const [schema = '', table = ''] = parts;
+    if (table === '*') {
+      return `${show(value)} is not accepted: to grant every table of a schema, write "*" in tables and list ${show(schema)} in schemas`;
+    }
+    const schemaPart = identifierProblem(schema);
+    if (schemaPart !== undefined) return `the schema part: ${schemaPart}; a table is ${TABLE_RULE}`;
+    const tablePart = identifierProblem(table);
+    if (tablePart !== undefined) return `the table part: ${tablePart}; a table is ${TABLE_RULE}`;
+    if (schemas !== undefined && !schemas.has(schema)) {
+      return `${show(value)} names the schema ${show(schema)}, which is not in permissions.schemas; add it there, or write the table name without the schema`;
+    }
+    return undefined;
+  }
+  const problem = identifierProblem(value);
+  return problem === undefined ? undefined : `${problem}; a table is ${TABLE_RULE}`;
+}
+
+const HINTS: Readonly<Record<string, string>> = {
+  grants: `list table privileges, e.g. grants = ["SELECT"]; accepted: ${ACCEPTED_PRIVILEGES}`,
+  schemas: 'list schema names, e.g. schemas = ["public"]',
+  tables: 'list tables, e.g. tables = ["*"] for every table of the schemas, or tables = ["orders", "app.users"]',
+};
+
+/** Turns a schema-library error about the structure into an issue with our wording. */
+function structureIssue(error: SchemaValidationError, field: string): ValidationIssue | undefined {
+  const [key, index] = error.path;
+  if (key === undefined) {
+    if (error.name === 'type') return issue(field, `must be a JSON object, got ${typeName(error.instance)}; write ${EXAMPLE}`);
+    if (error.name === 'required') {
+      const missing = String(error.argument);
+      return issue(childField(field, missing), `is missing; ${HINTS[missing] ?? EXAMPLE}`);
+    }
+    if (error.name === 'additionalProperties') {
+      const extra = String(error.argument);
+      const guess = closest(extra, KEYS);
+      const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
+      return issue(childField(field, extra), `is not a permissions attribute${suggestion}; accepted: grants, schemas, tables`);
+    }
+    return issue(field, `${error.message}; write ${EXAMPLE}`);
+  }
+  const hint = HINTS[String(key)] ?? EXAMPLE;
+  const at = childField(field, String(key));
+  if (index === undefined) {
+    if (error.name === 'type') return issue(at, `must be a list of strings, got ${typeName(error.instance)}; ${hint}`);
+    if (error.name === 'minItems') return issue(at, `is empty; ${hint}`);
+    return issue(at, `${error.message}; ${hint}`);
+  }
+  // Element errors on strings are worded by the code checks, which say exactly what is wrong.
+  if (typeof error.instance === 'string') return undefined;
+  return issue(indexField(at, Number(index)), `must be a string, got ${typeName(error.instance)}; ${hint}`);
+}
+
+interface PermissionsResult {
+  readonly issues: ValidationIssue[];
+  readonly value?: Permissions;
+}
+
+function stringsOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}
+
+function analysePermissions(input: unknown, field: string): PermissionsResult {
+  let document: unknown = input;
+  if (typeof input === 'string') {
+    const parsed = parseJsonText(input, field, `write it with ${EXAMPLE}`);
+    if (!parsed.ok) return { issues: [parsed.issue] };
+    document = parsed.value;
+  }
+  // The object form must be plain JSON data; anything else (a Map, a class instance) fails
+  // the schema's type check below with a clear message.
+  const result = schemaValidator().validate(document, PERMISSIONS_SCHEMA);
+  const issues: ValidationIssue[] = [];
+  const flagged = new Set<string>();
+  const reported = new Set<string>();
+  for (const error of result.errors) {
+    const path = error.path.join('/');
+    const found = structureIssue(error, field);
+    if (found === undefined) flagged.add(path);
+    else if (!reported.has(`${found.field}\n${path}`)) {
+      // One issue per place: a value can break several keywords at once.
+      reported.add(`${found.field}\n${path}`);
+      issues.push(found);
+    }
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return { issues };
+
+  const record = document as Record<string, unknown>;
+  const schemaList = stringsOf(record.schemas);
+  const validSchemas = new Set(schemaList.filter((s) => schemaProblem(s) === undefined));
+  // Cross-checking tables against schemas is only fair when every schema is valid.
+  const schemasForTables = Array.isArray(record.schemas) && validSchemas.size === record.schemas.length ? validSchemas : undefined;
+  const elementCheck: Record<Key, (value: string) => string | undefined> = {
+    grants: privilegeProblem,
+    schemas: schemaProblem,
+    tables: (value) => tableProblem(value, schemasForTables),
+  };
+  for (const key of KEYS) {
+    const list = record[key];
+    if (!Array.isArray(list)) continue;
+    list.forEach((item: unknown, index) => {
+      if (typeof item !== 'string') return;
+      const at = indexField(childField(field, key), index);
+      const problem = elementCheck[key](item);
+      if (problem !== undefined) issues.push(issue(at, problem));
+      else if (flagged.has(`${key}/${index}`)) {
+        // The schema refused what the code accepts: keep the schema authoritative.
+        issues.push(issue(at, `${show(item)} is not accepted; ${HINTS[key] ?? EXAMPLE}`));
+      }
+    });
+  }
+  if (issues.length > 0) return { issues: sortIssues(issues, field) };
+  return { issues: [], value: normalisePermissions({ grants: stringsOf(record.grants), schemas: schemaList, tables: stringsOf(record.tables) }) };
+}
+
+/** Root issues first, then grants, schemas, tables, each in index order. */
+function sortIssues(issues: ValidationIssue[], field: string): ValidationIssue[] {
+  const rank = (f: string): [number, number] => {
+    const rest = f.slice(field.length);
+    const keyRank = KEYS.findIndex((key) => rest.startsWith(`.${key}`));
+    const index = /\[(\d+)\]$/.exec(rest);
+    return [keyRank + 1, index === null ? -1 : Number(index[1])];
+  };
+  return issues
+    .map((item, order) => ({ item, order, rank: rank(item.field) }))
+    .sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.order - b.order)
+    .map(({ item }) => item);
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
+}
+
+/**
+ * The normal form of permissions already known to be valid: privileges upper-cased, `ALL`
+ * expanded, in TABLE_PRIVILEGES order; schemas and tables de-duplicated and sorted; `*`
+ * alone when present.
+ */
+function normalisePermissions(p: { readonly grants: readonly string[]; readonly schemas: readonly string[]; readonly tables: readonly string[] }): Permissions {
+  const wanted = new Set(p.grants.map((g) => g.toUpperCase()));
+  const all = ALL_WORDS.some((word) => wanted.has(word));
+  const grants: TablePrivilege[] = TABLE_PRIVILEGES.filter((privilege) => all || wanted.has(privilege));
+  const tables = p.tables.includes('*') ? ['*'] : unique(p.tables);
+  return { grants, schemas: unique(p.schemas), tables };
+}
+
+/**
+ * Checks `permissions` (JSON text, or the object for the constructs) without throwing:
+ * the JSON Schema, privileges, identifiers, and that every `schema.table` names a listed
+ * schema. Every issue names its path, e.g. `permissions.grants[1]`.
+ */
+export function checkPermissions(input: MaybeUnknown<unknown>, field = 'permissions'): ValidationIssue[] {
+  if (isUnknown(input)) return [];
+  return analysePermissions(input, field).issues;
+}
+
+/**
+ * Parses and normalises `permissions` (JSON text or object); throws a `ValidationError`
+ * with every issue `checkPermissions` finds.
+ */
+export function parsePermissions(input: unknown, field = 'permissions'): Permissions {
+  const result = analysePermissions(input, field);
+  throwIfIssues(result.issues);
+  if (result.value === undefined) throw new Error('permissions: no value and no issues'); // unreachable
+  return result.value;
+}
+
+/**
+ * A stable JSON text for a permission set, with keys in a fixed order and lists in normal
+ * form, for storage and for comparing with state without plan drift. Normalises again, so
+ * two sets that grant the same access give the same text.
+ */
+export function canonicalPermissionsJson(p: Permissions): string {
+  const normal = normalisePermissions(p);
+  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables });
+}
