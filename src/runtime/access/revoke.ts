@@ -1,0 +1,346 @@
+/**
+ * Revocation: the sequence that makes a credential's access end now, not merely its
+ * password. `DROP ROLE` alone leaves open sessions running, and fails when the role owns
+ * objects or holds privileges; both are handled here.
+ *
+ * For the roles given (batched; a failing batch falls back to one role at a time):
+ *
+ *  a. `ALTER ROLE ... NOLOGIN VALID UNTIL <now>`, committed first: no new session can
+ *     start. Then (best effort, its own transaction) revoke every membership except the
+ *     marker role and note the revocation in the comment: open sessions lose the access
+ *     role's privileges at once, since membership is checked on every access. The marker
+ *     membership stays until the drop, so a role left behind is still recognised as ours
+ *     and retried.
+ *  b. Terminate the role's backends and re-check `pg_stat_activity` until none is left
+ *     (bounded): a backend that passed authentication just before (a) committed shows up
+ *     late, the race Teleport guards against the same way.
+ *  c. In every database (connections allowed) where the role owns objects or holds
+ *     privileges, as `pg_shdepend` records them: `REASSIGN OWNED BY role TO CURRENT_USER;
+ *     DROP OWNED BY role`. `pg_shdepend` is exactly what `DROP ROLE` checks, so databases
+ *     without such entries need no connection (which also keeps us out of template1,
+ *     where a session blocks `CREATE DATABASE`).
+ *  d. In the target's database, one transaction: REASSIGN OWNED, DROP OWNED (objects there
+ *     and shared objects), `DROP ROLE`; then a last termination pass by role OID for any
+ *     backend that slipped in during the sequence.
+ *
+ * A role that fails at any step after (a) stays disabled (NOLOGIN, expired) and is reported
+ * for a later retry; nothing throws halfway. Each role's advisory lock is held (session
+ * level) for the whole sequence, so a concurrent issue or extend of the same role waits.
+ *
+ * Only direct members of `adaptive_managed` are touched. Any other role is refused and left
+ * exactly as it was, as are superusers and the admin role itself.
+ */
+import type { Client, ClientBase, PoolClient } from 'pg';
+import type { TargetDb } from '../types';
+import {
+  MANAGED_BY,
+  MANAGED_ROLE,
+  lockCredentialRoles,
+  parseMetadata,
+  readRoleStates,
+  timestampLiteral,
+  unlockCredentialRoles,
+  type RoleState,
+} from './credentials';
+import { transaction } from './locks';
+import { ident, identList, literal } from './sql';
+
+/** A role revocation did not finish, and why. */
+export interface RevokeFailure {
+  readonly role: string;
+  readonly error: string;
+}
+
+/** What `revokeCredentials` did, role by role. */
+export interface RevokeResult {
+  /** Dropped, or already absent. */
+  readonly revoked: string[];
+  /** Refused (not managed) and untouched, or disabled but not dropped yet. */
+  readonly failed: RevokeFailure[];
+  /** Left alone because `onlyIfExpiredBy` did not hold under the lock. */
+  readonly skipped: string[];
+}
+
+/** Tuning and guards for `revokeCredentials`. */
+export interface RevokeOptions {
+  /**
+   * Revoke only roles whose `VALID UNTIL` is at or before this instant, as read under the
+   * lock; the others are skipped. The reaper passes its clock, so a credential re-issued
+   * between its scan and its revocation survives.
+   */
+  readonly onlyIfExpiredBy?: Date;
+  /** How long `pg_terminate_backend` waits for each backend to exit, in ms (default 5000). */
+  readonly terminateTimeoutMs?: number;
+  /** Termination rounds before giving up on a role for now (default 5). */
+  readonly terminateRounds?: number;
+}
+
+type Outcome = { kind: 'revoked' } | { kind: 'skipped' } | { kind: 'failed'; error: string };
+
+/** The message of an error, with PostgreSQL's detail (e.g. which objects block a drop). */
+export function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const detail = (err as { detail?: unknown }).detail;
+  return typeof detail === 'string' && detail.length > 0 ? `${err.message} (${detail})` : err.message;
+}
+
+/**
+ * Revokes credentials: disable, end sessions, clean up owned objects and privileges in
+ * every database, drop (see the module comment). `reason` is recorded in the role's comment
+ * while the sequence runs, so a role left disabled says why. Never throws: every role ends
+ * up in exactly one of `revoked`, `failed`, `skipped`.
+ */
+export async function revokeCredentials(
+  target: TargetDb,
+  roleNames: readonly string[],
+  reason: string,
+  options: RevokeOptions = {},
+): Promise<RevokeResult> {
+  const names = [...new Set(roleNames)];
+  const outcomes = new Map<string, Outcome>();
+  if (names.length > 0) {
+    let client: PoolClient | undefined;
+    let broken: Error | undefined;
+    try {
+      client = await target.pool.connect();
+      await lockCredentialRoles(client, names, 'session');
+      try {
+        await runSequence(target, client, names, reason, options, outcomes);
+      } finally {
+        await unlockCredentialRoles(client, names).catch((err: unknown) => {
+          // A connection that cannot unlock must not go back to the pool holding locks.
+          broken = err instanceof Error ? err : new Error(String(err));
+        });
+      }
+    } catch (err) {
+      broken = err instanceof Error ? err : new Error(String(err));
+    } finally {
+      client?.release(broken);
+    }
+    if (broken) {
+      for (const name of names) {
+        if (!outcomes.has(name)) outcomes.set(name, { kind: 'failed', error: describeError(broken) });
+      }
+    }
+  }
+  const result: RevokeResult = { revoked: [], failed: [], skipped: [] };
+  for (const name of names) {
+    const outcome = outcomes.get(name);
+    if (outcome?.kind === 'revoked') result.revoked.push(name);
+    else if (outcome?.kind === 'skipped') result.skipped.push(name);
+    else result.failed.push({ role: name, error: outcome?.kind === 'failed' ? outcome.error : 'not processed' });
+  }
+  return result;
+}
+
+async function runSequence(
+  target: TargetDb,
+  client: PoolClient,
+  names: readonly string[],
+  reason: string,
+  options: RevokeOptions,
+  outcomes: Map<string, Outcome>,
+): Promise<void> {
+  const fail = (role: string, error: string): void => void outcomes.set(role, { kind: 'failed', error });
+  const states = await readRoleStates(client, names);
+  let work: RoleState[] = [];
+  for (const name of names) {
+    const state = states.get(name);
+    if (!state) outcomes.set(name, { kind: 'revoked' });
+    else if (!state.managed) fail(name, `refused: not a member of ${MANAGED_ROLE}; left untouched`);
+    else if (state.superuser) fail(name, 'refused: role is a superuser; left untouched');
+    else if (state.isCurrentUser) fail(name, 'refused: role is the admin role itself; left untouched');
+    else if (options.onlyIfExpiredBy && (state.validUntil === null || state.validUntil.getTime() > options.onlyIfExpiredBy.getTime())) {
+      outcomes.set(name, { kind: 'skipped' });
+    } else work.push(state);
+  }
+  if (work.length === 0) return;
+
+  // (a) Disable: committed before anything else, and alone, so that nothing else that
+  // might fail (a membership granted by someone we cannot revoke for) holds it back.
+  const revokedAt = new Date();
+  work = await eachBatch(work, fail, 'could not disable (login still possible)', (batch) =>
+    transaction(client, async () => {
+      await client.query(batch.map((s) => disableStatement(s, revokedAt)).join(';\n'));
+    }),
+  );
+  if (work.length === 0) return;
+  // Then strip memberships (open sessions lose the access role's privileges now, before
+  // termination) and record why. Best effort: DROP ROLE removes memberships anyway, and a
+  // role that cannot be stripped is still disabled.
+  await eachBatch(work, () => undefined, '', (batch) =>
+    transaction(client, async () => {
+      await client.query(batch.map((s) => stripStatements(s, revokedAt, reason)).join(';\n'));
+    }),
+  );
+
+  // (b) End open sessions; re-check until none is left.
+  const lingering = await terminateSessions(client, work.map((s) => s.oid), options);
+  work = work.filter((s) => {
+    const count = lingering.get(s.oid);
+    if (count === undefined) return true;
+    fail(s.name, `${count} session(s) still open after termination; login is disabled, retry later`);
+    return false;
+  });
+  if (work.length === 0) return;
+
+  // (c) Owned objects and privileges in the other databases.
+  work = await cleanOtherDatabases(target, client, work, fail);
+  if (work.length === 0) return;
+
+  // (d) Here (and shared objects), then drop.
+  const dropped = await eachBatch(work, fail, 'disabled but not dropped; retry later', (batch) =>
+    transaction(client, async () => {
+      const list = identList(batch.map((s) => s.name));
+      await client.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER;\nDROP OWNED BY ${list};\nDROP ROLE ${list}`);
+    }),
+  );
+  for (const s of dropped) outcomes.set(s.name, { kind: 'revoked' });
+  if (dropped.length > 0) {
+    // The role is gone from pg_authid, but a backend that authenticated in the instant
+    // before (a) could still be running under its OID.
+    await terminateSessions(client, dropped.map((s) => s.oid), { ...options, terminateRounds: 1 }).catch(() => undefined);
+  }
+}
+
+/** NOLOGIN, and an expiry no later than now (the reaper's mark of a role to retry). */
+function disableStatement(state: RoleState, revokedAt: Date): string {
+  const until = state.validUntil !== null && state.validUntil.getTime() < revokedAt.getTime() ? state.validUntil : revokedAt;
+  return `ALTER ROLE ${ident(state.name)} WITH NOLOGIN VALID UNTIL ${timestampLiteral(until)}`;
+}
+
+/** Revoke every membership but the marker's; note the revocation in the comment. */
+function stripStatements(state: RoleState, revokedAt: Date, reason: string): string {
+  const role = ident(state.name);
+  const metadata = {
+    ...(parseMetadata(state.comment) ?? { managed_by: MANAGED_BY }),
+    revoked_at: revokedAt.toISOString(),
+    revoke_reason: reason,
+  };
+  const statements: string[] = [];
+  if (state.memberOf.length > 0) statements.push(`REVOKE ${identList(state.memberOf)} FROM ${role}`);
+  statements.push(`COMMENT ON ROLE ${role} IS ${literal(JSON.stringify(metadata))}`);
+  return statements.join(';\n');
+}
+
+/**
+ * Runs `run` on all items; if that fails, on each item alone, so one bad role cannot hold
+ * back the others. Returns the items that succeeded; reports the others through `fail`.
+ */
+async function eachBatch(
+  items: RoleState[],
+  fail: (role: string, error: string) => void,
+  what: string,
+  run: (batch: RoleState[]) => Promise<void>,
+): Promise<RoleState[]> {
+  try {
+    await run(items);
+    return items;
+  } catch (err) {
+    if (items.length === 1) {
+      fail(items[0]!.name, `${what}: ${describeError(err)}`);
+      return [];
+    }
+  }
+  const ok: RoleState[] = [];
+  for (const item of items) {
+    try {
+      await run([item]);
+      ok.push(item);
+    } catch (err) {
+      fail(item.name, `${what}: ${describeError(err)}`);
+    }
+  }
+  return ok;
+}
+
+interface SessionRow {
+  usesysid: number;
+}
+
+/**
+ * Terminates every backend of the given role OIDs, waiting for each to exit
+ * (`pg_terminate_backend(pid, timeout)`, PostgreSQL 14+), and repeats while
+ * `pg_stat_activity` still shows any. Returns the OIDs still having sessions, with counts.
+ */
+async function terminateSessions(client: ClientBase, oids: readonly number[], options: RevokeOptions): Promise<Map<number, number>> {
+  const timeout = options.terminateTimeoutMs ?? 5000;
+  const rounds = options.terminateRounds ?? 5;
+  for (let round = 0; round < rounds; round++) {
+    const { rows } = await client.query<SessionRow>(
+      `select usesysid::int8::float8 as usesysid, pg_catalog.pg_terminate_backend(pid, $2) as gone
+         from pg_catalog.pg_stat_activity
+        where usesysid = any($1::oid[]) and pid <> pg_catalog.pg_backend_pid()`,
+      [oids, timeout],
+    );
+    if (rows.length === 0) return new Map();
+  }
+  const { rows } = await client.query<SessionRow>(
+    `select usesysid::int8::float8 as usesysid from pg_catalog.pg_stat_activity
+      where usesysid = any($1::oid[]) and pid <> pg_catalog.pg_backend_pid()`,
+    [oids],
+  );
+  const counts = new Map<number, number>();
+  for (const r of rows) counts.set(r.usesysid, (counts.get(r.usesysid) ?? 0) + 1);
+  return counts;
+}
+
+interface DependencyRow {
+  datname: string;
+  allowed: boolean;
+  oids: number[];
+}
+
+/** Step (c): REASSIGN/DROP OWNED in each other database where `pg_shdepend` has entries. */
+async function cleanOtherDatabases(
+  target: TargetDb,
+  client: ClientBase,
+  work: RoleState[],
+  fail: (role: string, error: string) => void,
+): Promise<RoleState[]> {
+  const { rows } = await client.query<DependencyRow>(
+    `select d.datname::text as datname, d.datallowconn as allowed, array_agg(distinct s.refobjid::int8::float8) as oids
+       from pg_catalog.pg_shdepend s join pg_catalog.pg_database d on d.oid = s.dbid
+      where s.refclassid = 'pg_catalog.pg_authid'::regclass and s.refobjid = any($1::oid[])
+        and d.datname <> pg_catalog.current_database()
+      group by d.datname, d.datallowconn
+      order by d.datname`,
+    [work.map((s) => s.oid)],
+  );
+  const failed = new Set<number>();
+  for (const row of rows) {
+    const roles = work.filter((s) => row.oids.includes(s.oid) && !failed.has(s.oid));
+    if (roles.length === 0) continue;
+    const markFailed = (role: string, error: string): void => {
+      const state = roles.find((s) => s.name === role);
+      if (state) failed.add(state.oid);
+      fail(role, error);
+    };
+    if (!row.allowed) {
+      for (const s of roles) {
+        markFailed(s.name, `owns objects or holds privileges in database ${JSON.stringify(row.datname)}, which does not allow connections; disabled, not dropped`);
+      }
+      continue;
+    }
+    let other: Client;
+    try {
+      other = await target.connect(row.datname);
+    } catch (err) {
+      // Dropped since we looked: nothing of the role's is left in it.
+      if ((err as { code?: unknown }).code === '3D000') continue;
+      for (const s of roles) markFailed(s.name, `could not connect to database ${JSON.stringify(row.datname)}: ${describeError(err)}`);
+      continue;
+    }
+    try {
+      await eachBatch(roles, markFailed, `cleanup in database ${JSON.stringify(row.datname)} failed; disabled, not dropped`, (batch) =>
+        transaction(other, async () => {
+          const list = identList(batch.map((s) => s.name));
+          await other.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER;\nDROP OWNED BY ${list}`);
+        }),
+      );
+    } finally {
+      await other.end().catch(() => undefined);
+    }
+  }
+  return work.filter((s) => !failed.has(s.oid));
+}
