@@ -9,7 +9,7 @@
  * remove, reap) over plain records; no Terraform types here.
  */
 import {
-  AccessRoleInUseError,
+  MANAGED_ROLE,
   accessRoleName,
   dropAccessRole,
   ensureManagedRole,
@@ -17,15 +17,38 @@ import {
   syncAccessRole,
   type AccessRoleState,
 } from './access/access-role';
-import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type IssuedCredential } from './access/credentials';
-import { reapOnce, type ReapResult } from './access/reaper';
-import { revokeCredentials, type RevokeResult } from './access/revoke';
-import { ident } from './access/sql';
+import {
+  extendCredentials,
+  issueCredentials,
+  listManagedRoles,
+  lockCredentialRoles,
+  loginRoleName,
+  releaseAfter,
+  type IssuedCredential,
+  type ManagedRole,
+} from './access/credentials';
 import { transaction } from './access/locks';
-import { Catalog, type AuthorizationRecord, type AuthorizationSpec, type CredentialRecord, type EndpointRecord, type EndpointType } from './catalog';
+import { reapOnce, type ReapResult } from './access/reaper';
+import { revokeCredentials, type RevokeFailure, type RevokeResult } from './access/revoke';
+import { ident } from './access/sql';
+import {
+  Catalog,
+  CatalogError,
+  ENDPOINT_TYPES,
+  type AuditEvent,
+  type AuditRecord,
+  type AuthorizationRecord,
+  type AuthorizationSpec,
+  type CredentialRecord,
+  type EndpointRecord,
+  type EndpointType,
+} from './catalog';
+import { nameList } from './catalog/errors';
 import { openTarget, type OpenTarget } from './connections/connect';
 import { requireAdminPrivileges, type PreflightReport } from './connections/preflight';
-import type { Permissions, SslMode, TargetConfig, TargetDb } from './types';
+import { ValidationError, type Permissions, type SslMode, type TargetConfig, type TargetDb, type ValidationIssue } from './types';
+import { canonicalPermissionsJson, parsePermissions } from './validation/permissions';
+import { TTL_MAX_SECONDS, TTL_MIN_SECONDS } from './validation/ttl';
 
 /** A credential as handed to a member: everything needed to connect. */
 export interface MemberCredential {
@@ -43,7 +66,7 @@ export interface MemberCredential {
 
 /** What applying a group did. */
 export interface GroupApplyResult {
-  /** Newly issued credentials, with passwords. */
+  /** Newly issued credentials, with passwords (including re-issues of pairs not in `have`). */
   readonly issued: MemberCredential[];
   /** Credentials still live and kept as they were (no password: it is in Terraform state). */
   readonly kept: MemberCredential[];
@@ -58,7 +81,11 @@ export interface GroupInspection {
   readonly live: MemberCredential[];
   /** Past their expiry (the role may still exist until the reaper runs). */
   readonly expired: MemberCredential[];
-  /** Recorded live, not expired, but the role is gone or disabled on the target: drift. */
+  /**
+   * Recorded live, not expired, but unusable on the target: the role is gone, cannot log in,
+   * has a VALID UNTIL moved into the past, or lost its membership in the endpoint's access
+   * role (drift; re-issue by leaving the pair out of `have`).
+   */
   readonly missing: MemberCredential[];
 }
 
@@ -89,10 +116,26 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Sorted, de-duplicated copies, so two permission sets can be compared as JSON. */
-function canonical(p: Permissions): string {
-  const sort = (xs: readonly string[]): string[] => [...new Set(xs)].sort();
-  return JSON.stringify({ grants: sort(p.grants), schemas: sort(p.schemas), tables: sort(p.tables) });
+/** `role: error; role: error` for a message. */
+function failureText(failures: readonly RevokeFailure[]): string {
+  return failures.map((f) => `${f.role}: ${f.error}`).join('; ');
+}
+
+/** A credential that would end less than this far in the future is revoked instead of shortened. */
+const MIN_REMAINING_MS = 1000;
+
+/** Why a credential ended because its endpoint's ttl was lowered past its age: an expiry, early. */
+const TTL_LOWERED = 'ttl lowered';
+
+/**
+ * Whether an audit event ended a credential by expiry: the reaper's 'expire', or a revocation
+ * because a lower ttl put the expiry in the past. Returns when it expired, or null.
+ */
+function expiryOf(event: AuditRecord): Date | null {
+  const at = (value: unknown): Date => (typeof value === 'string' && !Number.isNaN(Date.parse(value)) ? new Date(value) : event.at);
+  if (event.event === 'expire') return at(event.detail.expired_at);
+  if (event.event === 'revoke' && event.detail.reason === TTL_LOWERED) return at(event.detail.expires_at);
+  return null;
 }
 
 export class NotFoundError extends Error {
@@ -104,6 +147,37 @@ export class NotFoundError extends Error {
     super(`${kind} "${entity}" is not in the catalog. ${hint}`);
     this.name = 'NotFoundError';
   }
+}
+
+/** What an endpoint is made of, as a caller writes it. */
+export interface EndpointInput {
+  readonly name: string;
+  readonly type: EndpointType;
+  readonly ttlSeconds: number;
+  readonly resource: string;
+  readonly authorization: string;
+}
+
+/** Shape checks of an endpoint that must pass before anything is changed. */
+function checkEndpointInput(spec: EndpointInput): void {
+  const issues: ValidationIssue[] = [];
+  if (!Number.isInteger(spec.ttlSeconds) || spec.ttlSeconds < TTL_MIN_SECONDS || spec.ttlSeconds > TTL_MAX_SECONDS) {
+    issues.push({
+      field: 'ttl',
+      message: `endpoint "${spec.name}": must be a whole number of seconds from ${TTL_MIN_SECONDS} to ${TTL_MAX_SECONDS} (365d), not ${String(spec.ttlSeconds)}`,
+    });
+  }
+  if (!(ENDPOINT_TYPES as readonly string[]).includes(spec.type)) {
+    issues.push({ field: 'type', message: `endpoint "${spec.name}": must be one of ${ENDPOINT_TYPES.join(', ')}, not "${String(spec.type)}"` });
+  }
+  if (issues.length > 0) throw new ValidationError(issues);
+}
+
+/** Whether a live, unexpired credential's role can be used: it logs in and holds the endpoint's access role. */
+function usable(role: ManagedRole | undefined, accessRole: string | undefined, now: number): boolean {
+  if (!role || !role.canLogin) return false;
+  if (role.validUntil !== null && role.validUntil.getTime() <= now) return false;
+  return accessRole === undefined || role.memberOf.includes(accessRole);
 }
 
 export class AccessService {
@@ -125,26 +199,29 @@ export class AccessService {
 
   /** The open admin connection to a resource recorded in the catalog. */
   async target(resource: string): Promise<OpenTarget> {
-    let pending = this.targets.get(resource);
-    if (!pending) {
-      pending = (async () => {
-        const record = await this.catalog.getResource(resource);
-        if (!record) {
-          throw new NotFoundError('resource', resource, 'Create the adaptive_resource with this name first (check the spelling).');
-        }
-        return openTarget(record.target);
-      })();
-      this.targets.set(resource, pending);
-      // A failed open is not cached: the next call tries again.
-      pending.catch(() => this.targets.delete(resource));
-    }
-    return pending;
+    const cached = this.targets.get(resource);
+    if (cached) return cached;
+    const opening = (async () => {
+      const record = await this.catalog.getResource(resource);
+      if (!record) {
+        throw new NotFoundError('resource', resource, 'Create the adaptive_resource with this name first (check the spelling).');
+      }
+      return openTarget(record.target);
+    })();
+    this.targets.set(resource, opening);
+    // A failed open is not cached: the next call tries again (unless it was replaced meanwhile).
+    opening.catch(() => {
+      if (this.targets.get(resource) === opening) this.targets.delete(resource);
+    });
+    return opening;
   }
 
-  private async forgetTarget(resource: string): Promise<void> {
-    const pending = this.targets.get(resource);
-    this.targets.delete(resource);
-    if (pending) await pending.then((t) => t.close()).catch(() => undefined);
+  /** Replaces (or with no `next`, forgets) the cached connection to a resource, closing the old one. */
+  private async replaceTarget(resource: string, next?: OpenTarget): Promise<void> {
+    const previous = this.targets.get(resource);
+    if (next) this.targets.set(resource, Promise.resolve(next));
+    else this.targets.delete(resource);
+    if (previous) await previous.then((t) => t.close()).catch(() => undefined);
   }
 
   // -------------------------------------------------------------------------------------
@@ -152,58 +229,76 @@ export class AccessService {
 
   /**
    * Creates or updates a target: connects with its settings, checks the admin can do the job
-   * (and says exactly what is missing), creates the marker role, then records it.
+   * (and says exactly what is missing, including ADMIN OPTION on existing roles it must make
+   * members of on PostgreSQL 16+), creates the marker role, then records it. On failure,
+   * the catalog is unchanged.
    */
   async applyResource(config: TargetConfig): Promise<PreflightReport> {
     const target = await openTarget(config);
+    let adopted = false;
     try {
-      const report = await requireAdminPrivileges(target);
+      const endpoints = await this.catalog.endpointsOnResource(config.name);
+      const report = await requireAdminPrivileges(target, { manageRoles: [MANAGED_ROLE, ...endpoints.map((e) => e.accessRole)] });
       await ensureManagedRole(target);
       await this.catalog.putResource(config);
-      await this.forgetTarget(config.name);
+      // The connection just checked replaces one opened with the previous settings.
+      await this.replaceTarget(config.name, target);
+      adopted = true;
       return report;
     } finally {
-      await target.close();
+      if (!adopted) await target.close();
     }
   }
 
   /** Removes a target from the catalog; refused while endpoints use it. */
   async removeResource(name: string): Promise<void> {
-    await this.forgetTarget(name);
     await this.catalog.deleteResource(name);
+    await this.replaceTarget(name);
   }
 
   // -------------------------------------------------------------------------------------
   // Authorizations
 
   /**
-   * Creates or updates a permission set and re-syncs the access role of every endpoint that
-   * uses it. If one target fails, the endpoints already re-synced are put back to the
-   * previous permissions and nothing is recorded.
+   * Creates or updates a permission set (validated and normalised) and re-syncs the access
+   * role of every endpoint that uses it. If one target fails, the endpoints already
+   * re-synced are put back to the previous permissions and nothing is recorded.
    */
   async applyAuthorization(spec: AuthorizationSpec): Promise<{ record: AuthorizationRecord; resynced: string[]; warnings: string[] }> {
+    const permissions = parsePermissions(spec.permissions);
+    const normalised: AuthorizationSpec = { ...spec, permissions };
     const previous = await this.catalog.getAuthorization(spec.name);
-    const endpoints = previous ? await this.catalog.endpointsUsingAuthorization(spec.name) : [];
+    if (!previous || canonicalPermissionsJson(previous.permissions) === canonicalPermissionsJson(permissions)) {
+      return { record: await this.catalog.putAuthorization(normalised), resynced: [], warnings: [] };
+    }
+    const endpoints = await this.catalog.endpointsUsingAuthorization(spec.name);
     const done: EndpointRecord[] = [];
     const warnings: string[] = [];
-    if (previous && canonical(previous.permissions) !== canonical(spec.permissions)) {
-      try {
-        for (const endpoint of endpoints) {
-          const target = await this.target(endpoint.resource);
-          const result = await syncAccessRole(target, { endpoint: endpoint.name, permissions: spec.permissions });
-          warnings.push(...result.warnings);
-          done.push(endpoint);
-        }
-      } catch (err) {
-        for (const endpoint of done) {
-          const target = await this.target(endpoint.resource);
-          await syncAccessRole(target, { endpoint: endpoint.name, permissions: previous.permissions }).catch(() => undefined);
-        }
-        throw err;
+    try {
+      for (const endpoint of endpoints) {
+        const target = await this.target(endpoint.resource);
+        const result = await syncAccessRole(target, { endpoint: endpoint.name, permissions });
+        warnings.push(...result.warnings);
+        done.push(endpoint);
       }
+      const record = await this.catalog.putAuthorization(normalised);
+      return { record, resynced: done.map((e) => e.name), warnings };
+    } catch (err) {
+      const notRestored: string[] = [];
+      for (const endpoint of done) {
+        try {
+          await syncAccessRole(await this.target(endpoint.resource), { endpoint: endpoint.name, permissions: previous.permissions });
+        } catch (undo) {
+          notRestored.push(`${endpoint.name} (${errorText(undo)})`);
+        }
+      }
+      if (notRestored.length === 0) throw err;
+      throw new Error(
+        `${errorText(err)}\nThe access roles of these endpoints already hold the new permissions and could not be put back: ` +
+          `${notRestored.join('; ')}. Apply the authorization again.`,
+        { cause: err },
+      );
     }
-    const record = await this.catalog.putAuthorization(spec);
-    return { record, resynced: done.map((e) => e.name), warnings };
   }
 
   /** Removes a permission set; refused while endpoints use it. */
@@ -214,81 +309,149 @@ export class AccessService {
   // -------------------------------------------------------------------------------------
   // Endpoints
 
-  private async endpointInputs(resource: string, authorization: string): Promise<{ target: OpenTarget; auth: AuthorizationRecord }> {
-    const auth = await this.catalog.getAuthorization(authorization);
-    if (!auth) {
-      throw new NotFoundError('authorization', authorization, 'Create the adaptive_authorization with this name first, or reference it as adaptive_authorization.<label>.name.');
-    }
-    const target = await this.target(resource);
-    return { target, auth };
-  }
-
   /**
    * Creates or updates an endpoint: its access role on the target holds exactly the
-   * authorization's grants. A changed ttl moves the expiry of live credentials to
-   * granted_at + ttl (a longer ttl extends them; a shorter one shortens them).
+   * authorization's grants. Nothing is changed when the input is invalid or the resource or
+   * authorization is missing; if recording fails, the access role is put back.
+   *
+   * Live credentials are then brought in line: they keep their membership in the access
+   * role, their expiry is granted_at + ttl (a longer ttl extends them, a shorter one
+   * shortens them, and one whose new expiry has already passed is revoked, reason
+   * 'ttl lowered'), and those left on a resource the endpoint moved away from are revoked.
+   * Each step is idempotent, so applying again finishes what a failure interrupted.
    */
-  async applyEndpoint(spec: {
-    readonly name: string;
-    readonly type: EndpointType;
-    readonly ttlSeconds: number;
-    readonly resource: string;
-    readonly authorization: string;
-  }): Promise<{ record: EndpointRecord; warnings: string[]; extended: string[] }> {
-    const { target, auth } = await this.endpointInputs(spec.resource, spec.authorization);
+  async applyEndpoint(spec: EndpointInput): Promise<{ record: EndpointRecord; warnings: string[]; extended: string[] }> {
+    checkEndpointInput(spec);
+    const auth = await this.catalog.getAuthorization(spec.authorization);
+    if (!auth) {
+      throw new NotFoundError('authorization', spec.authorization, 'Create the adaptive_authorization with this name first, or reference it as adaptive_authorization.<label>.name.');
+    }
+    const target = await this.target(spec.resource);
+    const previous = await this.catalog.getEndpoint(spec.name);
+    const previousAuth = previous && previous.resource === spec.resource ? await this.catalog.getAuthorization(previous.authorization) : undefined;
+
     await ensureManagedRole(target);
     const sync = await syncAccessRole(target, { endpoint: spec.name, permissions: auth.permissions });
-    const previous = await this.catalog.getEndpoint(spec.name);
-    const record = await this.catalog.putEndpoint({ ...spec, accessRole: sync.role });
-    const live = await this.catalog.liveCredentials({ endpoint: spec.name });
-    await this.restoreMemberships(target, sync.role, live);
-    const extended: string[] = [];
-    if (previous && previous.ttlSeconds !== spec.ttlSeconds && live.length > 0) {
-      extended.push(...(await this.moveExpiries(target, live, spec.ttlSeconds)));
+    const warnings = [...sync.warnings];
+    let record: EndpointRecord;
+    try {
+      record = await this.catalog.putEndpoint({ ...spec, accessRole: sync.role });
+    } catch (err) {
+      try {
+        if (sync.created) await dropAccessRole(target, spec.name);
+        else if (previousAuth && sync.changed) await syncAccessRole(target, { endpoint: spec.name, permissions: previousAuth.permissions });
+      } catch (undo) {
+        throw new Error(`${errorText(err)}\nThe access role ${ident(sync.role)} could not be put back: ${errorText(undo)}`, { cause: err });
+      }
+      throw err;
     }
-    return { record, warnings: [...sync.warnings], extended };
+
+    // Credentials issued while the endpoint was on another resource.
+    const everywhere = await this.catalog.liveCredentials({ endpoint: spec.name });
+    for (const [resource, creds] of groupBy(everywhere, (c) => c.resource)) {
+      if (resource === spec.resource) continue;
+      const result = await this.revoke(await this.target(resource), creds, 'endpoint moved');
+      if (result.failed.length > 0) warnings.push(`endpoint "${spec.name}" moved: not yet revoked on ${resource}: ${failureText(result.failed)}`);
+    }
+    if (previous && previous.resource !== spec.resource) {
+      try {
+        await dropAccessRole(await this.target(previous.resource), spec.name, { revokeMemberships: true });
+      } catch (err) {
+        warnings.push(`endpoint "${spec.name}" moved: its access role on ${previous.resource} could not be dropped: ${errorText(err)}`);
+      }
+    }
+
+    const live = everywhere.filter((c) => c.resource === spec.resource);
+    await this.restoreMemberships(target, sync.role, live);
+    const expiries = await this.reconcileExpiries(target, spec.resource, live, spec.ttlSeconds);
+    warnings.push(...expiries.warnings);
+    return { record, warnings, extended: expiries.moved };
   }
 
   /** Live credentials keep their membership in the access role even if it was re-created. */
   private async restoreMemberships(target: TargetDb, accessRole: string, live: readonly CredentialRecord[]): Promise<void> {
     if (live.length === 0) return;
+    const names = live.map((c) => c.roleName);
     const client = await target.pool.connect();
+    let failure: unknown;
     try {
       await transaction(client, async () => {
+        // The same locks as issuing and revoking, so a role is not dropped under our GRANT.
+        await lockCredentialRoles(client, names, 'transaction', [accessRole]);
         const { rows } = await client.query<{ name: string }>(
           `select r.rolname::text as name from pg_catalog.pg_roles r
-            where r.rolname = any($1::text[])
+            where r.rolname = any($1::text[]) and r.rolcanlogin
               and not pg_catalog.pg_has_role(r.oid, (select oid from pg_catalog.pg_roles where rolname = $2), 'MEMBER')`,
-          [live.map((c) => c.roleName), accessRole],
+          [names, accessRole],
         );
         if (rows.length > 0) await client.query(rows.map((r) => `GRANT ${ident(accessRole)} TO ${ident(r.name)}`).join(';\n'));
       });
+    } catch (err) {
+      failure = err;
+      throw err;
     } finally {
-      client.release();
+      releaseAfter(client, failure);
     }
   }
 
-  private async moveExpiries(target: TargetDb, live: readonly CredentialRecord[], ttlSeconds: number): Promise<string[]> {
+  /**
+   * Moves the expiry of unexpired live credentials to granted_at + ttl on the target and in
+   * the catalog (with an 'extend' audit event each); revokes those whose new expiry is
+   * already past (reason 'ttl lowered'). Expired credentials stay expired.
+   */
+  private async reconcileExpiries(
+    target: TargetDb,
+    resource: string,
+    live: readonly CredentialRecord[],
+    ttlSeconds: number,
+  ): Promise<{ moved: string[]; warnings: string[] }> {
     const now = Date.now();
-    const byExpiry = new Map<number, string[]>();
+    const byExpiry = new Map<number, CredentialRecord[]>();
+    const ended: CredentialRecord[] = [];
     for (const c of live) {
+      if (c.expiresAt.getTime() <= now) continue;
       const at = c.grantedAt.getTime() + ttlSeconds * 1000;
-      if (c.expiresAt.getTime() <= now || at === c.expiresAt.getTime()) continue; // expired stays expired
-      const at2 = Math.max(at, now + 1000); // a shorter ttl ends access now, not in the past
-      byExpiry.set(at2, [...(byExpiry.get(at2) ?? []), c.roleName]);
+      if (at === c.expiresAt.getTime()) continue;
+      if (at <= now + MIN_REMAINING_MS) ended.push(c);
+      else byExpiry.set(at, [...(byExpiry.get(at) ?? []), c]);
     }
     const moved: string[] = [];
-    for (const [at, roles] of byExpiry) {
-      const result = await extendCredentials(target, roles, new Date(at));
+    const warnings: string[] = [];
+    for (const [at, creds] of byExpiry) {
+      const expiresAt = new Date(at);
+      const result = await extendCredentials(target, creds.map((c) => c.roleName), expiresAt);
       if (result.extended.length > 0) {
+        const done = new Set(result.extended);
         await this.catalog.transaction(async (tx) => {
-          await tx.extend(result.extended, new Date(at));
-          await tx.appendAudit(result.extended.map((roleName) => ({ event: 'extend', roleName, detail: { expires_at: new Date(at).toISOString() } })));
+          await tx.extend(result.extended, expiresAt);
+          await tx.appendAudit(
+            creds
+              .filter((c) => done.has(c.roleName))
+              .map((c) => ({
+                event: 'extend',
+                resource,
+                endpoint: c.endpoint,
+                group: c.group,
+                member: c.member,
+                roleName: c.roleName,
+                detail: { expires_at: expiresAt.toISOString(), previous_expires_at: c.expiresAt.toISOString(), ttl_seconds: ttlSeconds },
+              })),
+          );
         });
       }
       moved.push(...result.extended);
     }
-    return moved;
+    if (ended.length > 0) {
+      const result = await this.revoke(target, ended, TTL_LOWERED, (c) => ({
+        expires_at: new Date(c.grantedAt.getTime() + ttlSeconds * 1000).toISOString(),
+        ttl_seconds: ttlSeconds,
+      }));
+      if (result.revoked.length > 0) {
+        warnings.push(`${result.revoked.length} credential(s) ended now: the new ttl puts their expiry in the past: ${nameList(result.revoked)}`);
+      }
+      if (result.failed.length > 0) warnings.push(`credential(s) past the new ttl not yet revoked (disabled, retried by the reaper): ${failureText(result.failed)}`);
+    }
+    return { moved, warnings };
   }
 
   /** The endpoint, its desired grants, and what its access role holds now. */
@@ -303,25 +466,43 @@ export class AccessService {
     if (!state) drift.push(`access role ${record.accessRole} does not exist on ${record.resource}`);
     else {
       drift.push(...state.drift);
-      if (canonical(state.permissions) !== canonical(desired)) {
-        drift.push(`grants differ from authorization "${record.authorization}": has ${canonical(state.permissions)}, wants ${canonical(desired)}`);
+      if (canonicalPermissionsJson(state.permissions) !== canonicalPermissionsJson(desired)) {
+        drift.push(
+          `grants differ from authorization "${record.authorization}": has ${canonicalPermissionsJson(state.permissions)}, wants ${canonicalPermissionsJson(desired)}`,
+        );
       }
     }
     return { record, desired, state, drift };
   }
 
-  /** Revokes the endpoint's credentials, drops its access role, and forgets it. */
+  /**
+   * Revokes the endpoint's credentials, drops its access role, and forgets it. Refused, with
+   * nothing changed, while a group lists it.
+   */
   async removeEndpoint(name: string): Promise<void> {
     const record = await this.catalog.getEndpoint(name);
     if (!record) return;
-    const target = await this.target(record.resource);
-    const live = await this.catalog.liveCredentials({ endpoint: name });
-    await this.revoke(target, live, 'endpoint removed');
-    try {
-      await dropAccessRole(target, name, { revokeMemberships: true });
-    } catch (err) {
-      if (!(err instanceof AccessRoleInUseError)) throw err;
+    const groups = (await this.catalog.groupsUsingEndpoint(name)).map((g) => g.name);
+    if (groups.length > 0) {
+      throw new CatalogError(
+        'referenced',
+        `cannot delete endpoint "${name}": it is still used by ${groups.length === 1 ? 'group' : 'groups'} ${nameList(groups)}; ` +
+          'remove it from those groups first',
+        { referencedBy: groups.map((g) => ({ kind: 'group' as const, name: g })) },
+      );
     }
+    const live = await this.catalog.liveCredentials({ endpoint: name });
+    const failed: RevokeFailure[] = [];
+    for (const [resource, creds] of groupBy(live, (c) => c.resource)) {
+      failed.push(...(await this.revoke(await this.target(resource), creds, 'endpoint removed')).failed);
+    }
+    if (failed.length > 0) {
+      throw new Error(
+        `endpoint "${name}": could not finish revoking ${failed.length} credential(s); the endpoint is kept until they are gone ` +
+          `(remove it again to retry): ${failureText(failed)}`,
+      );
+    }
+    await dropAccessRole(await this.target(record.resource), name, { revokeMemberships: true });
     await this.catalog.deleteEndpoint(name);
   }
 
@@ -347,63 +528,71 @@ export class AccessService {
    * Makes the group's credentials match members x endpoints. `have` names the pairs whose
    * credentials the caller already holds (from Terraform state); every other wanted pair is
    * issued (replacing a catalog record whose role vanished), and live credentials of pairs no
-   * longer wanted are revoked. One transaction per target; on failure, credentials issued on
-   * other targets in this call are revoked again.
+   * longer wanted are revoked first. A member holds one credential per endpoint: a pair
+   * another group holds is refused before anything changes. Issuing is one transaction per
+   * target; on failure, credentials issued on other targets in this call are revoked again
+   * and recorded as rolled back, so the catalog agrees with the targets.
    */
   async applyGroup(spec: { readonly name: string; readonly members: readonly string[]; readonly endpoints: readonly string[] }, have: ReadonlySet<PairKey>): Promise<GroupApplyResult> {
     const endpoints = new Map<string, EndpointRecord>();
     for (const name of spec.endpoints) {
+      if (endpoints.has(name)) continue;
       const record = await this.catalog.getEndpoint(name);
       if (!record) throw new NotFoundError('endpoint', name, 'Create the adaptive_endpoint with this name first, or reference it as adaptive_endpoint.<label>.name.');
       endpoints.set(name, record);
     }
-    const wanted = new Set<PairKey>();
-    for (const m of spec.members) for (const e of spec.endpoints) wanted.add(pairKey(m, e));
+    const members = [...new Set(spec.members)];
+    const wanted: Array<{ key: PairKey; member: string; endpoint: EndpointRecord }> = [];
+    for (const member of members) for (const endpoint of endpoints.values()) wanted.push({ key: pairKey(member, endpoint.name), member, endpoint });
+    const wantedKeys = new Set(wanted.map((w) => w.key));
 
     const live = await this.catalog.liveCredentials({ group: spec.name });
     const now = Date.now();
     const liveByPair = new Map(live.map((c) => [pairKey(c.member, c.endpoint), c]));
-    const toRevoke = live.filter((c) => !wanted.has(pairKey(c.member, c.endpoint)));
-    const toIssue = [...wanted].filter((k) => !have.has(k));
-    const kept = [...wanted].filter((k) => have.has(k) && liveByPair.has(k));
+    const toRevoke = live.filter((c) => !wantedKeys.has(pairKey(c.member, c.endpoint)));
+    const toIssue = wanted.filter((w) => !have.has(w.key));
+    const kept = wanted.filter((w) => have.has(w.key) && liveByPair.has(w.key));
+    const lost = wanted.filter((w) => have.has(w.key) && !liveByPair.has(w.key));
+
+    await this.assertPairsFree(spec.name, toIssue);
 
     // Revoke what left the group first: a member removed loses access even if issuing fails.
     const revoked: string[] = [];
+    const failed: RevokeFailure[] = [];
     for (const [resource, creds] of groupBy(toRevoke, (c) => c.resource)) {
       const target = await this.target(resource);
-      const reasonOf = (c: CredentialRecord): string => (spec.members.includes(c.member) ? 'endpoint removed' : 'member removed');
-      for (const [reason, batch] of groupBy(creds, reasonOf)) revoked.push(...(await this.revoke(target, batch, reason, spec.name)).revoked);
+      const reasonOf = (c: CredentialRecord): string => (members.includes(c.member) ? 'endpoint removed' : 'member removed');
+      for (const [reason, batch] of groupBy(creds, reasonOf)) {
+        const result = await this.revoke(target, batch, reason);
+        revoked.push(...result.revoked);
+        failed.push(...result.failed);
+      }
     }
-
     // Pairs to issue whose old credential is still recorded live (role dropped by hand,
     // or a renewal): revoke the old one first so the catalog never has two.
-    const stale = toIssue.flatMap((k) => {
-      const c = liveByPair.get(k);
-      return c ? [c] : [];
-    });
+    const stale = toIssue.flatMap((w) => liveByPair.get(w.key) ?? []);
     for (const [resource, creds] of groupBy(stale, (c) => c.resource)) {
-      await this.revoke(await this.target(resource), creds, 'replaced', spec.name);
+      failed.push(...(await this.revoke(await this.target(resource), creds, 'replaced')).failed);
+    }
+    if (failed.length > 0) {
+      throw new Error(
+        `group "${spec.name}": could not finish revoking ${failed.length} credential(s), so nothing was issued; ` +
+          `apply again to retry: ${failureText(failed)}`,
+      );
     }
 
-    const requestsByResource = groupBy(
-      toIssue.map((k) => {
-        const [member = '', endpoint = ''] = k.split('\u0000');
-        return { member, endpoint, record: endpoints.get(endpoint)! };
-      }),
-      (r) => r.record.resource,
-    );
     const issued: Array<{ resource: string; credential: IssuedCredential }> = [];
     try {
-      for (const [resource, requests] of requestsByResource) {
+      for (const [resource, requests] of groupBy(toIssue, (w) => w.endpoint.resource)) {
         const target = await this.target(resource);
         const grantedAt = new Date();
         const creds = await issueCredentials(
           target,
           requests.map((r) => ({
             member: r.member,
-            endpoint: r.endpoint,
-            accessRole: r.record.accessRole,
-            validUntil: new Date(grantedAt.getTime() + r.record.ttlSeconds * 1000),
+            endpoint: r.endpoint.name,
+            accessRole: r.endpoint.accessRole,
+            validUntil: new Date(grantedAt.getTime() + r.endpoint.ttlSeconds * 1000),
             group: spec.name,
           })),
         );
@@ -425,36 +614,92 @@ export class AccessService {
           );
         });
       }
+      await this.catalog.putGroup({ name: spec.name, members, endpoints: [...endpoints.keys()] });
     } catch (err) {
       // Undo this call's grants on every target, so a failure changes nothing.
-      for (const [resource, batch] of groupBy(issued, (i) => i.resource)) {
-        const target = await this.target(resource);
-        const names = batch.map((b) => b.credential.roleName);
-        await revokeCredentials(target, names, 'rolled back').catch(() => undefined);
-        await this.catalog.markRevoked(names, 'rolled back').catch(() => undefined);
-      }
-      throw err;
+      const notUndone = await this.rollBack(issued);
+      if (notUndone.length === 0) throw err;
+      throw new Error(
+        `${errorText(err)}\nRolling back failed for ${notUndone.length} credential(s), left disabled for the reaper: ${failureText(notUndone)}`,
+        { cause: err },
+      );
     }
 
     const warnings: string[] = [];
     const keptViews: MemberCredential[] = [];
-    for (const k of kept) {
-      const c = liveByPair.get(k)!;
+    for (const w of kept) {
+      const c = liveByPair.get(w.key)!;
       if (c.expiresAt.getTime() <= now) warnings.push(expiredWarning(c, spec.name));
       keptViews.push(await this.credentialView(c, null));
+    }
+    for (const w of lost) {
+      warnings.push(
+        `${w.member} on ${w.endpoint.name} has no live credential any more (expired and reaped, or revoked) (group "${spec.name}"); ` +
+          'renew with terraform apply -replace=<this adaptive_group>',
+      );
     }
     const issuedViews = await Promise.all(
       issued.map(({ resource, credential: c }) => this.credentialView({ ...c, expiresAt: c.validUntil, resource }, c.password)),
     );
-    await this.catalog.putGroup({ name: spec.name, members: [...spec.members], endpoints: [...spec.endpoints] });
     return { issued: issuedViews, kept: keptViews, revoked, warnings };
   }
 
-  /** The group's credentials as recorded, checked against the targets. */
+  /** Refuses pairs whose login role is held by another group's live credential. */
+  private async assertPairsFree(group: string, pairs: ReadonlyArray<{ member: string; endpoint: EndpointRecord }>): Promise<void> {
+    for (const [endpoint, batch] of groupBy(pairs, (p) => p.endpoint.name)) {
+      const members = new Set(batch.map((p) => p.member));
+      const taken = (await this.catalog.liveCredentials({ endpoint })).find((c) => c.group !== group && members.has(c.member));
+      if (taken) {
+        throw new CatalogError(
+          'conflict',
+          `group "${group}": member "${taken.member}" already has endpoint "${endpoint}" through group "${taken.group}" ` +
+            `(login role "${taken.roleName}"); a member holds one credential per endpoint: remove them from one of the two groups`,
+        );
+      }
+    }
+  }
+
+  /** Revokes credentials this call issued, recording them as rolled back; returns what could not be. */
+  private async rollBack(issued: ReadonlyArray<{ resource: string; credential: IssuedCredential }>): Promise<RevokeFailure[]> {
+    const notUndone: RevokeFailure[] = [];
+    for (const [resource, batch] of groupBy(issued, (i) => i.resource)) {
+      const names = batch.map((b) => b.credential.roleName);
+      let result: RevokeResult;
+      try {
+        result = await revokeCredentials(await this.target(resource), names, 'rolled back');
+      } catch (err) {
+        notUndone.push(...names.map((role) => ({ role, error: errorText(err) })));
+        continue;
+      }
+      notUndone.push(...result.failed);
+      if (result.revoked.length === 0) continue;
+      try {
+        await this.catalog.transaction(async (tx) => {
+          const marked = await tx.markRevoked(result.revoked, 'rolled back');
+          await tx.appendAudit(marked.map((c) => revokeEvent(c, 'rolled back')));
+        });
+      } catch (err) {
+        notUndone.push(...result.revoked.map((role) => ({ role, error: `dropped, but not recorded as revoked: ${errorText(err)}` })));
+      }
+    }
+    return notUndone;
+  }
+
+  /**
+   * The group's credentials as recorded, checked against the targets. `expired` also lists
+   * pairs of the group whose last credential ended by expiry and was reaped (or was ended by
+   * a lower ttl), so an expiry stays visible after the reaper ran.
+   */
   async inspectGroup(name: string): Promise<GroupInspection | null> {
     const record = await this.catalog.getGroup(name);
     if (!record) return null;
     const live = await this.catalog.liveCredentials({ group: name });
+    const endpoints = new Map<string, EndpointRecord>();
+    for (const endpoint of new Set([...record.endpoints, ...live.map((c) => c.endpoint)])) {
+      const e = await this.catalog.getEndpoint(endpoint);
+      if (e) endpoints.set(endpoint, e);
+    }
+    const accessRoles = new Map([...endpoints.values()].map((e) => [e.name, e.accessRole]));
     const now = Date.now();
     const result: { live: MemberCredential[]; expired: MemberCredential[]; missing: MemberCredential[] } = { live: [], expired: [], missing: [] };
     for (const [resource, creds] of groupBy(live, (c) => c.resource)) {
@@ -462,10 +707,21 @@ export class AccessService {
       const roles = new Map((await listManagedRoles(target)).map((r) => [r.roleName, r]));
       for (const c of creds) {
         const view = await this.credentialView(c, null);
-        const role = roles.get(c.roleName);
         if (c.expiresAt.getTime() <= now) result.expired.push(view);
-        else if (!role || !role.canLogin) result.missing.push(view);
+        else if (!usable(roles.get(c.roleName), accessRoles.get(c.endpoint), now)) result.missing.push(view);
         else result.live.push(view);
+      }
+    }
+    const livePairs = new Set(live.map((c) => pairKey(c.member, c.endpoint)));
+    for (const member of record.members) {
+      for (const endpoint of record.endpoints) {
+        if (livePairs.has(pairKey(member, endpoint))) continue;
+        const [last] = await this.catalog.readAudit({ group: name, member, endpoint, event: ['grant', 'revoke', 'expire'], newestFirst: true, limit: 1 });
+        const expiredAt = last ? expiryOf(last) : null;
+        const resource = last?.resource ?? endpoints.get(endpoint)?.resource;
+        if (!last || !expiredAt || !resource) continue;
+        const roleName = last.roleName ?? loginRoleName(member, endpoint);
+        result.expired.push(await this.credentialView({ member, endpoint, roleName, expiresAt: expiredAt, resource }, null));
       }
     }
     return result;
@@ -475,35 +731,37 @@ export class AccessService {
   async removeGroup(name: string): Promise<string[]> {
     const live = await this.catalog.liveCredentials({ group: name });
     const revoked: string[] = [];
+    const failed: RevokeFailure[] = [];
     for (const [resource, creds] of groupBy(live, (c) => c.resource)) {
-      const result = await this.revoke(await this.target(resource), creds, 'group destroyed', name);
+      const result = await this.revoke(await this.target(resource), creds, 'group destroyed');
       revoked.push(...result.revoked);
-      if (result.failed.length > 0) {
-        throw new Error(
-          `could not revoke ${result.failed.length} credential(s) of group "${name}" on ${resource}; they are disabled and will be retried: ` +
-            result.failed.map((f) => `${f.role}: ${f.error}`).join('; '),
-        );
-      }
+      failed.push(...result.failed);
     }
-    if (await this.catalog.getGroup(name)) await this.catalog.deleteGroup(name);
+    if (failed.length > 0) {
+      throw new Error(
+        `could not revoke ${failed.length} credential(s) of group "${name}"; they are disabled and will be retried: ${failureText(failed)}`,
+      );
+    }
+    await this.catalog.deleteGroup(name);
     return revoked;
   }
 
-  /** Revokes credentials on one target and records it (roles that failed stay disabled, recorded live). */
-  private async revoke(target: TargetDb, creds: readonly CredentialRecord[], reason: string, group?: string): Promise<RevokeResult> {
+  /**
+   * Revokes credentials on one target and records it, with a 'revoke' audit event each
+   * (`detail` adds to the event's detail). Roles that failed stay disabled, recorded live.
+   */
+  private async revoke(
+    target: TargetDb,
+    creds: readonly CredentialRecord[],
+    reason: string,
+    detail: (c: CredentialRecord) => Record<string, unknown> = () => ({}),
+  ): Promise<RevokeResult> {
     if (creds.length === 0) return { revoked: [], failed: [], skipped: [] };
     const result = await revokeCredentials(target, creds.map((c) => c.roleName), reason);
-    const done = new Set(result.revoked);
-    const byRole = new Map(creds.map((c) => [c.roleName, c]));
-    if (done.size > 0) {
+    if (result.revoked.length > 0) {
       await this.catalog.transaction(async (tx) => {
-        await tx.markRevoked([...done], reason);
-        await tx.appendAudit(
-          [...done].map((roleName) => {
-            const c = byRole.get(roleName);
-            return { event: 'revoke', roleName, resource: target.name, detail: { reason }, ...(c ? { member: c.member, endpoint: c.endpoint } : {}), ...(group ? { group } : {}) };
-          }),
-        );
+        const marked = await tx.markRevoked(result.revoked, reason);
+        await tx.appendAudit(marked.map((c) => ({ ...revokeEvent(c, reason), detail: { reason, ...detail(c) } })));
       });
     }
     return result;
@@ -530,7 +788,7 @@ export class AccessService {
         const target = await this.target(resource);
         const result = await reapOnce(target, now);
         results.push(result);
-        await this.recordReaped(resource, result, now);
+        await this.recordReaped(resource, target, result, now);
       } catch (err) {
         errors.push({ target: resource, error: errorText(err) });
       }
@@ -538,37 +796,58 @@ export class AccessService {
     return { results, errors };
   }
 
-  /** Marks reaped roles (and expired records whose role is already gone) in the catalog. */
-  private async recordReaped(resource: string, result: ReapResult, now: Date): Promise<void> {
-    const reaped = new Set(result.reaped.map((r) => r.role));
+  /**
+   * Records a pass in the catalog: reaped roles (expired ones as 'expired', roles a failed
+   * revocation had left disabled as 'revoked'), and expired records whose role is already
+   * gone, each with an audit event.
+   */
+  private async recordReaped(resource: string, target: TargetDb, result: ReapResult, now: Date): Promise<void> {
+    const reaped = new Map(result.reaped.map((r) => [r.role, r]));
     const failed = new Set(result.failed.map((f) => f.role));
     const expired = await this.catalog.expiredUnrevoked(now, { resource });
-    const target = await this.target(resource);
-    const present = new Set((await listManagedRoles(target)).map((r) => r.roleName));
-    const gone = expired.filter((c) => !failed.has(c.roleName) && (reaped.has(c.roleName) || !present.has(c.roleName)));
-    if (gone.length === 0 && result.reaped.length === 0) return;
+    const recorded = new Map<string, CredentialRecord>();
+    if (reaped.size > 0) {
+      for (const c of await this.catalog.liveCredentials({ resource })) if (reaped.has(c.roleName)) recorded.set(c.roleName, c);
+    }
+    // Expired records whose role no longer exists at all (dropped by hand, or reaped by another process).
+    const candidates = expired.filter((c) => !failed.has(c.roleName) && !reaped.has(c.roleName)).map((c) => c.roleName);
+    const present = new Set(
+      candidates.length === 0
+        ? []
+        : (await target.pool.query<{ name: string }>('select rolname::text as name from pg_catalog.pg_roles where rolname = any($1::text[])', [candidates])).rows.map(
+            (r) => r.name,
+          ),
+    );
+    for (const c of expired) if (candidates.includes(c.roleName) && !present.has(c.roleName)) recorded.set(c.roleName, c);
+    if (recorded.size === 0 && reaped.size === 0) return;
+
+    const isExpired = (c: CredentialRecord): boolean => c.expiresAt.getTime() <= now.getTime();
+    const all = [...recorded.values()];
+    const events: AuditEvent[] = [...new Set([...reaped.keys(), ...recorded.keys()])].map((roleName) => {
+      const c = recorded.get(roleName);
+      const r = reaped.get(roleName);
+      if (c && !isExpired(c)) return { ...revokeEvent(c, 'revoked'), detail: { reason: 'revoked', completed_by: 'reaper' } };
+      return {
+        event: 'expire',
+        resource,
+        roleName,
+        ...(c ? { member: c.member, endpoint: c.endpoint, group: c.group } : {}),
+        ...(!c && r?.member ? { member: r.member } : {}),
+        ...(!c && r?.endpoint ? { endpoint: r.endpoint } : {}),
+        detail: { expired_at: (c?.expiresAt ?? r?.expiredAt ?? now).toISOString(), role_dropped: r !== undefined },
+      };
+    });
     await this.catalog.transaction(async (tx) => {
-      await tx.markRevoked(
-        gone.map((c) => c.roleName),
-        'expired',
-      );
-      const byRole = new Map(gone.map((c) => [c.roleName, c]));
-      const events = [...new Set([...reaped, ...byRole.keys()])].map((roleName) => {
-        const c = byRole.get(roleName);
-        const r = result.reaped.find((x) => x.role === roleName);
-        return {
-          event: 'expire',
-          resource,
-          roleName,
-          ...(c ? { member: c.member, endpoint: c.endpoint, group: c.group } : {}),
-          ...(!c && r?.member ? { member: r.member } : {}),
-          ...(!c && r?.endpoint ? { endpoint: r.endpoint } : {}),
-          detail: { expired_at: (c?.expiresAt ?? r?.expiredAt ?? now).toISOString() },
-        };
-      });
+      await tx.markRevoked(all.filter(isExpired).map((c) => c.roleName), 'expired', { at: now });
+      await tx.markRevoked(all.filter((c) => !isExpired(c)).map((c) => c.roleName), 'revoked', { at: now });
       await tx.appendAudit(events);
     });
   }
+}
+
+/** The 'revoke' audit event of a credential. */
+function revokeEvent(c: CredentialRecord, reason: string): AuditEvent {
+  return { event: 'revoke', resource: c.resource, endpoint: c.endpoint, group: c.group, member: c.member, roleName: c.roleName, detail: { reason } };
 }
 
 function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {

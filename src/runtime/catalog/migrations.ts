@@ -148,6 +148,15 @@ export const CATALOG_MIGRATIONS: readonly CatalogMigration[] = [
       alter table audit_log enable always trigger audit_log_append_only;
     `,
   },
+  {
+    version: 4,
+    name: 'authorization permissions as written',
+    sql: `
+      -- The permissions text as the configuration wrote it (list order included), so an
+      -- import reproduces it and the next plan is empty. The jsonb column stays the truth.
+      alter table authorizations add column permissions_source text;
+    `,
+  },
 ];
 
 /** The newest schema version this build knows. */

@@ -44,6 +44,8 @@ export interface AuthorizationSpec {
   /** The kind of target it applies to, as the configuration says (e.g. `postgresql`). */
   readonly resourceType: string;
   readonly permissions: Permissions;
+  /** The permissions as the configuration wrote them (JSON text), kept for import. */
+  readonly permissionsSource?: string | null;
 }
 
 /** A stored authorization; `permissions` normalised (upper-case, sorted, de-duplicated). */
@@ -52,6 +54,8 @@ export interface AuthorizationRecord extends Timestamps {
   readonly description: string;
   readonly resourceType: string;
   readonly permissions: Permissions;
+  /** The permissions as last written (JSON text), or null when only the normal form is known. */
+  readonly permissionsSource: string | null;
 }
 
 /** Endpoint types the runtime implements. */

@@ -85,6 +85,7 @@ interface AuthorizationRow extends TimestampRow {
   description: string;
   resource_type: string;
   permissions: Permissions;
+  permissions_source: string | null;
 }
 
 interface EndpointRow extends TimestampRow {
@@ -128,7 +129,7 @@ interface AuditRow {
 }
 
 const RESOURCE_COLUMNS = 'name, config, secrets, created_at, updated_at';
-const AUTHORIZATION_COLUMNS = 'name, description, resource_type, permissions, created_at, updated_at';
+const AUTHORIZATION_COLUMNS = 'name, description, resource_type, permissions, permissions_source, created_at, updated_at';
 const ENDPOINT_COLUMNS = 'name, type, ttl_seconds, resource, "authorization", access_role, created_at, updated_at';
 const GROUP_COLUMNS = 'name, members, endpoints, created_at, updated_at';
 const CREDENTIAL_COLUMNS =
@@ -149,6 +150,7 @@ function authorizationRecord(row: AuthorizationRow): AuthorizationRecord {
     description: row.description,
     resourceType: row.resource_type,
     permissions: row.permissions,
+    permissionsSource: row.permissions_source,
     ...stamps(row),
   };
 }
@@ -464,9 +466,9 @@ export class CatalogStore {
     const permissions = canonicalPermissionsJson(spec.permissions);
     const { rows } = await this.query<AuthorizationRow>(
       `with up as (
-         insert into ${this.t.authorizations} (name, description, resource_type, permissions) values ($1, $2, $3, $4::jsonb)
+         insert into ${this.t.authorizations} (name, description, resource_type, permissions, permissions_source) values ($1, $2, $3, $4::jsonb, $5)
          on conflict (name) do update set description = excluded.description, resource_type = excluded.resource_type,
-           permissions = excluded.permissions, updated_at = now()
+           permissions = excluded.permissions, permissions_source = excluded.permissions_source, updated_at = now()
          returning ${AUTHORIZATION_COLUMNS}, (xmax = 0) as inserted
        ), logged as (
          insert into ${this.t.audit} (event, detail)
@@ -475,7 +477,7 @@ export class CatalogStore {
            from up
        )
        select ${AUTHORIZATION_COLUMNS} from up`,
-      [spec.name, spec.description ?? '', spec.resourceType, permissions],
+      [spec.name, spec.description ?? '', spec.resourceType, permissions, spec.permissionsSource ?? null],
     );
     return authorizationRecord(rows[0]!);
   }

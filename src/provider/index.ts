@@ -1,0 +1,16 @@
+/**
+ * The provider framework, for resource authors (src/resources): schemas, resource and
+ * provider definitions, diagnostics, values, validators and plan modifiers.
+ *
+ * Deliberately nothing else: whatever this module imports ends up in the plugin bundle.
+ * The server is started from `main.ts` (`./server`); the CLI installs with `./bundle` and
+ * `./mirror`.
+ */
+export { attr, type Attribute, type AttributeOptions, type ConfigOf, type ModelOf, type PlannedOf, type PlanModifier, type ProviderSchema, type ResourceSchema, type Validator } from './schema';
+export { defineProvider, defineResource, resourceFactory, type ModifyPlanResult, type Provider, type Resource, type ResourceContext, type ResourceDefinition } from './resource';
+export { error, warning, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
+export { types, UNKNOWN, isUnknown, isWhollyKnown, type AttributePath, type Known, type MaybeUnknown, type TfType, type UnknownValue } from './values';
+export { requiresReplace, requiresReplaceIf, useStateForUnknown } from './planmodifiers';
+export { between, lengthBetween, matches, minItems, oneOf } from './validators';
+export type { Logger } from './log';
+export { providerVersion } from './version';

@@ -1,0 +1,18 @@
+/**
+ * The adaptive provider as Terraform sees it: its configuration block and its resource
+ * types. This is the one place that lists resources; `main.ts` serves what it returns.
+ */
+import { adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
+import { defineProvider, type Provider } from './resource';
+import { providerVersion } from './version';
+
+/** The provider definition served by the plugin. */
+export function adaptiveProvider(): Provider {
+  return defineProvider<typeof providerSchema, AdaptiveClient>({
+    typeName: 'adaptive',
+    version: providerVersion(),
+    schema: providerSchema,
+    configure: (request) => configureAdaptive(request.config, request.logger, (secret) => request.redact(secret)),
+    resources: adaptiveResources,
+  });
+}

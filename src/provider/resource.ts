@@ -1,0 +1,187 @@
+/**
+ * What a provider author writes: `defineProvider` with a configuration schema, `configure`
+ * and its resources; `resourceFactory<Client>()` (or `defineResource`) for each resource
+ * with its schema and CRUD. The framework (`engine.ts`) does the Terraform-facing work.
+ */
+import type { DiagnosticInput } from './diagnostics';
+import type { Logger } from './log';
+import type { ConfigOf, ModelOf, PlannedOf, ProviderSchema, ResourceSchema, ValidatorResult } from './schema';
+import { schemaProblems } from './schema';
+import type { AttributePath } from './values';
+
+/** What every resource method receives besides its values. */
+export interface ResourceContext<P> {
+  /** What the provider's `configure` returned. Throws when the provider is not configured. */
+  readonly provider: P;
+  /** Logs to Terraform's log (TF_LOG), tagged with the resource type. */
+  readonly logger: Logger;
+  /**
+   * Aborted when Terraform asks the provider to stop (Ctrl-C). Work in flight should reach a
+   * consistent point and return what it did: Terraform waits for it and records the result.
+   */
+  readonly signal: AbortSignal;
+  /** Keeps a secret (e.g. a password read from a secret store) out of every log line. */
+  redact(secret: string): void;
+}
+
+/** A resource's values by attribute name, partially: the framework fills in the rest. */
+export type PartialModel<S extends ResourceSchema> = Partial<ModelOf<S>>;
+
+/** What `modifyPlan` may report. */
+export interface ModifyPlanResult<S extends ResourceSchema> {
+  /** Attributes whose change requires replacing the resource. */
+  readonly requiresReplace?: readonly (keyof ModelOf<S> & string)[];
+  readonly diagnostics?: readonly DiagnosticInput[];
+}
+
+/** A resource type: schema and lifecycle. Methods may be async; anything thrown becomes an error diagnostic. */
+export interface ResourceDefinition<S extends ResourceSchema, P> {
+  /** The resource type name, prefixed with the provider's name: `adaptive_group`. */
+  readonly typeName: string;
+  readonly schema: S;
+
+  /** Cross-attribute checks at validate time. Any value may be unknown; check only known ones. */
+  validateConfig?(request: { readonly config: ConfigOf<S> }): ValidatorResult | Promise<ValidatorResult>;
+
+  /**
+   * Adjusts the plan after defaults, unknowns and attribute plan modifiers: `plan` may be
+   * changed in place. Not called when the resource is being destroyed.
+   */
+  modifyPlan?(request: {
+    readonly config: ConfigOf<S>;
+    readonly state: ModelOf<S> | null;
+    readonly plan: ConfigOf<S>;
+    readonly ctx: ResourceContext<P>;
+  }): ModifyPlanResult<S> | undefined | void | Promise<ModifyPlanResult<S> | undefined | void>;
+
+  /**
+   * Creates the object. Returns the values the resource decided (computed attributes);
+   * anything it leaves out is taken from the plan.
+   */
+  create(request: { readonly plan: PlannedOf<S>; readonly config: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S>> | PartialModel<S>;
+
+  /** Reads the object's current values; null when it no longer exists (Terraform plans to create it again). */
+  read(request: { readonly state: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S> | null> | PartialModel<S> | null;
+
+  /**
+   * Updates the object in place. Leave it out when every configurable attribute requires
+   * replacement.
+   */
+  update?(request: {
+    readonly plan: PlannedOf<S>;
+    readonly state: ModelOf<S>;
+    readonly config: ModelOf<S>;
+    readonly ctx: ResourceContext<P>;
+  }): Promise<PartialModel<S>> | PartialModel<S>;
+
+  /** Deletes the object. Deleting something already gone is not an error. */
+  delete(request: { readonly state: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<void> | void;
+
+  /**
+   * `terraform import`: turns the user's import id into enough state for `read` to find the
+   * object (usually `{ id }`); Terraform then calls `read`.
+   */
+  importState?(request: { readonly id: string; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S>> | PartialModel<S>;
+
+  /**
+   * Converts state stored by an older schema version (`fromVersion`, as plain JSON) into the
+   * current schema's shape. Called once per upgrade; return the new attribute values.
+   */
+  upgradeState?(request: { readonly fromVersion: number; readonly state: Readonly<Record<string, unknown>> }): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+/** A resource definition with its schema type erased, ready to serve. */
+export interface Resource<P> {
+  readonly typeName: string;
+  readonly schema: ResourceSchema;
+  /** @internal the untyped definition the engine calls. */
+  readonly definition: ResourceDefinition<ResourceSchema, P>;
+}
+
+/** Raises a clear error when a schema declaration is unsound (at definition time, so a test or start-up catches it). */
+function assertSchema(owner: string, problems: readonly string[]): void {
+  if (problems.length) throw new Error(`Invalid schema for ${owner}:\n  - ${problems.join('\n  - ')}`);
+}
+
+/**
+ * Returns `defineResource` bound to the provider's configured client type `P`, so resource
+ * methods see `ctx.provider` typed:
+ *
+ * ```ts
+ * const defineResource = resourceFactory<Client>();
+ * export const widget = defineResource({ typeName: 'acme_widget', schema, create, read, update, delete });
+ * ```
+ */
+export function resourceFactory<P>(): <const S extends ResourceSchema>(definition: ResourceDefinition<S, P>) => Resource<P> {
+  return (definition) => {
+    if (!/^[a-z][a-z0-9]*_[a-z0-9_]+$/.test(definition.typeName)) {
+      throw new Error(`Resource type name "${definition.typeName}" must be the provider name, an underscore, then lower case words`);
+    }
+    assertSchema(definition.typeName, schemaProblems(definition.typeName, definition.schema.attributes));
+    return {
+      typeName: definition.typeName,
+      schema: definition.schema,
+      definition: definition as unknown as ResourceDefinition<ResourceSchema, P>,
+    };
+  };
+}
+
+/** `resourceFactory` for resources that do not use the provider's configured client. */
+export const defineResource = resourceFactory<unknown>();
+
+/** What `configure` receives. */
+export interface ConfigureRequest<S extends ProviderSchema> {
+  /** The provider block's values (unknown parts possible when they depend on resources). */
+  readonly config: ConfigOf<S>;
+  readonly terraformVersion: string;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  redact(secret: string): void;
+}
+
+/** A provider: configuration schema, `configure`, and its resource types. */
+export interface ProviderDefinition<S extends ProviderSchema, P> {
+  /** The provider's local name and resource prefix: `adaptive`. */
+  readonly typeName: string;
+  /** The provider's version (shown in logs). */
+  readonly version: string;
+  readonly schema: S;
+  /** Cross-attribute checks of the provider block at validate time. */
+  validateConfig?(request: { readonly config: ConfigOf<S> }): ValidatorResult | Promise<ValidatorResult>;
+  /** Turns the provider block into the client resources use (`ctx.provider`). */
+  configure(request: ConfigureRequest<S>): P | Promise<P>;
+  readonly resources: readonly Resource<P>[];
+}
+
+/** A provider ready to serve. */
+export interface Provider {
+  readonly typeName: string;
+  readonly version: string;
+  readonly schema: ProviderSchema;
+  /** @internal */
+  readonly definition: ProviderDefinition<ProviderSchema, unknown>;
+  readonly resources: ReadonlyMap<string, Resource<unknown>>;
+}
+
+/** Declares a provider. Checks its schema and resource names up front. */
+export function defineProvider<const S extends ProviderSchema, P>(definition: ProviderDefinition<S, P>): Provider {
+  assertSchema(`provider ${definition.typeName}`, schemaProblems(`provider.${definition.typeName}`, definition.schema.attributes));
+  const resources = new Map<string, Resource<unknown>>();
+  for (const resource of definition.resources) {
+    if (!resource.typeName.startsWith(definition.typeName + '_')) {
+      throw new Error(`Resource type "${resource.typeName}" must start with the provider name "${definition.typeName}_"`);
+    }
+    if (resources.has(resource.typeName)) throw new Error(`Resource type "${resource.typeName}" is declared twice`);
+    resources.set(resource.typeName, resource);
+  }
+  return {
+    typeName: definition.typeName,
+    version: definition.version,
+    schema: definition.schema,
+    definition,
+    resources,
+  };
+}
+
+/** Re-exported for resource authors writing paths in diagnostics. */
+export type { AttributePath };

@@ -1,0 +1,89 @@
+/**
+ * `adaptive_authorization`: a named permission set (`grants`, `schemas`, `tables`). It does
+ * nothing on its own; endpoints apply it. Changing it re-syncs every endpoint using it.
+ */
+import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
+import { canonicalPermissionsJson, checkPermissions, parsePermissions } from '../runtime/validation/permissions';
+import { checkName } from '../runtime/validation/names';
+import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+
+const defineResource = resourceFactory<AdaptiveClient>();
+
+const schema = {
+  version: 0,
+  description: 'A named permission set: which privileges on which tables of which schemas. Endpoints apply it to a target.',
+  attributes: {
+    id: attr.string({ computed: true, description: 'The authorization name.', planModifiers: [useStateForUnknown()] }),
+    name: attr.string({ required: true, description: 'Unique name; endpoints refer to it. Changing it replaces the authorization.', planModifiers: [requiresReplace()] }),
+    description: attr.string({ optional: true, description: 'What the permission set is for.' }),
+    resource_type: attr.string({ required: true, description: 'The kind of target it applies to. Only `postgres` is supported.' }),
+    permissions: attr.string({
+      required: true,
+      description:
+        'JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, ' +
+        'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later.',
+    }),
+  },
+} as const;
+
+type Model = ModelOf<typeof schema>;
+
+async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
+  const service = await client.service();
+  await service.applyAuthorization({
+    name: values.name,
+    resourceType: values.resource_type,
+    permissions: parsePermissions(values.permissions),
+    permissionsSource: values.permissions,
+    ...(values.description !== null ? { description: values.description } : {}),
+  });
+  return { id: values.name };
+}
+
+export const adaptiveAuthorization = defineResource({
+  typeName: 'adaptive_authorization',
+  schema,
+  validateConfig: ({ config }) => {
+    const issues = [...checkName(forValidation(config.name) as string, 'name'), ...checkPermissions(forValidation(config.permissions))];
+    if (typeof config.resource_type === 'string' && config.resource_type !== 'postgres') {
+      issues.push({ field: 'resource_type', message: `"${config.resource_type}" is not supported; use "postgres"` });
+    }
+    return issueDiagnostics(issues);
+  },
+  create: ({ config, ctx }) => apply(config, ctx.provider),
+  update: ({ config, ctx }) => apply(config, ctx.provider),
+  async read({ state, ctx }) {
+    const service = await ctx.provider.service();
+    const record = await service.catalog.getAuthorization(state.name);
+    if (!record) return null;
+    // Keep the configured text while it means the same; show the catalog's when it differs.
+    const same = (() => {
+      try {
+        return canonicalPermissionsJson(parsePermissions(state.permissions)) === canonicalPermissionsJson(record.permissions);
+      } catch {
+        return false;
+      }
+    })();
+    return {
+      resource_type: record.resourceType,
+      description: record.description === '' && state.description === null ? null : record.description,
+      ...(same ? {} : { permissions: canonicalPermissionsJson(record.permissions) }),
+    };
+  },
+  async delete({ state, ctx }) {
+    const service = await ctx.provider.service();
+    await service.removeAuthorization(state.name);
+  },
+  async importState({ id, ctx }) {
+    const service = await ctx.provider.service();
+    const record = await service.catalog.getAuthorization(id);
+    if (!record) throw new Error(`No adaptive_authorization named "${id}" in the catalog; import takes the authorization's name.`);
+    return {
+      id: record.name,
+      name: record.name,
+      resource_type: record.resourceType,
+      description: record.description === '' ? null : record.description,
+      permissions: record.permissionsSource ?? canonicalPermissionsJson(record.permissions),
+    };
+  },
+});

@@ -1,0 +1,104 @@
+/**
+ * `adaptive_endpoint`: an authorization applied to a target for a `ttl`. It becomes one
+ * NOLOGIN access role on the target holding exactly the authorization's grants; members'
+ * login roles only get membership in it. Grants changed by hand show up as `drift` in the
+ * plan, and applying puts them back.
+ */
+import { attr, requiresReplace, resourceFactory, types, useStateForUnknown, type ModelOf } from '../provider';
+import { checkName } from '../runtime/validation/names';
+import { checkTtl, formatTtl, parseTtl } from '../runtime/validation/ttl';
+import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+
+const defineResource = resourceFactory<AdaptiveClient>();
+
+const schema = {
+  version: 0,
+  description: "An authorization applied to a target for a time-to-live: members of groups using it get credentials valid for `ttl`.",
+  attributes: {
+    id: attr.string({ computed: true, description: 'The endpoint name.', planModifiers: [useStateForUnknown()] }),
+    name: attr.string({ required: true, description: 'Unique name; groups refer to it. Changing it replaces the endpoint.', planModifiers: [requiresReplace()] }),
+    type: attr.string({ required: true, description: 'How members reach the target. Only `direct` (members connect to PostgreSQL themselves) is supported.' }),
+    ttl: attr.string({
+      required: true,
+      description:
+        'How long each credential lives from its grant: a number and a unit, e.g. `30m`, `8h`, `1h30m`, `1d`, `7d`, `90d` (1s to 365d). ' +
+        'Changing it moves the expiry of live credentials to grant time + ttl.',
+    }),
+    resource: attr.string({ required: true, description: 'Name of the `adaptive_resource` (target). Changing it replaces the endpoint.', planModifiers: [requiresReplace()] }),
+    authorization: attr.string({ required: true, description: 'Name of the `adaptive_authorization` whose grants the endpoint applies.' }),
+    access_role: attr.string({ computed: true, description: 'The NOLOGIN PostgreSQL role on the target that holds the grants.', planModifiers: [useStateForUnknown()] }),
+    drift: attr.list(types.string, {
+      computed: true,
+      description: 'Differences between the access role on the target and the authorization, found at refresh; applying removes them.',
+    }),
+  },
+} as const;
+
+type Model = ModelOf<typeof schema>;
+
+async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
+  const service = await client.service();
+  const { record } = await service.applyEndpoint({
+    name: values.name,
+    type: 'direct',
+    ttlSeconds: parseTtl(values.ttl),
+    resource: values.resource,
+    authorization: values.authorization,
+  });
+  return { id: values.name, access_role: record.accessRole, drift: [] };
+}
+
+export const adaptiveEndpoint = defineResource({
+  typeName: 'adaptive_endpoint',
+  schema,
+  validateConfig: ({ config }) => {
+    const issues = [
+      ...checkName(forValidation(config.name) as string, 'name'),
+      ...checkTtl(forValidation(config.ttl) as string),
+      ...checkName(forValidation(config.resource) as string, 'resource'),
+      ...checkName(forValidation(config.authorization) as string, 'authorization'),
+    ];
+    if (typeof config.type === 'string' && config.type !== 'direct') {
+      issues.push({ field: 'type', message: `"${config.type}" is not supported; use "direct" (members connect to PostgreSQL with their own credentials)` });
+    }
+    return issueDiagnostics(issues);
+  },
+  modifyPlan({ plan }) {
+    // Drift found at refresh is what applying fixes: planning it away makes the update run.
+    plan.drift = [];
+  },
+  create: ({ config, ctx }) => apply(config, ctx.provider),
+  update: ({ config, ctx }) => apply(config, ctx.provider),
+  async read({ state, ctx }) {
+    const service = await ctx.provider.service();
+    const found = await service.inspectEndpoint(state.name);
+    if (!found) return null;
+    const { record } = found;
+    return {
+      // Keep the written ttl while it means the same duration.
+      ttl: safeSeconds(state.ttl) === record.ttlSeconds ? state.ttl : formatTtl(record.ttlSeconds),
+      resource: record.resource,
+      authorization: record.authorization,
+      access_role: record.accessRole,
+      drift: found.drift,
+    };
+  },
+  async delete({ state, ctx }) {
+    const service = await ctx.provider.service();
+    await service.removeEndpoint(state.name);
+  },
+  async importState({ id, ctx }) {
+    const service = await ctx.provider.service();
+    const record = await service.catalog.getEndpoint(id);
+    if (!record) throw new Error(`No adaptive_endpoint named "${id}" in the catalog; import takes the endpoint's name.`);
+    return { id, name: id, type: record.type, ttl: formatTtl(record.ttlSeconds), resource: record.resource, authorization: record.authorization };
+  },
+});
+
+function safeSeconds(ttl: string): number | undefined {
+  try {
+    return parseTtl(ttl);
+  } catch {
+    return undefined;
+  }
+}

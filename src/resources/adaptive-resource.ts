@@ -1,0 +1,144 @@
+/**
+ * `adaptive_resource`: a PostgreSQL target and the admin connection used to manage it.
+ * Creating or updating it connects, checks the admin's privileges (preflight) and records
+ * it in the catalog; secrets are stored encrypted or, with Secrets Manager, only referenced.
+ */
+import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
+import { SSL_MODES, type TargetConfig } from '../runtime/types';
+import { checkTargetInput, toTargetConfig, type TargetInput } from '../runtime/validation/target';
+import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+
+const defineResource = resourceFactory<AdaptiveClient>();
+
+const schema = {
+  version: 0,
+  description:
+    'A PostgreSQL target and the admin connection used to manage it. Creating or updating it tests the connection ' +
+    "and the admin's privileges (CREATEROLE or superuser; the right to end sessions) and says exactly what is missing.",
+  attributes: {
+    id: attr.string({ computed: true, description: 'The resource name (its identity in the catalog).', planModifiers: [useStateForUnknown()] }),
+    type: attr.string({ required: true, description: 'The kind of target. Only `postgres` is supported.' }),
+    name: attr.string({
+      required: true,
+      description: 'Unique name of the target; endpoints refer to it. 1-63 letters, digits, `-`, `_`, `.`. Changing it replaces the resource.',
+      planModifiers: [requiresReplace()],
+    }),
+    host: attr.string({ required: true, description: 'Host name or IP address of the PostgreSQL server.' }),
+    port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
+    database_name: attr.string({ required: true, description: 'Database the grants apply to, and the one the admin connects to.' }),
+    username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
+    password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key`).' }),
+    use_aws_secrets: attr.bool({ optional: true, description: 'Read the admin credentials from AWS Secrets Manager (`aws_secret_name`) instead of `username`/`password`.' }),
+    aws_region: attr.string({ optional: true, description: 'AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.' }),
+    aws_secret_name: attr.string({
+      optional: true,
+      description: 'Name or ARN of the secret; its JSON holds `username`, `password` and optionally `engine`, `host`, `port`, `dbname`.',
+    }),
+    aws_access_key_id: attr.string({ optional: true, sensitive: true, description: 'Static AWS access key id; default the AWS SDK credential chain.' }),
+    aws_secret_access_key: attr.string({ optional: true, sensitive: true, description: 'Static AWS secret access key (with `aws_access_key_id`).' }),
+    aws_session_token: attr.string({ optional: true, sensitive: true, description: 'AWS session token for temporary credentials.' }),
+    aws_endpoint: attr.string({
+      optional: true,
+      description: 'Secrets Manager endpoint override (VPC endpoints, local testing); default the provider `aws_endpoint`, then the SDK configuration.',
+    }),
+    ssl_mode: attr.string({
+      optional: true,
+      computed: true,
+      default: 'prefer',
+      description: `TLS mode with libpq's exact semantics: ${SSL_MODES.map((m) => '`' + m + '`').join(', ')} (default \`prefer\`). With \`tls_root_cert\`, \`require\` verifies the chain as libpq does; \`verify-ca\`/\`verify-full\` without it use the system trust store.`,
+    }),
+    tls_root_cert: attr.string({ optional: true, description: 'PEM contents of the CA certificate(s) that sign the server certificate, e.g. `file("ca.crt")`.' }),
+    tls_cert_file: attr.string({ optional: true, description: 'PEM contents of the client certificate for mutual TLS (with `tls_key_file`).' }),
+    tls_key_file: attr.string({ optional: true, sensitive: true, description: 'PEM contents of the client private key (with `tls_cert_file`). Stored encrypted.' }),
+    tls_server_name: attr.string({ optional: true, description: 'Host name to verify and send as SNI when `host` is an IP address or an alias.' }),
+    max_connections: attr.number({ optional: true, description: "Largest number of admin connections the provider opens to this target (default 10)." }),
+    min_connections: attr.number({ optional: true, description: 'Idle admin connections kept open once made.' }),
+    connect_timeout: attr.number({ optional: true, description: 'Seconds to wait for a connection (default 10).' }),
+    application_name: attr.string({ optional: true, description: 'application_name of admin sessions (default `adaptive-access`).' }),
+    server_version: attr.string({ computed: true, description: 'PostgreSQL server version, read when the resource was last created or updated.' }),
+  },
+} as const;
+
+type Model = ModelOf<typeof schema>;
+
+const INPUT_FIELDS = [
+  'type', 'name', 'host', 'port', 'database_name', 'username', 'password', 'use_aws_secrets', 'aws_region', 'aws_secret_name',
+  'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
+  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name',
+] as const;
+
+function targetInput(values: Readonly<Record<string, unknown>>): TargetInput {
+  const input: Record<string, unknown> = {};
+  for (const field of INPUT_FIELDS) input[field] = forValidation(values[field]);
+  return input;
+}
+
+/** The target as the runtime wants it, with the provider's AWS defaults filled in. */
+function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
+  const withDefaults: Record<string, unknown> = { ...values };
+  if (values.use_aws_secrets) {
+    withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
+    withDefaults.aws_endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint ?? null;
+  }
+  return toTargetConfig(targetInput(withDefaults));
+}
+
+/** State for a target read back from the catalog (import). */
+function modelFromConfig(config: TargetConfig): Partial<Model> {
+  return {
+    id: config.name,
+    type: 'postgres',
+    name: config.name,
+    host: config.host,
+    port: String(config.port),
+    database_name: config.database,
+    username: config.aws ? null : (config.username ?? null),
+    password: config.password ?? null,
+    use_aws_secrets: config.aws ? true : null,
+    aws_region: config.aws?.region ?? null,
+    aws_secret_name: config.aws?.secretName ?? null,
+    aws_access_key_id: config.aws?.accessKeyId ?? null,
+    aws_secret_access_key: config.aws?.secretAccessKey ?? null,
+    aws_session_token: config.aws?.sessionToken ?? null,
+    aws_endpoint: config.aws?.endpoint ?? null,
+    ssl_mode: config.sslMode,
+    tls_root_cert: config.tlsRootCert ?? null,
+    tls_cert_file: config.tlsClientCert ?? null,
+    tls_key_file: config.tlsClientKey ?? null,
+    tls_server_name: config.tlsServerName ?? null,
+    max_connections: config.maxConnections ?? null,
+    min_connections: config.minConnections ?? null,
+    connect_timeout: config.connectTimeoutSeconds ?? null,
+    application_name: config.applicationName ?? null,
+  };
+}
+
+async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
+  const config = targetConfig(values, client);
+  const service = await client.service();
+  const report = await service.applyResource(config);
+  return { id: config.name, server_version: report.serverVersion };
+}
+
+export const adaptiveResource = defineResource({
+  typeName: 'adaptive_resource',
+  schema,
+  validateConfig: ({ config }) => issueDiagnostics(checkTargetInput(targetInput(config))),
+  create: ({ config, ctx }) => apply(config, ctx.provider),
+  update: ({ config, ctx }) => apply(config, ctx.provider),
+  async read({ state, ctx }) {
+    const service = await ctx.provider.service();
+    const info = await service.catalog.resourceInfo(state.name);
+    return info ? {} : null;
+  },
+  async delete({ state, ctx }) {
+    const service = await ctx.provider.service();
+    await service.removeResource(state.name);
+  },
+  async importState({ id, ctx }) {
+    const service = await ctx.provider.service();
+    const record = await service.catalog.getResource(id);
+    if (!record) throw new Error(`No adaptive_resource named "${id}" in the catalog; import takes the resource's name.`);
+    return modelFromConfig(record.target);
+  },
+});

@@ -1,0 +1,73 @@
+/**
+ * The `provider "adaptive" {}` block: where the catalog is, its encryption key, AWS
+ * defaults. `configure` checks the settings at once (a missing catalog is a plan-time
+ * error) but connects only when a resource first needs the catalog, and then runs one
+ * cheap reaper pass over grants the catalog knows have expired.
+ */
+import { attr, type ConfigOf, type Logger } from '../provider';
+import { Catalog, resolveCatalogSettings } from '../runtime/catalog';
+import { AccessService } from '../runtime/service';
+import type { AdaptiveClient } from './common';
+
+export const providerSchema = {
+  description:
+    'Time-limited, per-person access to PostgreSQL: targets, permission sets, endpoints with a ttl, and groups of people. ' +
+    'State of record lives in a catalog database (`catalog_url`).',
+  attributes: {
+    catalog_url: attr.string({
+      optional: true,
+      sensitive: true,
+      description: 'PostgreSQL URL of the catalog database (e.g. `postgres://user:pass@host:5432/adaptive`). Default: the `ADAPTIVE_CATALOG_URL` environment variable.',
+    }),
+    catalog_key: attr.string({
+      optional: true,
+      sensitive: true,
+      description:
+        'Key that encrypts admin passwords and client keys stored in the catalog: 32 random bytes as 64 hex characters or base64 ' +
+        '(`openssl rand -hex 32`). Default: `ADAPTIVE_CATALOG_KEY`. Not needed when every target uses AWS Secrets Manager.',
+    }),
+    catalog_schema: attr.string({ optional: true, description: 'Schema of the catalog tables (default `adaptive`).' }),
+    aws_region: attr.string({ optional: true, description: 'Default AWS region for `adaptive_resource`s that use AWS Secrets Manager.' }),
+    aws_endpoint: attr.string({ optional: true, description: 'Default Secrets Manager endpoint override (VPC endpoints, local testing).' }),
+    reap_on_run: attr.bool({
+      optional: true,
+      description: 'Run the reaper over expired grants the catalog knows of whenever the provider starts work (default true).',
+    }),
+  },
+} as const;
+
+type ProviderConfig = ConfigOf<typeof providerSchema>;
+
+function known(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Turns the provider block into the client resources use. */
+export function configureAdaptive(config: ProviderConfig, logger: Logger, redact: (secret: string) => void): AdaptiveClient {
+  const settings = resolveCatalogSettings({ url: known(config.catalog_url), key: known(config.catalog_key) });
+  redact(settings.url);
+  const schema = known(config.catalog_schema);
+  const reapOnRun = config.reap_on_run !== false;
+  let opening: Promise<AccessService> | undefined;
+  return {
+    awsDefaults: {
+      ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
+      ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),
+    },
+    service() {
+      opening ??= (async () => {
+        const catalog = await Catalog.open(settings.url, { key: settings.key, ...(schema ? { schema } : {}) });
+        const service = new AccessService(catalog);
+        if (reapOnRun) {
+          const report = await service.reap({ onlyRecorded: true });
+          for (const result of report.results) {
+            if (result.reaped.length > 0) logger.info('reaped expired grants', { target: result.target, roles: result.reaped.map((r) => r.role) });
+          }
+          for (const e of report.errors) logger.warn('reaper could not finish on a target', { target: e.target, error: e.error });
+        }
+        return service;
+      })();
+      return opening;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Installing for Terraform: the filesystem-mirror layout, the wrapper Terraform executes,
+ * and the CLI configuration that points at the mirror.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cliConfigFor, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/provider/mirror';
+import { packageVersion } from '../../src/provider/version';
+import { cleanup, tempDir } from './support';
+
+const dir = tempDir('toy-mirror-');
+afterAll(() => cleanup(dir));
+
+describe('filesystem mirror', () => {
+  it('lays the package out as Terraform expects, with a copied bundle and an executable wrapper', () => {
+    const bundle = path.join(dir, 'bundle.cjs');
+    writeFileSync(bundle, "process.stdout.write('ran with ' + process.argv.slice(2).join(' '));\n");
+    const mirrorDir = path.join(dir, 'mirror');
+    const { packageDir, executable } = writeFilesystemMirror({ mirrorDir, sourceAddress: PROVIDER_SOURCE, version: packageVersion(), pluginEntry: bundle });
+    expect(packageDir).toBe(path.join(mirrorDir, 'adaptive-access.local', 'access', 'adaptive', packageVersion(), terraformPlatform()));
+    expect(path.basename(executable)).toBe(`terraform-provider-adaptive_v${packageVersion()}`);
+    expect(statSync(executable).mode & 0o111).not.toBe(0);
+    expect(readFileSync(path.join(packageDir, 'adaptive-plugin.cjs'), 'utf8')).toBe(readFileSync(bundle, 'utf8'));
+    expect(execFileSync(executable, ['a', 'b'], { encoding: 'utf8' })).toBe('ran with a b');
+  });
+
+  it('names platforms like Terraform and checks source addresses and versions', () => {
+    expect(terraformPlatform('linux', 'x64')).toBe('linux_amd64');
+    expect(terraformPlatform('darwin', 'arm64')).toBe('darwin_arm64');
+    expect(parseSourceAddress(PROVIDER_SOURCE)).toEqual({ host: 'adaptive-access.local', namespace: 'access', type: 'adaptive' });
+    expect(() => parseSourceAddress('adaptive')).toThrow(/host\/namespace\/type/);
+    expect(() => writeFilesystemMirror({ mirrorDir: dir, sourceAddress: PROVIDER_SOURCE, version: 'latest', pluginEntry: __filename })).toThrow(/semantic/);
+  });
+
+  it('writes a CLI configuration taking only our provider from the mirror', () => {
+    const config = cliConfigFor('/opt/mirror');
+    expect(config).toContain('filesystem_mirror {\n    path    = "/opt/mirror"\n    include = ["adaptive-access.local/access/adaptive"]');
+    expect(config).toContain('direct {\n    exclude = ["adaptive-access.local/access/adaptive"]');
+  });
+
+  it('reads the version from package.json', () => {
+    const pkg = JSON.parse(readFileSync(path.resolve(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    expect(packageVersion()).toBe(pkg.version);
+  });
+});
