@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { accessRoleName } from '../../src/runtime/access/access-role';
 import { loginRoleName } from '../../src/runtime/access/credentials';
+import { ident } from '../../src/runtime/access/sql';
 import { CatalogError } from '../../src/runtime/catalog';
 import { PreflightError } from '../../src/runtime/connections/preflight';
 import { NotFoundError, pairKey, type MemberCredential, type PairKey } from '../../src/runtime/service';
@@ -114,7 +115,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(await roleExists(other, 'adaptive_managed')).toBe(false);
   });
 
-  it('a CREATEROLE admin issues working credentials; on PostgreSQL 16+ a second one is told to get ADMIN OPTION on the marker role', async () => {
+  it('a CREATEROLE admin issues working credentials, revokes and reaps them though their members created tables; on PostgreSQL 16+ a second one is told to get ADMIN OPTION on the marker role', async () => {
     const h = await fresh();
     const admin = await createLoginRole(other, 'ops_admin', { createRole: true, memberOf: ['pg_signal_backend'] });
     await createDatabase(other, 'opsdb', 'ops_admin');
@@ -142,6 +143,28 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     } else {
       await expect(attempt).resolves.toMatchObject({ missing: [] });
     }
+
+    // The member creates a table (the admin lets the endpoint's role create in its schema):
+    // removing the group still ends the session, hands the table to the admin, drops the role.
+    await app.query(`grant create on schema app to ${ident(accessRoleName('ops-write'))}`);
+    expect(await queryResult(member, 'create table app.ana_notes (id int)')).toBe('ok');
+    const anaRole = result.issued[0]!.username;
+    expect(await h.service.removeGroup('ops')).toEqual([anaRole]);
+    expect(await queryResult(member, 'select 1')).not.toBe('ok');
+    expect(await roleExists(other, anaRole)).toBe(false);
+    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'ana_notes'")).toEqual([{ tableowner: 'ops_admin' }]);
+
+    // The same for the reaper, once a credential has expired (by the reaper's clock).
+    const late = await h.service.applyGroup({ name: 'ops-late', members: ['bo@example.com'], endpoints: ['ops-write'] }, new Set());
+    const bo = await session(late.issued[0]!);
+    expect(await queryResult(bo, 'create table app.bo_notes (id int)')).toBe('ok');
+    const pass = await h.service.reap({ onlyRecorded: true, now: new Date(late.issued[0]!.expiresAt.getTime() + 1000) });
+    expect(pass.errors).toEqual([]);
+    expect(pass.results.flatMap((r) => r.failed)).toEqual([]);
+    expect(pass.results.flatMap((r) => r.reaped.map((x) => x.role))).toEqual([late.issued[0]!.username]);
+    expect(await queryResult(bo, 'select 1')).not.toBe('ok');
+    expect(await roleExists(other, late.issued[0]!.username)).toBe(false);
+    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'bo_notes'")).toEqual([{ tableowner: 'ops_admin' }]);
   });
 
   // ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { TABLE_PRIVILEGES, ValidationError, type Permissions, type TargetDb, type ValidationIssue } from '../types';
+import { MANAGED_ROLE } from './credentials';
 import {
   NOTHING_WANTED,
   derivePermissions,
@@ -33,8 +34,8 @@ import {
 import { isRetryable, lockKeys, transaction } from './locks';
 import { ident, identList, literal } from './sql';
 
-/** The marker role every issued login role belongs to; the reaper touches only its members. */
-export const MANAGED_ROLE = 'adaptive_managed';
+/** The marker role every issued login role belongs to (defined with the credentials). */
+export { MANAGED_ROLE };
 
 /** Prefix of every endpoint access role. */
 export const ACCESS_ROLE_PREFIX = 'adaptive_ep_';

@@ -18,7 +18,10 @@ import { LOCK_NAMESPACE, lockKey, transaction } from './locks';
 import { generatePassword, scramSha256VerifierAsync } from './scram';
 import { ident, identList, literal } from './sql';
 
-/** The NOLOGIN marker role every issued login role is a member of. */
+/**
+ * The NOLOGIN marker role every issued login role is a member of: revocation and the
+ * reaper touch only its direct members. The one definition (access-role.ts re-exports it).
+ */
 export const MANAGED_ROLE = 'adaptive_managed';
 
 /** `managed_by` in role comments. */

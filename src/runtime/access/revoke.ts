@@ -19,9 +19,19 @@
  *     DROP OWNED BY role`. `pg_shdepend` is exactly what `DROP ROLE` checks, so databases
  *     without such entries need no connection (which also keeps us out of template1,
  *     where a session blocks `CREATE DATABASE`).
- *  d. In the target's database, one transaction: REASSIGN OWNED, DROP OWNED (objects there
- *     and shared objects), `DROP ROLE`; then a last termination pass by role OID for any
- *     backend that slipped in during the sequence.
+ *  d. In the target's database, one transaction: REASSIGN OWNED and DROP OWNED (objects
+ *     there and shared objects) for the roles `pg_shdepend` names there, `DROP ROLE`; then a
+ *     last termination pass by role OID for any backend that slipped in during the
+ *     sequence. A role that owns and holds nothing, the usual case, costs only `DROP ROLE`.
+ *
+ * REASSIGN/DROP OWNED require the privileges of the role they act on. A superuser has
+ * them; a CREATEROLE admin (managed PostgreSQL) does not: before PostgreSQL 16 it is no
+ * member of the roles it creates, and from 16 on its automatic membership carries ADMIN
+ * OPTION but not INHERIT. So, in the same transaction as the REASSIGN, it grants itself the
+ * role (CREATEROLE allows that before 16, ADMIN OPTION from 16 on, with INHERIT TRUE).
+ * In (d) `DROP ROLE` removes that membership with the role, and a failure rolls it back
+ * with everything else; in (c) the grant is taken back before COMMIT, so a role left
+ * disabled never leaves the admin holding its privileges.
  *
  * A role that fails at any step after (a) stays disabled (NOLOGIN, expired) and is reported
  * for a later retry; nothing throws halfway. Each role's advisory lock is held (session
@@ -188,11 +198,15 @@ async function runSequence(
   work = await cleanOtherDatabases(target, client, work, fail);
   if (work.length === 0) return;
 
-  // (d) Here (and shared objects), then drop.
+  // (d) Here (and shared objects), then drop. Dependencies are read in the transaction
+  // that drops: a privilege granted to a role after the read makes DROP ROLE fail, and
+  // the role stays disabled for a retry, never half dropped.
   const dropped = await eachBatch(work, fail, 'disabled but not dropped; retry later', (batch) =>
     transaction(client, async () => {
-      const list = identList(batch.map((s) => s.name));
-      await client.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER;\nDROP OWNED BY ${list};\nDROP ROLE ${list}`);
+      const owning = await dependentHere(client, batch);
+      const statements = owning.length > 0 ? await cleanupStatements(client, owning, { undoGrant: false }) : [];
+      statements.push(`DROP ROLE ${identList(batch.map((s) => s.name))}`);
+      await client.query(statements.join(';\n'));
     }),
   );
   for (const s of dropped) outcomes.set(s.name, { kind: 'revoked' });
@@ -334,8 +348,7 @@ async function cleanOtherDatabases(
     try {
       await eachBatch(roles, markFailed, `cleanup in database ${JSON.stringify(row.datname)} failed; disabled, not dropped`, (batch) =>
         transaction(other, async () => {
-          const list = identList(batch.map((s) => s.name));
-          await other.query(`REASSIGN OWNED BY ${list} TO CURRENT_USER;\nDROP OWNED BY ${list}`);
+          await other.query((await cleanupStatements(other, batch, { undoGrant: true })).join(';\n'));
         }),
       );
     } finally {
@@ -343,4 +356,81 @@ async function cleanOtherDatabases(
     }
   }
   return work.filter((s) => !failed.has(s.oid));
+}
+
+/**
+ * The roles among `roles` that `pg_shdepend` ties to the connected database or to shared
+ * objects: the only ones REASSIGN/DROP OWNED can have work for here. Login roles that own
+ * and hold nothing (no table created, no privilege granted to them directly) have no entry.
+ */
+async function dependentHere(client: ClientBase, roles: readonly RoleState[]): Promise<RoleState[]> {
+  const { rows } = await client.query<{ oid: number }>(
+    `select distinct s.refobjid::int8::float8 as oid from pg_catalog.pg_shdepend s
+      where s.refclassid = 'pg_catalog.pg_authid'::regclass and s.refobjid = any($1::oid[])
+        and s.dbid in (0, (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database()))`,
+    [roles.map((s) => s.oid)],
+  );
+  const found = new Set(rows.map((r) => r.oid));
+  return roles.filter((s) => found.has(s.oid));
+}
+
+interface ActAsRow {
+  oid: number;
+  admin: string;
+  usage: boolean;
+  member: boolean;
+  own_grant: boolean;
+  version: number;
+}
+
+/**
+ * `REASSIGN OWNED BY roles TO CURRENT_USER; DROP OWNED BY roles` for the connected
+ * database, wrapped, for roles whose privileges the admin lacks, in a membership it grants
+ * itself (see the module comment). With `undoGrant` the grant is taken back at the end
+ * (same transaction), leaving the admin's memberships as they were; without it the caller
+ * drops the roles in the same transaction, which removes the grant with them.
+ */
+async function cleanupStatements(client: ClientBase, roles: readonly RoleState[], options: { readonly undoGrant: boolean }): Promise<string[]> {
+  const { rows } = await client.query<ActAsRow>(
+    `select r.oid::int8::float8 as oid, a.rolname::text as admin,
+            pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') as usage,
+            exists (select from pg_catalog.pg_auth_members m where m.roleid = r.oid and m.member = a.oid) as member,
+            exists (select from pg_catalog.pg_auth_members m where m.roleid = r.oid and m.member = a.oid and m.grantor = a.oid) as own_grant,
+            pg_catalog.current_setting('server_version_num')::int as version
+       from pg_catalog.pg_roles r cross join pg_catalog.pg_roles a
+      where r.oid = any($1::oid[]) and a.rolname = current_user`,
+    [roles.map((s) => s.oid)],
+  );
+  const byOid = new Map(rows.map((r) => [r.oid, r]));
+  const grant: string[] = [];
+  const restoreInherit: string[] = [];
+  const revoke: string[] = [];
+  for (const s of roles) {
+    const row = byOid.get(s.oid);
+    // Gone since it was read: REASSIGN/DROP OWNED report that themselves.
+    if (!row || row.usage) continue;
+    // Before 16 a membership confers privileges only to a role with INHERIT: granting again
+    // cannot help a NOINHERIT admin (and the undo would take its membership away).
+    if (row.version < 160000 && row.member) {
+      throw new Error(
+        `the admin role ${ident(row.admin)} is a member of ${ident(s.name)} but does not inherit its privileges (NOINHERIT), ` +
+          `which REASSIGN/DROP OWNED need; run as a superuser: ALTER ROLE ${ident(row.admin)} INHERIT;`,
+      );
+    }
+    grant.push(s.name);
+    // From 16 the admin may already hold a membership it granted itself without INHERIT:
+    // our GRANT only switches INHERIT on there, so the undo switches it off again.
+    (row.own_grant ? restoreInherit : revoke).push(s.name);
+  }
+
+  const version = rows[0]?.version ?? 0;
+  const statements: string[] = [];
+  if (grant.length > 0) statements.push(`GRANT ${identList(grant)} TO CURRENT_USER${version >= 160000 ? ' WITH INHERIT TRUE' : ''}`);
+  const list = identList(roles.map((s) => s.name));
+  statements.push(`REASSIGN OWNED BY ${list} TO CURRENT_USER`, `DROP OWNED BY ${list}`);
+  if (options.undoGrant) {
+    if (revoke.length > 0) statements.push(`REVOKE ${identList(revoke)} FROM CURRENT_USER`);
+    if (restoreInherit.length > 0) statements.push(`GRANT ${identList(restoreInherit)} TO CURRENT_USER WITH INHERIT FALSE`);
+  }
+  return statements;
 }

@@ -1,17 +1,26 @@
 /**
  * Preflight: can the configured admin do the job on this target? Checked when a resource
  * is created or updated, so that a missing privilege is reported with the SQL that grants
- * it, not discovered halfway through an apply.
+ * it, not discovered halfway through an apply or a revocation.
  *
  * The admin needs, unless it is a superuser:
- * - CREATEROLE, to create the access roles and the per-person LOGIN roles. On PostgreSQL
- *   16 and later a CREATEROLE non-superuser manages only roles it holds ADMIN OPTION on;
- *   it receives that automatically on the roles it creates, so only roles that already
- *   exist and were created by someone else (passed as `manageRoles`) need a grant;
- * - the privileges of pg_signal_backend, to end the open sessions of expired credentials
- *   (the roles it creates are not its members, so that is the only way short of superuser);
+ * - CREATEROLE, to create the access roles and the per-person LOGIN roles, and to drop
+ *   them again. On PostgreSQL 16 and later a CREATEROLE non-superuser manages only roles
+ *   it holds ADMIN OPTION on; it receives that automatically on the roles it creates, so
+ *   only roles that already exist and were created by someone else need a grant: those
+ *   passed as `manageRoles`, and the credentials already issued (members of
+ *   `adaptive_managed`), which it could otherwise neither revoke nor reap;
+ * - the privileges of pg_signal_backend, to end the open sessions of revoked and expired
+ *   credentials (the roles it creates are not its members, or from 16 on members without
+ *   INHERIT, so that is the only way short of superuser);
+ * - before PostgreSQL 16, INHERIT: to reassign the objects a credential created, the
+ *   admin grants itself that role for the duration of the transaction, and before 16 such
+ *   a membership confers privileges only to a role that inherits (from 16 on the grant
+ *   itself says INHERIT TRUE);
  * - CONNECT on the database.
  */
+import { MANAGED_ROLE } from '../access/credentials';
+import { ident, identList } from '../access/sql';
 import type { TargetDb } from '../types';
 
 /** One missing privilege and the SQL (run as a superuser) that grants it. */
@@ -47,10 +56,6 @@ export interface PreflightOptions {
   readonly manageRoles?: readonly string[];
 }
 
-function ident(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 /** Reads the server version and the admin's privileges, and lists what is missing. */
 export async function preflight(target: TargetDb, options: PreflightOptions = {}): Promise<PreflightReport> {
   const { rows } = await target.pool.query<{
@@ -60,12 +65,13 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
     num: string;
     superuser: boolean;
     createrole: boolean;
+    inherit: boolean;
     signal: boolean;
     connect: boolean;
   }>(
     `select current_user as "user", current_database() as database,
             current_setting('server_version') as version, current_setting('server_version_num') as num,
-            r.rolsuper as superuser, r.rolcreaterole as createrole,
+            r.rolsuper as superuser, r.rolcreaterole as createrole, r.rolinherit as inherit,
             pg_has_role(current_user, 'pg_signal_backend', 'USAGE') as signal,
             has_database_privilege(current_database(), 'CONNECT') as connect
        from pg_roles r
@@ -90,34 +96,68 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
       fix: `GRANT pg_signal_backend TO ${admin};`,
     });
   }
+  if (!row.superuser && major < 16 && !row.inherit) {
+    missing.push({
+      what:
+        `role "${row.user}" is NOINHERIT: before PostgreSQL 16 it cannot take on the privileges of a credential it revokes, ` +
+        'which reassigning the objects that credential created requires',
+      fix: `ALTER ROLE ${admin} INHERIT;`,
+    });
+  }
   if (!row.connect) {
     missing.push({
       what: `role "${row.user}" has no CONNECT privilege on database "${row.database}"`,
       fix: `GRANT CONNECT ON DATABASE ${ident(row.database)} TO ${admin};`,
     });
   }
-  const manage = [...new Set(options.manageRoles ?? [])];
-  if (!row.superuser && major >= 16 && manage.length > 0) {
-    const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
-      `select r.rolname as name, r.rolsuper as superuser,
-              pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
-         from pg_roles r
-        where r.rolname = any($1::text[])
-        order by r.rolname`,
-      [manage],
-    );
-    for (const role of roles) {
-      if (role.superuser) {
-        missing.push({
-          what: `role "${role.name}" is a superuser: only a superuser can manage it`,
-          fix: `ALTER ROLE ${ident(role.name)} NOSUPERUSER;`,
-        });
-      } else if (!role.admin) {
-        missing.push({
-          what: `role "${row.user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
-          fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION;`,
-        });
+  if (!row.superuser && major >= 16) {
+    const manage = [...new Set(options.manageRoles ?? [])];
+    if (manage.length > 0) {
+      const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
+        `select r.rolname as name, r.rolsuper as superuser,
+                pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
+           from pg_roles r
+          where r.rolname = any($1::text[])
+          order by r.rolname`,
+        [manage],
+      );
+      for (const role of roles) {
+        if (role.superuser) {
+          missing.push({
+            what: `role "${role.name}" is a superuser: only a superuser can manage it`,
+            fix: `ALTER ROLE ${ident(role.name)} NOSUPERUSER;`,
+          });
+        } else if (!role.admin) {
+          missing.push({
+            what: `role "${row.user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
+            fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION;`,
+          });
+        }
       }
+    }
+    // Credentials issued by another admin: revoking one (disable, strip, grant itself the
+    // role to reassign what it owns, drop) needs ADMIN OPTION on it. Credentials are members
+    // of the marker without ADMIN OPTION; admins are members with it (its creator
+    // automatically, from 16 on), and are not credentials. Superusers are refused by
+    // revocation anyway, so they are not asked for.
+    const { rows: issued } = await target.pool.query<{ name: string }>(
+      `select r.rolname as name
+         from pg_roles r
+        where not r.rolsuper and r.rolname <> current_user
+          and exists (select from pg_auth_members m join pg_roles g on g.oid = m.roleid
+                       where m.member = r.oid and g.rolname = $1 and not m.admin_option)
+          and not pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')
+        order by r.rolname`,
+      [MANAGED_ROLE],
+    );
+    if (issued.length > 0) {
+      const names = issued.map((r) => r.name);
+      missing.push({
+        what:
+          `role "${row.user}" has no ADMIN OPTION on ${names.length} issued credential(s) it did not create, so it could neither revoke nor reap them ` +
+          `(PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers): ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+        fix: `GRANT ${identList(names)} TO ${admin} WITH ADMIN OPTION;`,
+      });
     }
   }
   return {
