@@ -62,6 +62,10 @@ export class ResourceError extends Error {
 /** Turns anything thrown into an error diagnostic. */
 export function diagnosticFromError(err: unknown, summary: string): Diagnostic {
   if (err instanceof ResourceError) return error(err.message, err.detail, err.path);
-  if (err instanceof Error) return error(summary, err.message);
+  if (err instanceof Error) {
+    // Errors that know how to be mended (a connection error's `fix`) say so to the user.
+    const fix = (err as { fix?: unknown }).fix;
+    return error(summary, typeof fix === 'string' && fix !== '' ? `${err.message}\n\nFix: ${fix}` : err.message);
+  }
   return error(summary, String(err));
 }
