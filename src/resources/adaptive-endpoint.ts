@@ -63,9 +63,11 @@ export const adaptiveEndpoint = defineResource({
     }
     return issueDiagnostics(issues);
   },
-  modifyPlan({ plan }) {
+  modifyPlan({ plan, ctx }) {
     // Drift found at refresh is what applying fixes: planning it away makes the update run.
     plan.drift = [];
+    // Groups planned after this one may list the name before the endpoint exists.
+    if (typeof plan.name === 'string') ctx.provider.plannedEndpoints.add(plan.name);
   },
   create: ({ config, ctx }) => apply(config, ctx.provider),
   update: ({ config, ctx }) => apply(config, ctx.provider),

@@ -6,7 +6,9 @@
  * renewal is explicit (`terraform apply -replace=...`).
  */
 import { attr, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ModelOf } from '../provider';
+import { nameList } from '../runtime/catalog/errors';
 import { pairKey, type MemberCredential, type PairKey } from '../runtime/service';
+import { closest } from '../runtime/validation/common';
 import { checkMembers, normaliseMember } from '../runtime/validation/members';
 import { checkName, checkNames } from '../runtime/validation/names';
 import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
@@ -119,6 +121,50 @@ function expiredWarnings(name: string, credentials: readonly Credential[], now =
   ];
 }
 
+/**
+ * Errors for endpoint names the group lists that exist nowhere: neither in the catalog
+ * nor planned so far in this configuration. Terraform plans an endpoint before a group
+ * that refers to it (`adaptive_endpoint.x.name`), so such an endpoint is known here even
+ * on the first run; a name written out by hand gives Terraform no such order, so it has to
+ * be in the catalog already. The catalog is asked only about names not planned here.
+ */
+async function endpointsNotFound(listed: unknown, client: AdaptiveClient): Promise<DiagnosticInput[]> {
+  const names = Array.isArray(listed) ? listed.filter((name): name is string => typeof name === 'string') : [];
+  const unplanned = names.filter((name) => !client.plannedEndpoints.has(name));
+  if (unplanned.length === 0) return [];
+  let inCatalog: string[];
+  try {
+    const service = await client.service();
+    inCatalog = (await service.catalog.listEndpoints()).map((e) => e.name);
+  } catch (err) {
+    // Not being able to look is no reason to refuse the plan: applying reports it anyway.
+    return [
+      warning(
+        'Could not check endpoints against the catalog',
+        `endpoints lists ${nameList(unplanned)}, which this configuration does not plan before this group, and the catalog could not ` +
+          `be read to check that they exist: ${err instanceof Error ? err.message : String(err)}`,
+        ['endpoints'],
+      ),
+    ];
+  }
+  const known = [...new Set([...inCatalog, ...client.plannedEndpoints])].sort();
+  return unplanned
+    .filter((name) => !inCatalog.includes(name))
+    .map((name) => {
+      const guess = closest(name, known);
+      return {
+        summary: `Unknown endpoint "${name}"`,
+        detail:
+          `endpoints lists "${name}", but no adaptive_endpoint has that name: the catalog holds none, and this configuration ` +
+          `plans none before this group.${guess === undefined ? '' : ` Did you mean "${guess}"?`} ` +
+          (known.length > 0 ? `Known endpoints: ${nameList(known, 10)}. ` : 'There are no endpoints yet. ') +
+          'List an existing endpoint, or refer to one this configuration creates as adaptive_endpoint.<label>.name, ' +
+          'so that Terraform creates it before the group.',
+        path: ['endpoints'],
+      };
+    });
+}
+
 async function apply(values: Model, prior: Model | null, client: AdaptiveClient): Promise<Partial<Model>> {
   const service = await client.service();
   const members = values.members.map((m) => normaliseMember(m));
@@ -146,13 +192,14 @@ export const adaptiveGroup = defineResource({
       ...checkName(forValidation(config.name) as string, 'name'),
       ...checkMembers(forValidation(config.members) as string[]),
       ...checkNames(forValidation(config.endpoints) as string[], 'endpoints'),
-    ]),
-  modifyPlan({ state, plan, config }) {
+    ], { sets: ['members', 'endpoints'] }),
+  async modifyPlan({ state, plan, config, ctx }) {
+    const missing = await endpointsNotFound(config.endpoints, ctx.provider);
     if (!state) {
       plan.drift = [];
-      return;
+      return { diagnostics: missing };
     }
-    const diagnostics = expiredWarnings(state.name, stored(state.credentials));
+    const diagnostics = [...missing, ...expiredWarnings(state.name, stored(state.credentials))];
     const members = config.members;
     const endpoints = config.endpoints;
     const known = Array.isArray(members) && Array.isArray(endpoints) && [...members, ...endpoints].every((v) => typeof v === 'string');

@@ -67,6 +67,18 @@ const INPUT_FIELDS = [
   'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name',
 ] as const;
 
+/**
+ * Attributes required only because another is set (the runtime's pairing rules), with
+ * the attributes that make them so: a diagnostic about the missing one points at these.
+ */
+const REQUIRED_BECAUSE: Readonly<Record<string, readonly string[]>> = {
+  tls_key_file: ['tls_cert_file'],
+  tls_cert_file: ['tls_key_file'],
+  aws_secret_name: ['use_aws_secrets'],
+  aws_secret_access_key: ['aws_access_key_id', 'aws_session_token'],
+  aws_access_key_id: ['aws_secret_access_key', 'aws_session_token'],
+};
+
 function targetInput(values: Readonly<Record<string, unknown>>): TargetInput {
   const input: Record<string, unknown> = {};
   for (const field of INPUT_FIELDS) input[field] = forValidation(values[field]);
@@ -123,7 +135,7 @@ async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Mod
 export const adaptiveResource = defineResource({
   typeName: 'adaptive_resource',
   schema,
-  validateConfig: ({ config }) => issueDiagnostics(checkTargetInput(targetInput(config))),
+  validateConfig: ({ config }) => issueDiagnostics(checkTargetInput(targetInput(config)), { config, causes: REQUIRED_BECAUSE }),
   create: ({ config, ctx }) => apply(config, ctx.provider),
   update: ({ config, ctx }) => apply(config, ctx.provider),
   async read({ state, ctx }) {

@@ -14,6 +14,12 @@ export interface AdaptiveClient {
   service(): Promise<AccessService>;
   /** Defaults from the provider block for Secrets-Manager-backed resources. */
   readonly awsDefaults: { readonly region?: string; readonly endpoint?: string };
+  /**
+   * Names of the `adaptive_endpoint`s planned so far by this provider process. Terraform
+   * plans an endpoint before any group that refers to it, so a group can tell an endpoint
+   * this configuration is about to create from a name that exists nowhere.
+   */
+  readonly plannedEndpoints: Set<string>;
 }
 
 /**
@@ -26,17 +32,57 @@ export function forValidation(value: unknown): unknown {
   return value;
 }
 
+/** How {@link issueDiagnostics} places issues in a resource's configuration. */
+export interface IssuePlacement {
+  /**
+   * Set-typed attributes. Terraform hands a set over in its own order (sorted), not the
+   * order it was written in, so an element's index would point at the wrong line: issues
+   * about an element point at the whole attribute instead, and their value says which.
+   */
+  readonly sets?: readonly string[];
+  /** The configuration, to tell an attribute that is left out from one that is set. */
+  readonly config?: Readonly<Record<string, unknown>>;
+  /**
+   * For an attribute that is required only because another one is set: the attributes
+   * that can cause it, in order of preference. A left-out attribute has no line of its
+   * own, so the diagnostic points at the first of these that is set.
+   */
+  readonly causes?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** Runtime messages start with a verb about the field (`is required ...`): name it, so the detail reads as a sentence. */
+const STARTS_WITH_VERB = /^(?:is|are|must|contains|has|does|needs)\b|^\(/;
+
+function sentence(subject: string, message: string): string {
+  return STARTS_WITH_VERB.test(message) ? `${subject} ${message}` : message;
+}
+
+function isSet(value: unknown): boolean {
+  return value !== null && value !== undefined;
+}
+
 /**
- * Turns validation issues into diagnostics. A field such as `permissions.grants[1]` points
- * at its attribute (`permissions`): Terraform paths cannot enter a JSON string, so the
- * full field stays in the summary.
+ * Turns validation issues into diagnostics that point at the attribute. A field such as
+ * `permissions.grants[1]` points at its attribute (`permissions`): Terraform paths cannot
+ * enter a JSON string, so the full field stays in the summary. An element of a list points
+ * at the element; an element of a set at the set (see {@link IssuePlacement.sets}); a
+ * left-out attribute at the attribute that made it necessary.
  */
-export function issueDiagnostics(issues: readonly ValidationIssue[]): DiagnosticInput[] {
+export function issueDiagnostics(issues: readonly ValidationIssue[], placement: IssuePlacement = {}): DiagnosticInput[] {
   return issues.map((issue) => {
     const attribute = /^[a-z_][a-z0-9_]*/.exec(issue.field)?.[0];
-    const index = /^[a-z_][a-z0-9_]*\[(\d+)\]/.exec(issue.field)?.[1];
-    const path = attribute ? (index !== undefined && !issue.field.includes('.') ? [attribute, Number(index)] : [attribute]) : [];
-    return { summary: `Invalid ${issue.field}`, detail: issue.message, ...(path.length ? { path } : {}) };
+    if (attribute === undefined) return { summary: `Invalid ${issue.field}`, detail: issue.message };
+    const { config } = placement;
+    if (config !== undefined && !isSet(config[attribute])) {
+      const cause = placement.causes?.[attribute]?.find((name) => isSet(config[name]));
+      return { summary: `Missing ${attribute}`, detail: sentence(attribute, issue.message), path: [cause ?? attribute] };
+    }
+    const index = /^[a-z_][a-z0-9_]*\[(\d+)\]$/.exec(issue.field)?.[1];
+    if (index !== undefined && placement.sets?.includes(attribute)) {
+      return { summary: `Invalid ${attribute}`, detail: sentence(`an element of ${attribute}`, issue.message), path: [attribute] };
+    }
+    const path = index !== undefined ? [attribute, Number(index)] : [attribute];
+    return { summary: `Invalid ${issue.field}`, detail: sentence(issue.field, issue.message), path };
   });
 }
 

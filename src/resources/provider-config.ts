@@ -4,9 +4,10 @@
  * error) but connects only when a resource first needs the catalog, and then runs one
  * cheap reaper pass over grants the catalog knows have expired.
  */
-import { attr, type ConfigOf, type Logger } from '../provider';
-import { Catalog, resolveCatalogSettings } from '../runtime/catalog';
+import { attr, ResourceError, type ConfigOf, type Logger } from '../provider';
+import { Catalog, CATALOG_URL_ENV, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
 import { AccessService } from '../runtime/service';
+import { ValidationError } from '../runtime/types';
 import type { AdaptiveClient } from './common';
 
 export const providerSchema = {
@@ -42,14 +43,37 @@ function known(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * The catalog settings from the provider block and the environment. A problem becomes a
+ * diagnostic that names the setting (the framework would otherwise call it an unexpected
+ * error) and points at the attribute when the block sets it; the runtime's messages never
+ * repeat the URL or the key.
+ */
+function catalogSettings(config: ProviderConfig): CatalogSettings {
+  try {
+    return resolveCatalogSettings({ url: known(config.catalog_url), key: known(config.catalog_key) });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const [first] = err.issues;
+    const field = first?.field ?? 'catalog_url';
+    const message = err.issues.map((i) => i.message.charAt(0).toUpperCase() + i.message.slice(1)).join('\n');
+    const unset = field === 'catalog_url' && known(config.catalog_url) === undefined && !process.env[CATALOG_URL_ENV]?.trim();
+    throw new ResourceError(unset ? 'No catalog database configured' : `Invalid ${field}`, {
+      detail: message,
+      ...(known((config as Record<string, unknown>)[field]) !== undefined ? { path: [field] } : {}),
+    });
+  }
+}
+
 /** Turns the provider block into the client resources use. */
 export function configureAdaptive(config: ProviderConfig, logger: Logger, redact: (secret: string) => void): AdaptiveClient {
-  const settings = resolveCatalogSettings({ url: known(config.catalog_url), key: known(config.catalog_key) });
+  const settings = catalogSettings(config);
   redact(settings.url);
   const schema = known(config.catalog_schema);
   const reapOnRun = config.reap_on_run !== false;
   let opening: Promise<AccessService> | undefined;
   return {
+    plannedEndpoints: new Set<string>(),
     awsDefaults: {
       ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
       ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),

@@ -1,0 +1,319 @@
+/**
+ * Invalid configurations of the groups-and-endpoints example fail at `terraform plan`:
+ * exit code 1, one error that Terraform places on the offending attribute's line, a
+ * message saying what is wrong and what would be accepted, and no sign of the plugin
+ * failing. The unmodified example plans cleanly on an empty catalog (its groups refer to
+ * endpoints created in the same apply), and an endpoint name that exists nowhere is caught
+ * by consulting the catalog.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalCluster } from '../../src/localpg';
+import { exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir } from '../fixtures/adaptive';
+import { CertificateAuthority } from '../fixtures/pki';
+import { eachPostgres, startPostgres } from '../fixtures/postgres';
+import type { TerraformResult, TerraformWorkspace } from '../fixtures/terraform';
+
+const EXAMPLE = exampleFiles('groups-and-endpoints')['main.tf']!;
+
+/** What a plugin failure looks like in Terraform's output, whatever the RPC. */
+const PLUGIN_FAILURE = /Plugin did not respond|panic|The plugin encountered an error|unexpected EOF|plugin (?:crashed|exited)/i;
+
+/** The example with `from` (which must occur exactly once) replaced. */
+function edit(text: string, from: string, to: string): string {
+  const at = text.indexOf(from);
+  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)} in the configuration`);
+  return text.slice(0, at) + to + text.slice(at + from.length);
+}
+
+/** The 1-based number of the first line equal to `line` after the block that starts with `block`. */
+function lineNumber(text: string, block: string, line: string): number {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.startsWith(block));
+  if (start < 0) throw new Error(`no block ${block}`);
+  const found = lines.findIndex((l, i) => i >= start && l.trimEnd() === line);
+  if (found < 0) throw new Error(`no line ${JSON.stringify(line)} in ${block}`);
+  return found + 1;
+}
+
+/** One diagnostic as Terraform showed it, with the box-drawing margin removed. */
+interface ShownDiagnostic {
+  readonly severity: string;
+  readonly summary: string;
+  /** `with ...`, `on main.tf line N, in ...:` and the source lines, as printed. */
+  readonly context: readonly string[];
+  /** The detail, with Terraform's line wrapping undone. */
+  readonly detail: string;
+}
+
+// Colour codes are ESC-prefixed control sequences; the rule against control characters
+// in regular expressions does not apply to matching them on purpose.
+// eslint-disable-next-line no-control-regex
+const ANSI = /\u001b\[[0-9;]*m/g;
+
+/** Terraform's output without colour codes. */
+function plain(output: string): string {
+  return output.replace(ANSI, '');
+}
+
+/** Every diagnostic in Terraform's (coloured, boxed) output. */
+function shownDiagnostics(output: string): ShownDiagnostic[] {
+  return plain(output)
+    .split('╷')
+    .slice(1)
+    .map((block) => {
+      const lines = (block.split('╵')[0] ?? '')
+        .split('\n')
+        .filter((l) => l.startsWith('│'))
+        .map((l) => l.replace(/^│ ?/, '').trimEnd());
+      const head = /^(Error|Warning): (.*)$/.exec(lines[0] ?? '');
+      const paragraphs: string[][] = [[]];
+      for (const line of lines.slice(1)) {
+        if (line === '') paragraphs.push([]);
+        else paragraphs[paragraphs.length - 1]!.push(line);
+      }
+      const filled = paragraphs.filter((p) => p.length > 0);
+      const hasContext = /^ {2}(?:with|on) /.test(filled[0]?.[0] ?? '');
+      const context = hasContext ? filled[0]! : [];
+      const detail = (hasContext ? filled.slice(1) : filled).map((p) => p.join(' ')).join('\n');
+      return { severity: head?.[1] ?? '', summary: head?.[2] ?? '', context, detail };
+    });
+}
+
+/** Where Terraform should point: the block and the attribute line inside it. */
+interface Place {
+  /** E.g. `resource "adaptive_resource" "postgres"`, or `provider "adaptive"`. */
+  readonly block: string;
+  /** The configuration line the error is on, exactly as written. */
+  readonly line: string;
+}
+
+/** Asserts a failed plan with one error at `place`, and returns that error. */
+function expectPlanError(result: TerraformResult, configuration: string, place: Place, summary: string): ShownDiagnostic {
+  const output = result.stdout + result.stderr;
+  expect(result.code, output).toBe(1);
+  expect(output).not.toMatch(PLUGIN_FAILURE);
+  const errors = shownDiagnostics(result.stderr).filter((d) => d.severity === 'Error');
+  expect(errors.map((d) => d.summary)).toEqual([summary]);
+  const n = lineNumber(configuration, place.block, place.line);
+  const where = place.block.replace(/^(resource|provider) /, 'in $1 ');
+  // Terraform names the block and shows the attribute's line in the diagnostic's margin.
+  expect(plain(result.stderr)).toContain(`│   on main.tf line ${n}, ${where}:\n│ ${String(n).padStart(4)}: ${place.line}\n`);
+  return errors[0]!;
+}
+
+interface InvalidCase {
+  readonly title: string;
+  readonly configuration: string;
+  readonly place: Place;
+  readonly summary: string;
+  /** The whole detail, or parts of it when the rest depends on the order Terraform plans in. */
+  readonly detail: string | { readonly includes: readonly string[] };
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+const TARGET = 'resource "adaptive_resource" "postgres"';
+const READONLY = 'resource "adaptive_authorization" "postgres_readonly"';
+const DEV_ENDPOINT = 'resource "adaptive_endpoint" "postgres_dev_access"';
+const READONLY_ENDPOINT = 'resource "adaptive_endpoint" "postgres_readonly_access"';
+const DEVELOPERS = 'resource "adaptive_group" "postgres_developers"';
+const ANALYSTS = 'resource "adaptive_group" "postgres_analysts"';
+const DATABASE_LINE = '  database_name = "production"';
+const LONG_NAME = 'a'.repeat(200);
+const MISSPELLED_ENDPOINT = edit(EXAMPLE, 'adaptive_endpoint.postgres_readonly_access.name', '"postgres-readonly-acess"');
+
+const CASES: readonly InvalidCase[] = [
+  {
+    title: 'ssl_mode "verify_full"',
+    configuration: edit(EXAMPLE, DATABASE_LINE, `${DATABASE_LINE}\n  ssl_mode      = "verify_full"`),
+    place: { block: TARGET, line: '  ssl_mode      = "verify_full"' },
+    summary: 'Invalid ssl_mode',
+    detail: '"verify_full" is not an sslmode; accepted: disable, allow, prefer, require, verify-ca, verify-full, as in libpq (default prefer)',
+  },
+  {
+    title: 'tls_cert_file without tls_key_file',
+    configuration: edit(EXAMPLE, DATABASE_LINE, `${DATABASE_LINE}\n  tls_cert_file = file("client.crt")`),
+    place: { block: TARGET, line: '  tls_cert_file = file("client.crt")' },
+    summary: 'Missing tls_key_file',
+    detail:
+      'tls_key_file is required when tls_cert_file is set: a client certificate needs its key; add tls_key_file = file("client.key"), or remove tls_cert_file',
+  },
+  {
+    title: 'an unknown privilege in permissions',
+    configuration: edit(EXAMPLE, 'grants  = ["SELECT"]', 'grants  = ["SELEKT"]'),
+    place: { block: READONLY, line: '  permissions = jsonencode({' },
+    summary: 'Invalid permissions.grants[0]',
+    detail:
+      '"SELEKT" is not a table privilege (did you mean SELECT?); accepted: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER, or ALL for all of them (any letter case)',
+  },
+  {
+    title: 'ttl "8 hours"',
+    configuration: edit(EXAMPLE, 'ttl           = "8h"', 'ttl           = "8 hours"'),
+    place: { block: DEV_ENDPOINT, line: '  ttl           = "8 hours"' },
+    summary: 'Invalid ttl',
+    detail: '"8 hours" is not a duration; write a number and a unit, e.g. 30m, 8h, 1h30m or 7d (units s, m, h, d, w; from 1s to 365d)',
+  },
+  {
+    title: 'ttl "forever"',
+    configuration: edit(EXAMPLE, 'ttl           = "12h"', 'ttl           = "forever"'),
+    place: { block: READONLY_ENDPOINT, line: '  ttl           = "forever"' },
+    summary: 'Invalid ttl',
+    detail: '"forever" is not a duration; write a number and a unit, e.g. 30m, 8h, 1h30m or 7d (units s, m, h, d, w; from 1s to 365d)',
+  },
+  {
+    title: 'a group listing an endpoint name that exists nowhere (empty catalog)',
+    configuration: MISSPELLED_ENDPOINT,
+    place: { block: ANALYSTS, line: '  endpoints = [' },
+    summary: 'Unknown endpoint "postgres-readonly-acess"',
+    // Whether the correctly named endpoint was planned before this group (and so can be
+    // suggested) depends on Terraform's scheduling; the rest of the message does not.
+    detail: {
+      includes: [
+        'endpoints lists "postgres-readonly-acess", but no adaptive_endpoint has that name: the catalog holds none, and this configuration plans none before this group.',
+        'List an existing endpoint, or refer to one this configuration creates as adaptive_endpoint.<label>.name, so that Terraform creates it before the group.',
+      ],
+    },
+  },
+  {
+    title: 'a member that is not an email address',
+    configuration: edit(EXAMPLE, '"dev2@company.com"', '"not-an-email"'),
+    place: { block: DEVELOPERS, line: '  members = [' },
+    summary: 'Invalid members',
+    detail: `"not-an-email" is not an email address (no '@'); write an email address, e.g. dev1@company.com`,
+  },
+  {
+    // Terraform orders a set's elements itself: the error must point at the set, not at
+    // whichever element happens to sit at the sorted index.
+    title: 'a member that is not an email address, written before a valid one',
+    configuration: edit(EXAMPLE, '"dev1@company.com",\n    "dev2@company.com"', '"zed@company.com",\n    "not-an-email"'),
+    place: { block: DEVELOPERS, line: '  members = [' },
+    summary: 'Invalid members',
+    detail: `"not-an-email" is not an email address (no '@'); write an email address, e.g. dev1@company.com`,
+  },
+  {
+    title: 'a 200-character name',
+    configuration: edit(EXAMPLE, 'name = "data-analysts"', `name = "${LONG_NAME}"`),
+    place: { block: ANALYSTS, line: `  name = "${LONG_NAME}"` },
+    summary: 'Invalid name',
+    detail:
+      `"${'a'.repeat(48)}"... is 200 characters long, more than 63; a name is 1 to 63 characters: letters, digits, '-', '_' and '.', ` +
+      'starting with a letter or digit, e.g. postgres-production',
+  },
+  {
+    title: 'port "99999"',
+    configuration: edit(EXAMPLE, 'port          = var.pg_port', 'port          = "99999"'),
+    place: { block: TARGET, line: '  port          = "99999"' },
+    summary: 'Invalid port',
+    detail: '"99999" is out of range; write a whole number from 1 to 65535, e.g. "5432"',
+  },
+  {
+    title: 'password together with use_aws_secrets = true',
+    configuration: edit(EXAMPLE, DATABASE_LINE, `${DATABASE_LINE}\n  use_aws_secrets = true\n  aws_secret_name = "postgres-production-admin"`),
+    place: { block: TARGET, line: '  password      = var.pg_password' },
+    summary: 'Invalid password',
+    detail:
+      'password must not be set when use_aws_secrets = true: the admin password comes from the secret aws_secret_name; remove password, or set use_aws_secrets = false',
+  },
+  {
+    title: 'no catalog_url and no ADAPTIVE_CATALOG_URL',
+    configuration: EXAMPLE,
+    env: { ADAPTIVE_CATALOG_URL: '' },
+    place: { block: 'provider "adaptive"', line: 'provider "adaptive" {}' },
+    summary: 'No catalog database configured',
+    detail:
+      "No catalog database is configured: set the provider's catalog_url or the ADAPTIVE_CATALOG_URL environment variable to a PostgreSQL URL " +
+      'such as postgres://user:password@host:5432/database',
+  },
+  {
+    title: 'a malformed catalog_key',
+    configuration: edit(EXAMPLE, 'provider "adaptive" {}', 'provider "adaptive" {\n  catalog_key = "not a key!"\n}'),
+    place: { block: 'provider "adaptive"', line: '  catalog_key = "not a key!"' },
+    summary: 'Invalid catalog_key',
+    detail:
+      "The catalog key (catalog_key or ADAPTIVE_CATALOG_KEY) is neither hex nor base64. Set the provider's catalog_key (or the ADAPTIVE_CATALOG_KEY " +
+      'environment variable) to 32 random bytes, written as 64 hex characters or in base64; make one with `openssl rand -hex 32`.',
+  },
+];
+
+describe.each(eachPostgres())('$name', ({ binaries }) => {
+  let cluster: LocalCluster;
+  let ws: TerraformWorkspace;
+  const scratch = scratchDir('adaptive-invalid-');
+
+  beforeAll(async () => {
+    cluster = await startPostgres(binaries);
+    const { env } = await prepareCluster(cluster);
+    const mirrorDir = await installAdaptiveProvider(scratch.dir);
+    const ca = await CertificateAuthority.create('Adaptive Invalid Config CA');
+    const client = await ca.issue({ commonName: cluster.user, usage: 'client' });
+    ws = exampleWorkspace('groups-and-endpoints', {
+      mirrorDir,
+      env,
+      vars: { pg_host: cluster.host, pg_port: String(cluster.port), pg_username: cluster.user, pg_password: cluster.password },
+      files: { 'client.crt': client.certPem },
+    });
+    await ws.init();
+  });
+  afterAll(async () => {
+    ws?.dispose();
+    await cluster?.stop();
+    scratch.remove();
+  });
+
+  /** `terraform plan` with colours, as a terminal shows it (the `│` margin included). */
+  function plan(configuration: string, env: Readonly<Record<string, string>> = {}): Promise<TerraformResult> {
+    ws.write('main.tf', configuration);
+    return ws.run(['plan', '-input=false', '-detailed-exitcode'], env);
+  }
+
+  it('plans the unmodified example cleanly on an empty catalog', async () => {
+    const result = await plan(EXAMPLE);
+    expect(result.code, plain(result.stdout + result.stderr)).toBe(2);
+    expect(shownDiagnostics(result.stdout + result.stderr)).toEqual([]);
+    expect(plain(result.stdout)).toContain('Plan: 7 to add, 0 to change, 0 to destroy.');
+  });
+
+  it.each(CASES)('refuses $title at plan time, on the attribute', async (c) => {
+    const result = await plan(c.configuration, c.env);
+    const shown = expectPlanError(result, c.configuration, c.place, c.summary);
+    if (typeof c.detail === 'string') expect(shown.detail).toBe(c.detail);
+    else for (const part of c.detail.includes) expect(shown.detail).toContain(part);
+  });
+
+  it('only warns about endpoint names it cannot check when the catalog cannot be read', async () => {
+    const result = await plan(MISSPELLED_ENDPOINT, { ADAPTIVE_CATALOG_URL: cluster.url('no_such_catalog') });
+    const output = plain(result.stdout + result.stderr);
+    expect(result.code, output).toBe(2);
+    expect(output).not.toMatch(PLUGIN_FAILURE);
+    // Terraform prints warnings with the plan, on stdout.
+    const shown = shownDiagnostics(result.stdout + result.stderr);
+    expect(shown.map((d) => `${d.severity}: ${d.summary}`)).toEqual(['Warning: Could not check endpoints against the catalog']);
+    expect(shown[0]?.detail).toMatch(
+      /^endpoints lists "postgres-readonly-acess", which this configuration does not plan before this group, and the catalog could not be read to check that they exist: cannot connect to the catalog database .*no_such_catalog.*does not exist/,
+    );
+  });
+
+  describe('once the example is applied', () => {
+    beforeAll(async () => {
+      ws.write('main.tf', EXAMPLE);
+      await ws.apply();
+    });
+
+    it('lets a group list an existing endpoint by its name', async () => {
+      const literal = edit(EXAMPLE, 'adaptive_endpoint.postgres_readonly_access.name', '"postgres-readonly-access"');
+      const result = await plan(literal);
+      expect(result.code, plain(result.stdout + result.stderr)).toBe(0);
+      expect(shownDiagnostics(result.stdout + result.stderr)).toEqual([]);
+    });
+
+    it('refuses a misspelled endpoint name, suggesting the one in the catalog', async () => {
+      const result = await plan(MISSPELLED_ENDPOINT);
+      const shown = expectPlanError(result, MISSPELLED_ENDPOINT, { block: ANALYSTS, line: '  endpoints = [' }, 'Unknown endpoint "postgres-readonly-acess"');
+      expect(shown.detail).toBe(
+        'endpoints lists "postgres-readonly-acess", but no adaptive_endpoint has that name: the catalog holds none, and this configuration ' +
+          'plans none before this group. Did you mean "postgres-readonly-access"? Known endpoints: "postgres-developer-access", ' +
+          '"postgres-readonly-access". List an existing endpoint, or refer to one this configuration creates as adaptive_endpoint.<label>.name, ' +
+          'so that Terraform creates it before the group.',
+      );
+    });
+  });
+});
