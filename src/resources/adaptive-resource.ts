@@ -27,7 +27,7 @@ const schema = {
     port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
     database_name: attr.string({ required: true, description: 'Database the grants apply to, and the one the admin connects to.' }),
     username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
-    password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key`).' }),
+    password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`).' }),
     use_aws_secrets: attr.bool({ optional: true, description: 'Read the admin credentials from AWS Secrets Manager (`aws_secret_name`) instead of `username`/`password`.' }),
     aws_region: attr.string({ optional: true, description: 'AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.' }),
     aws_secret_name: attr.string({
@@ -45,7 +45,7 @@ const schema = {
       optional: true,
       computed: true,
       default: 'prefer',
-      description: `TLS mode with libpq's exact semantics: ${SSL_MODES.map((m) => '`' + m + '`').join(', ')} (default \`prefer\`). With \`tls_root_cert\`, \`require\` verifies the chain as libpq does; \`verify-ca\`/\`verify-full\` without it use the system trust store.`,
+      description: `TLS mode with libpq's exact semantics: ${SSL_MODES.map((m) => '`' + m + '`').join(', ')} (default \`prefer\`). With \`tls_root_cert\`, \`require\` verifies the chain as libpq does; \`verify-ca\`/\`verify-full\` without it trust Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS` (like libpq's `sslrootcert=system`).`,
     }),
     tls_root_cert: attr.string({ optional: true, description: 'PEM contents of the CA certificate(s) that sign the server certificate, e.g. `file("ca.crt")`.' }),
     tls_cert_file: attr.string({ optional: true, description: 'PEM contents of the client certificate for mutual TLS (with `tls_key_file`).' }),

@@ -25,7 +25,7 @@ export const providerSchema = {
       sensitive: true,
       description:
         'Key that encrypts admin passwords and client keys stored in the catalog: 32 random bytes as 64 hex characters or base64 ' +
-        '(`openssl rand -hex 32`). Default: `ADAPTIVE_CATALOG_KEY`. Not needed when every target uses AWS Secrets Manager.',
+        '(`openssl rand -hex 32`). Default: `ADAPTIVE_CATALOG_KEY`. Needed whenever a target stores a secret here: `password`, `tls_key_file`, `aws_access_key_id`/`aws_secret_access_key`/`aws_session_token`.',
     }),
     catalog_schema: attr.string({ optional: true, description: 'Schema of the catalog tables (default `adaptive`).' }),
     aws_region: attr.string({ optional: true, description: 'Default AWS region for `adaptive_resource`s that use AWS Secrets Manager.' }),
