@@ -45,7 +45,7 @@ const schema = {
       optional: true,
       computed: true,
       default: 'prefer',
-      description: `TLS mode with libpq's exact semantics: ${SSL_MODES.map((m) => '`' + m + '`').join(', ')} (default \`prefer\`). With \`tls_root_cert\`, \`require\` verifies the chain as libpq does; \`verify-ca\`/\`verify-full\` without it trust Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS` (like libpq's `sslrootcert=system`).`,
+      description: `TLS mode with libpq's exact semantics: ${SSL_MODES.map((m) => '`' + m + '`').join(', ')} (default \`prefer\`). With \`tls_root_cert\`, \`require\` verifies the chain as libpq does; \`verify-ca\`/\`verify-full\` without it trust Node.js's built-in CA list plus \`NODE_EXTRA_CA_CERTS\` (like libpq's \`sslrootcert=system\`).`,
     }),
     tls_root_cert: attr.string({ optional: true, description: 'PEM contents of the CA certificate(s) that sign the server certificate, e.g. `file("ca.crt")`.' }),
     tls_cert_file: attr.string({ optional: true, description: 'PEM contents of the client certificate for mutual TLS (with `tls_key_file`).' }),
