@@ -1,0 +1,349 @@
+/**
+ * `adaptive-access reap`: finishes what VALID UNTIL starts, on every target in the catalog.
+ * Once (cron, a Kubernetes CronJob) or with `--watch` (systemd, a Deployment). Every pass
+ * is `AccessService.reap()`, a full scan of each target, so the catalog records each
+ * reaped role exactly as the provider's own reaping does.
+ *
+ * Watching sleeps until the next expiry rather than polling the targets: the earliest
+ * future VALID UNTIL among managed roles on the targets, or among live credentials in the
+ * catalog, capped at --max-sleep. While asleep it asks the catalog (one indexed query)
+ * every --poll seconds whether a grant issued meanwhile expires sooner.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { nextExpiry } from '../runtime/access/reaper';
+import { Catalog, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
+import { AccessService, type ReapReport } from '../runtime/service';
+import { ValidationError } from '../runtime/types';
+import { secondsOption } from './args';
+import { CliError, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { columns, oneLine, type Output } from './output';
+
+const URL_ENV = 'ADAPTIVE_CATALOG_URL';
+
+/** The options of `reap`, as parsed. */
+export interface ReapValues {
+  readonly 'catalog-url'?: string | undefined;
+  readonly 'catalog-schema'?: string | undefined;
+  readonly watch?: boolean | undefined;
+  readonly 'max-sleep'?: string | undefined;
+  readonly poll?: string | undefined;
+  readonly json?: boolean | undefined;
+}
+
+/** One reaped role, as reported. */
+export interface ReapedLine {
+  readonly target: string;
+  readonly role: string;
+  readonly member: string | null;
+  readonly endpoint: string | null;
+  readonly expiredAt: string | null;
+}
+
+/** What `reap --json` prints (without --watch). */
+export interface ReapJsonReport {
+  /** True when every expired role was reaped. */
+  readonly ok: boolean;
+  readonly at: string;
+  /** Targets scanned successfully. */
+  readonly targets: string[];
+  readonly reaped: ReapedLine[];
+  /** Roles that could not be dropped: left disabled, retried on the next run. */
+  readonly failed: Array<{ target: string; role: string; error: string }>;
+  /** Targets that could not be scanned at all. */
+  readonly errors: Array<{ target: string; error: string }>;
+  /** Roles re-issued or extended while the pass ran: left alone. */
+  readonly skipped: Array<{ target: string; role: string }>;
+}
+
+/** Events of `reap --watch --json`, one JSON object per line. */
+export type WatchEvent =
+  | { readonly event: 'started'; readonly at: string }
+  | ({ readonly event: 'reaped'; readonly at: string } & ReapedLine)
+  | { readonly event: 'failed'; readonly at: string; readonly target: string; readonly role: string; readonly error: string }
+  /** A target (or, with target null, the catalog) could not be scanned; retried later. */
+  | { readonly event: 'error'; readonly at: string; readonly target: string | null; readonly error: string }
+  | { readonly event: 'sleeping'; readonly at: string; readonly until: string; readonly nextExpiry: string | null }
+  | { readonly event: 'stopped'; readonly at: string; readonly signal: string };
+
+/** Wake this long after an expiry: VALID UNTIL has microseconds, timers milliseconds. */
+const WAKE_MARGIN_MS = 5;
+
+function settingsFrom(values: ReapValues, env: Readonly<Record<string, string | undefined>>): CatalogSettings {
+  const given = values['catalog-url'];
+  if (given === undefined && (env[URL_ENV] ?? '').trim() === '') {
+    throw new UsageError(
+      `no catalog database given: pass --catalog-url URL or set ${URL_ENV} (a URL such as postgres://user:password@host:5432/adaptive)`,
+      'reap',
+    );
+  }
+  try {
+    return resolveCatalogSettings({ url: given }, env);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const issue = err.issues[0];
+    if (issue?.field === 'catalog_url') {
+      throw new UsageError(`the catalog URL (${given === undefined ? URL_ENV : '--catalog-url'}) ${issue.message}`, 'reap');
+    }
+    // A malformed key: its message names ADAPTIVE_CATALOG_KEY and how to make one.
+    throw new CliError(issue?.message ?? err.message, undefined, { exitCode: EXIT_USAGE });
+  }
+}
+
+async function openCatalog(settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
+  try {
+    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: 'adaptive-access reap' });
+  } catch (err) {
+    if (err instanceof CatalogError && err.code === 'connect') {
+      throw new CliError(err.message, `Check --catalog-url / ${URL_ENV} and that the database accepts connections.`, { cause: err });
+    }
+    if (err instanceof CatalogError && err.code === 'version') {
+      throw new CliError(err.message, 'Use the adaptive-access release that migrated the catalog, or a newer one.', { cause: err });
+    }
+    throw err;
+  }
+}
+
+export async function reap(values: ReapValues, out: Output): Promise<number> {
+  const watching = values.watch === true;
+  if (!watching) {
+    for (const name of ['max-sleep', 'poll'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`option '--${name}' applies only with --watch`, 'reap');
+    }
+  }
+  const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
+  const pollMs = secondsOption('reap', 'poll', values.poll, 5);
+  const settings = settingsFrom(values, out.io.env);
+  const open = async (): Promise<AccessService> => new AccessService(await openCatalog(settings, values['catalog-schema']));
+  if (watching) return watchLoop(await open(), open, out, { json: values.json === true, maxSleepMs, pollMs });
+  const service = await open();
+  try {
+    return await reapOnce(service, out, values.json === true);
+  } finally {
+    await service.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Once
+
+function reapedLines(report: ReapReport): ReapedLine[] {
+  return report.results.flatMap((r) =>
+    r.reaped.map((x) => ({ target: r.target, role: x.role, member: x.member, endpoint: x.endpoint, expiredAt: x.expiredAt?.toISOString() ?? null })),
+  );
+}
+
+function toJsonReport(report: ReapReport, at: Date): ReapJsonReport {
+  const failed = report.results.flatMap((r) => r.failed.map((f) => ({ target: r.target, role: f.role, error: f.error })));
+  return {
+    ok: failed.length === 0 && report.errors.length === 0,
+    at: at.toISOString(),
+    targets: report.results.map((r) => r.target),
+    reaped: reapedLines(report),
+    failed,
+    errors: report.errors.map((e) => ({ target: e.target, error: e.error })),
+    skipped: report.results.flatMap((r) => r.skipped.map((role) => ({ target: r.target, role }))),
+  };
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+async function reapOnce(service: AccessService, out: Output, json: boolean): Promise<number> {
+  const at = new Date();
+  const report = toJsonReport(await service.reap({ now: at }), at);
+  if (json) out.json(report);
+  else printOnce(report, out);
+  if (report.ok) return EXIT_OK;
+  const parts = [
+    report.failed.length > 0 ? `${plural(report.failed.length, 'expired role')} could not be dropped (left disabled)` : '',
+    report.errors.length > 0 ? `${plural(report.errors.length, 'target')} could not be reaped` : '',
+  ].filter(Boolean);
+  throw new CliError(
+    `${parts.join(' and ')}: ${[...report.failed.map((f) => `${f.target}/${f.role}: ${f.error}`), ...report.errors.map((e) => `${e.target}: ${e.error}`)][0] ?? ''}`,
+    'Fix the cause shown and run reap again; what was left is retried.',
+  );
+}
+
+function printOnce(report: ReapJsonReport, out: Output): void {
+  const total = report.targets.length + report.errors.length;
+  if (report.reaped.length > 0) {
+    const rows = [
+      ['TARGET', 'ROLE', 'MEMBER', 'ENDPOINT', 'EXPIRED AT'],
+      ...report.reaped.map((r) => [r.target, r.role, r.member ?? '-', r.endpoint ?? '-', r.expiredAt ?? '-']),
+    ];
+    columns(rows).forEach((line, i) => out.line(i === 0 ? out.paint('bold', line) : line));
+  }
+  for (const f of report.failed) out.line(`${out.paint('red', 'FAILED')}  ${f.target}  ${f.role}: ${oneLine(f.error)}`);
+  for (const e of report.errors) out.line(`${out.paint('red', 'ERROR')}   ${e.target}: ${oneLine(e.error)}`);
+  const problems = [
+    report.failed.length > 0 ? `${plural(report.failed.length, 'role')} could not be dropped` : '',
+    report.errors.length > 0 ? `${report.errors.length} of ${plural(total, 'target')} could not be reaped` : '',
+  ].filter(Boolean);
+  if (problems.length === 0) {
+    out.line(report.reaped.length === 0 ? `Nothing to reap on ${plural(total, 'target')}.` : `Reaped ${plural(report.reaped.length, 'expired role')} on ${plural(total, 'target')}.`);
+  } else {
+    const done = report.reaped.length === 0 ? 'Nothing reaped' : `Reaped ${plural(report.reaped.length, 'expired role')}`;
+    out.line(`${done}; ${out.paint('red', `${problems.join('; ')}.`)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Watch
+
+interface WatchOptions {
+  readonly json: boolean;
+  readonly maxSleepMs: number;
+  readonly pollMs: number;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
+
+/**
+ * The earliest expiry after `after` among live credentials in the catalog, or null. When
+ * the earliest is older (a role a previous pass could not drop, retried at the next scan),
+ * it looks past it rather than waking for it again.
+ */
+async function catalogNextExpiry(catalog: Catalog, after: Date): Promise<Date | null> {
+  const next = await catalog.nextExpiry();
+  if (next === null || next > after) return next;
+  const live = await catalog.liveCredentials();
+  return live.find((c) => c.expiresAt > after)?.expiresAt ?? null;
+}
+
+/**
+ * Runs passes until SIGINT or SIGTERM. `first` is the service opened at start (a failure to
+ * open it is the one failure that ends the command); after a pass with errors the service
+ * is opened anew, so a target whose settings changed in the catalog meanwhile (a rotated
+ * admin password, a new host) is reached with its current settings next time.
+ */
+async function watchLoop(first: AccessService, open: () => Promise<AccessService>, out: Output, options: WatchOptions): Promise<number> {
+  let service: AccessService | undefined = first;
+  const stop = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stoppedBy !== undefined) {
+      // A second signal: the person wants out now, even in the middle of a pass.
+      out.note(`${signal} again: exiting without finishing the current pass.`);
+      process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1));
+    }
+    stoppedBy = signal;
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const emit = (event: WatchEvent): void => {
+    if (options.json) return out.json(event);
+    printEvent(event, out);
+  };
+  let failures = 0;
+  let reopen = false;
+  try {
+    emit({ event: 'started', at: new Date().toISOString() });
+    while (!stop.signal.aborted) {
+      const passAt = new Date();
+      let wakeAt: number;
+      try {
+        if (reopen && service) {
+          reopen = false;
+          const stale = service;
+          service = undefined;
+          await stale.close().catch(() => undefined);
+        }
+        service ??= await open();
+        const report = await service.reap({ now: passAt });
+        const at = new Date().toISOString();
+        for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
+        for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
+        for (const e of report.errors) emit({ event: 'error', at, target: e.target, error: e.error });
+        const next = await earliestExpiry(service, report, passAt, emit);
+        wakeAt = Math.min(next === null ? Infinity : next.getTime() + WAKE_MARGIN_MS, Date.now() + options.maxSleepMs);
+        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: next?.toISOString() ?? null });
+        failures = 0;
+        reopen = report.errors.length > 0;
+      } catch (err) {
+        // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
+        failures++;
+        emit({ event: 'error', at: new Date().toISOString(), target: null, error: err instanceof Error ? err.message : String(err) });
+        await service?.close().catch(() => undefined);
+        service = undefined;
+        wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
+        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
+      }
+      await sleepUntil(wakeAt, service?.catalog, passAt, options.pollMs, stop.signal);
+    }
+    emit({ event: 'stopped', at: new Date().toISOString(), signal: stoppedBy ?? 'none' });
+    return EXIT_OK;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await service?.close();
+  }
+}
+
+/** The earliest future expiry on the targets just scanned and in the catalog. */
+async function earliestExpiry(service: AccessService, report: ReapReport, passAt: Date, emit: (e: WatchEvent) => void): Promise<Date | null> {
+  const candidates: Date[] = [];
+  for (const r of report.results) {
+    try {
+      const next = await nextExpiry(await service.target(r.target), new Date());
+      if (next) candidates.push(next);
+    } catch (err) {
+      emit({ event: 'error', at: new Date().toISOString(), target: r.target, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  const fromCatalog = await catalogNextExpiry(service.catalog, passAt);
+  if (fromCatalog) candidates.push(fromCatalog);
+  return candidates.reduce<Date | null>((min, d) => (min === null || d < min ? d : min), null);
+}
+
+/**
+ * Sleeps until `wakeAt`, or until `signal` aborts; every `pollMs` asks the catalog whether
+ * a grant issued meanwhile expires sooner, and if so wakes for it instead.
+ */
+async function sleepUntil(wakeAt: number, catalog: Catalog | undefined, passAt: Date, pollMs: number, signal: AbortSignal): Promise<void> {
+  let wake = wakeAt;
+  while (!signal.aborted && Date.now() < wake) {
+    // Without a catalog (it failed; the next pass opens it again) there is nothing to poll.
+    const step = Math.min(wake, catalog === undefined ? Infinity : Date.now() + pollMs) - Date.now();
+    try {
+      await delay(Math.max(0, step), undefined, { signal });
+    } catch {
+      return; // aborted
+    }
+    if (Date.now() >= wake || catalog === undefined) return;
+    try {
+      const next = await catalogNextExpiry(catalog, passAt);
+      if (next && next.getTime() + WAKE_MARGIN_MS < wake) wake = next.getTime() + WAKE_MARGIN_MS;
+    } catch {
+      // The catalog is unreachable: the next pass reports it.
+    }
+  }
+}
+
+function printEvent(event: WatchEvent, out: Output): void {
+  switch (event.event) {
+    case 'started':
+      out.note(`${event.at}  watching the targets in the catalog; stop with Ctrl-C or SIGTERM`);
+      return;
+    case 'reaped':
+      out.line(
+        `${event.at}  ${out.paint('green', 'reaped')}  target=${event.target} role=${event.role} member=${event.member ?? '-'} ` +
+          `endpoint=${event.endpoint ?? '-'} expired_at=${event.expiredAt ?? '-'}`,
+      );
+      return;
+    case 'failed':
+      out.line(`${event.at}  ${out.paint('red', 'failed')}  target=${event.target} role=${event.role}: ${oneLine(event.error)} (left disabled, retried)`);
+      return;
+    case 'error':
+      out.line(`${event.at}  ${out.paint('red', 'error')}  ${event.target === null ? 'catalog' : `target=${event.target}`}: ${oneLine(event.error)} (retried)`);
+      return;
+    case 'sleeping':
+      out.note(`${event.at}  next expiry ${event.nextExpiry ?? 'none known'}; sleeping until ${event.until}`);
+      return;
+    case 'stopped':
+      out.note(`${event.at}  stopped (${event.signal})`);
+      return;
+  }
+}
