@@ -52,8 +52,8 @@ const schema = {
 
 type Model = ModelOf<typeof schema>;
 
-/** A credential as the group stores it (every field set). */
-interface Credential {
+/** A credential as the group stores it (every field set) and as `credentials` outputs hand it on. */
+export interface GroupCredential {
   member: string;
   endpoint: string;
   username: string;
@@ -65,6 +65,8 @@ interface Credential {
   sslmode: string;
   uri: string;
 }
+
+type Credential = GroupCredential;
 
 /** Credentials from state, where the framework types object fields as nullable. */
 function stored(list: Model['credentials']): Credential[] {
