@@ -9,13 +9,21 @@ import { UsageError } from './errors';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 
-/** The values of parsed options: strings for string options, true for flags given. */
-export type OptionValues<O extends OptionsConfig> = { [K in keyof O]?: O[K] extends { type: 'string' } ? string : boolean };
+/** The values of parsed options: strings for string options (arrays when repeatable), true for flags given. */
+export type OptionValues<O extends OptionsConfig> = {
+  [K in keyof O]?: O[K] extends { type: 'string'; multiple: true } ? string[] : O[K] extends { type: 'string' } ? string : boolean;
+};
 
 /** Options every command takes. */
 export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   debug: { type: 'boolean' },
+} as const satisfies OptionsConfig;
+
+/** Options of every command that reads the catalog. */
+export const CATALOG_OPTIONS = {
+  'catalog-url': { type: 'string' },
+  'catalog-schema': { type: 'string' },
 } as const satisfies OptionsConfig;
 
 /**

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { bundlePlugin } from '../provider/bundle';
 import { cliConfigFor, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../provider/mirror';
 import { packageVersion } from '../provider/version';
-import { PROG } from './commands';
+import { PROG } from './spec';
 import { CliError, EXIT_OK } from './errors';
 import type { Output } from './output';
 

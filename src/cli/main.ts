@@ -4,7 +4,7 @@
  * loaded only once their command is chosen, so help and usage errors stay instant.
  */
 import { parseOptions } from './args';
-import { COMMANDS, INSTALL_OPTIONS, PLANNED_COMMANDS, PROG, REAP_OPTIONS, TOP_HELP } from './commands';
+import { COMMANDS, findCommand, PROG, TOP_HELP } from './commands';
 import { EXIT_OK, reportError, UsageError } from './errors';
 import { Output, type Io } from './output';
 import { packageVersion } from '../provider/version';
@@ -24,11 +24,7 @@ function printHelp(out: Output, text: string): void {
 }
 
 function unknownCommand(name: string): UsageError {
-  const available = COMMANDS.map((c) => c.name).join(', ');
-  if (PLANNED_COMMANDS.includes(name)) {
-    return new UsageError(`'${name}' is not available in this version; the commands are: ${available}`);
-  }
-  return new UsageError(`unknown command '${name}'; the commands are: ${available}`);
+  return new UsageError(`unknown command '${name}'; the commands are: ${COMMANDS.map((c) => c.name).join(', ')}`);
 }
 
 /** Runs the command line `argv` (without node and the script) and returns the exit code. */
@@ -58,30 +54,18 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     if (name === 'help') {
       const topic = parseHelpTopic(rest);
       if (topic === undefined) printHelp(out, TOP_HELP);
-      else printHelp(out, COMMANDS.find((c) => c.name === topic)?.help ?? '');
+      else printHelp(out, findCommand(topic)?.help ?? '');
       return EXIT_OK;
     }
-    if (name === 'install') {
-      command = name;
-      const values = parseOptions(name, rest, INSTALL_OPTIONS);
-      if (values.help) {
-        printHelp(out, COMMANDS[0]!.help);
-        return EXIT_OK;
-      }
-      const { install } = await import('./install');
-      return await install(values, out);
+    const spec = findCommand(name);
+    if (spec === undefined) throw unknownCommand(name);
+    command = name;
+    const values = parseOptions(name, rest, spec.options);
+    if (values.help) {
+      printHelp(out, spec.help);
+      return EXIT_OK;
     }
-    if (name === 'reap') {
-      command = name;
-      const values = parseOptions(name, rest, REAP_OPTIONS);
-      if (values.help) {
-        printHelp(out, COMMANDS[1]!.help);
-        return EXIT_OK;
-      }
-      const { reap } = await import('./reap');
-      return await reap(values, out);
-    }
-    throw unknownCommand(name);
+    return await spec.run(values, out);
   } catch (err) {
     return reportError(err, out, { prog: command === undefined ? PROG : `${PROG} ${command}`, debug });
   }
@@ -93,7 +77,7 @@ function parseHelpTopic(args: readonly string[]): string | undefined {
   if (options.length > 0) throw new UsageError(`unknown option '${options[0]!}' for 'help'`);
   if (args.length > 1) throw new UsageError(`'help' takes one command name, not ${args.length}`);
   const topic = args[0];
-  if (topic !== undefined && !COMMANDS.some((c) => c.name === topic)) throw unknownCommand(topic);
+  if (topic !== undefined && findCommand(topic) === undefined) throw unknownCommand(topic);
   return topic;
 }
 

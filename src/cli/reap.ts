@@ -11,19 +11,15 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { nextExpiry } from '../runtime/access/reaper';
-import { Catalog, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
+import type { Catalog } from '../runtime/catalog';
 import { AccessService, type ReapReport } from '../runtime/service';
-import { ValidationError } from '../runtime/types';
 import { secondsOption } from './args';
-import { CliError, EXIT_OK, EXIT_USAGE, UsageError } from './errors';
+import { catalogSettingsFrom, openCatalog, type CatalogValues } from './catalog';
+import { CliError, EXIT_OK, UsageError } from './errors';
 import { columns, oneLine, type Output } from './output';
 
-const URL_ENV = 'ADAPTIVE_CATALOG_URL';
-
 /** The options of `reap`, as parsed. */
-export interface ReapValues {
-  readonly 'catalog-url'?: string | undefined;
-  readonly 'catalog-schema'?: string | undefined;
+export interface ReapValues extends CatalogValues {
   readonly watch?: boolean | undefined;
   readonly 'max-sleep'?: string | undefined;
   readonly poll?: string | undefined;
@@ -68,41 +64,6 @@ export type WatchEvent =
 /** Wake this long after an expiry: VALID UNTIL has microseconds, timers milliseconds. */
 const WAKE_MARGIN_MS = 5;
 
-function settingsFrom(values: ReapValues, env: Readonly<Record<string, string | undefined>>): CatalogSettings {
-  const given = values['catalog-url'];
-  if (given === undefined && (env[URL_ENV] ?? '').trim() === '') {
-    throw new UsageError(
-      `no catalog database given: pass --catalog-url URL or set ${URL_ENV} (a URL such as postgres://user:password@host:5432/adaptive)`,
-      'reap',
-    );
-  }
-  try {
-    return resolveCatalogSettings({ url: given }, env);
-  } catch (err) {
-    if (!(err instanceof ValidationError)) throw err;
-    const issue = err.issues[0];
-    if (issue?.field === 'catalog_url') {
-      throw new UsageError(`the catalog URL (${given === undefined ? URL_ENV : '--catalog-url'}) ${issue.message}`, 'reap');
-    }
-    // A malformed key: its message names ADAPTIVE_CATALOG_KEY and how to make one.
-    throw new CliError(issue?.message ?? err.message, undefined, { exitCode: EXIT_USAGE });
-  }
-}
-
-async function openCatalog(settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
-  try {
-    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: 'adaptive-access reap' });
-  } catch (err) {
-    if (err instanceof CatalogError && err.code === 'connect') {
-      throw new CliError(err.message, `Check --catalog-url / ${URL_ENV} and that the database accepts connections.`, { cause: err });
-    }
-    if (err instanceof CatalogError && err.code === 'version') {
-      throw new CliError(err.message, 'Use the adaptive-access release that migrated the catalog, or a newer one.', { cause: err });
-    }
-    throw err;
-  }
-}
-
 export async function reap(values: ReapValues, out: Output): Promise<number> {
   const watching = values.watch === true;
   if (!watching) {
@@ -112,8 +73,8 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
   }
   const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
   const pollMs = secondsOption('reap', 'poll', values.poll, 5);
-  const settings = settingsFrom(values, out.io.env);
-  const open = async (): Promise<AccessService> => new AccessService(await openCatalog(settings, values['catalog-schema']));
+  const settings = catalogSettingsFrom('reap', values, out.io.env);
+  const open = async (): Promise<AccessService> => new AccessService(await openCatalog('reap', settings, values['catalog-schema']));
   if (watching) return watchLoop(await open(), open, out, { json: values.json === true, maxSleepMs, pollMs });
   const service = await open();
   try {

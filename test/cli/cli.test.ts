@@ -63,9 +63,8 @@ describe('help and version', () => {
 
 describe('usage errors exit 2 with a message and a pointer to the help', () => {
   const cases: Array<[string[], RegExp, string]> = [
-    [[], /^adaptive-access: missing command; the commands are: install, reap$/m, 'adaptive-access --help'],
-    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: install, reap$/m, 'adaptive-access --help'],
-    [['status'], /^adaptive-access: 'status' is not available in this version/m, 'adaptive-access --help'],
+    [[], /^adaptive-access: missing command; the commands are: demo, install, status, check, audit, reap$/m, 'adaptive-access --help'],
+    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: demo, install, status, check, audit, reap$/m, 'adaptive-access --help'],
     [['--bogus'], /^adaptive-access: unknown option '--bogus'$/m, 'adaptive-access --help'],
     [['help', 'frobnicate'], /unknown command 'frobnicate'/, 'adaptive-access --help'],
     [['install', '--bogus'], /^adaptive-access install: unknown option '--bogus'$/m, 'adaptive-access install --help'],

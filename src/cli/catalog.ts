@@ -1,0 +1,52 @@
+/**
+ * How the commands that read the catalog find and open it: `--catalog-url` or
+ * ADAPTIVE_CATALOG_URL, ADAPTIVE_CATALOG_KEY for stored secrets, `--catalog-schema`; and
+ * the messages when that goes wrong (a usage error for missing or malformed settings, a
+ * failure with a fix for an unreachable or newer catalog). Never shows a password.
+ */
+import { Catalog, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
+import { ValidationError } from '../runtime/types';
+import { CliError, EXIT_USAGE, UsageError } from './errors';
+
+/** The catalog options, as parsed. */
+export interface CatalogValues {
+  readonly 'catalog-url'?: string | undefined;
+  readonly 'catalog-schema'?: string | undefined;
+}
+
+/** The catalog's URL and key from the options and the environment. */
+export function catalogSettingsFrom(command: string, values: CatalogValues, env: Readonly<Record<string, string | undefined>>): CatalogSettings {
+  const given = values['catalog-url'];
+  if (given === undefined && (env[CATALOG_URL_ENV] ?? '').trim() === '') {
+    throw new UsageError(
+      `no catalog database given: pass --catalog-url URL or set ${CATALOG_URL_ENV} (a URL such as postgres://user:password@host:5432/adaptive)`,
+      command,
+    );
+  }
+  try {
+    return resolveCatalogSettings({ url: given }, env);
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    const issue = err.issues[0];
+    if (issue?.field === 'catalog_url') {
+      throw new UsageError(`the catalog URL (${given === undefined ? CATALOG_URL_ENV : '--catalog-url'}) ${issue.message}`, command);
+    }
+    // A malformed key: its message names ADAPTIVE_CATALOG_KEY and how to make one.
+    throw new CliError(issue?.message ?? err.message, undefined, { exitCode: EXIT_USAGE });
+  }
+}
+
+/** Opens (and if needed migrates) the catalog, with failures an operator can act on. */
+export async function openCatalog(command: string, settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
+  try {
+    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: `adaptive-access ${command}` });
+  } catch (err) {
+    if (err instanceof CatalogError && err.code === 'connect') {
+      throw new CliError(err.message, `Check --catalog-url / ${CATALOG_URL_ENV} and that the database accepts connections.`, { cause: err });
+    }
+    if (err instanceof CatalogError && err.code === 'version') {
+      throw new CliError(err.message, 'Use the adaptive-access release that migrated the catalog, or a newer one.', { cause: err });
+    }
+    throw err;
+  }
+}
