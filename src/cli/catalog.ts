@@ -4,7 +4,7 @@
  * the messages when that goes wrong (a usage error for missing or malformed settings, a
  * failure with a fix for an unreachable or newer catalog). Never shows a password.
  */
-import { Catalog, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
+import { Catalog, CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
 import { ValidationError } from '../runtime/types';
 import { CliError, EXIT_USAGE, UsageError } from './errors';
 
@@ -49,4 +49,13 @@ export async function openCatalog(command: string, settings: CatalogSettings, sc
     }
     throw err;
   }
+}
+
+/**
+ * The environment without ADAPTIVE_CATALOG_KEY, for commands that decrypt nothing: a
+ * missing or malformed key must not stop someone from reading who has access.
+ */
+export function withoutCatalogKey(env: Readonly<Record<string, string | undefined>>): Record<string, string | undefined> {
+  const { [CATALOG_KEY_ENV]: _key, ...rest } = env;
+  return rest;
 }

@@ -22,22 +22,26 @@ export const AUDIT = defineCommand({
   help: `Usage: ${PROG} audit [--since WHEN] [--event NAME] [--member EMAIL] [--json]
 
 Prints the catalog's append-only audit log, oldest first: every grant, revocation, expiry
-and extension, and every change to a target, authorization, endpoint or group.
+and extension, and every change to a target, authorization, endpoint or group. With more
+matching events than --limit, the newest are shown and a note on stderr says so. Needs no
+catalog key: event details never hold secrets.
 
 Options:
       --catalog-url URL      The catalog database, postgres://user:password@host:5432/db.
                              Default: ADAPTIVE_CATALOG_URL.
       --catalog-schema NAME  Schema of the catalog tables (default: adaptive)
-      --since WHEN           Events at or after WHEN: a time (2026-11-23T09:00:00Z, 2026-11-23)
-                             or a duration back from now (90s, 30m, 24h, 7d)
+      --since WHEN           Events at or after WHEN: a time (2026-11-23T09:00:00Z, 2026-11-23;
+                             UTC unless an offset is given) or a duration back from now
+                             (90s, 30m, 24h, 7d)
       --until WHEN           Events before WHEN (same forms)
-      --event NAME           Only these events; repeat or separate with commas (grant, revoke,
-                             expire, extend, resource.create, group.update, ...)
+      --event NAME           Only these events; repeat or separate with commas: grant, revoke,
+                             expire, extend, resource.create|update|delete, and the same for
+                             authorization, endpoint and group (group.* for all three)
       --target NAME          Only events about this target
       --member EMAIL         Only events about this member
       --group NAME           Only events about this group
       --endpoint NAME        Only events about this endpoint
-      --limit N              At most the N newest matching events (default 100)
+      --limit N              At most the N newest matching events (default 100, at most 100000)
       --json                 One JSON object on stdout
       --debug                Show stack traces with errors
   -h, --help                 Show this help

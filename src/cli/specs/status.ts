@@ -20,7 +20,8 @@ export const STATUS = defineCommand({
 Lists the grants that are live in the catalog, per target and member: the endpoint and
 group each came from, its login role, when it was granted and how long is left. A grant
 past its expiry that has not been reaped yet is listed as expired (PostgreSQL already
-refuses its login; '${PROG} reap' ends its sessions and drops its role).
+refuses its login; '${PROG} reap' ends its sessions and drops its role). Reads the
+catalog only: needs no catalog key, contacts no target, and shows no passwords.
 
 Options:
       --catalog-url URL      The catalog database, postgres://user:password@host:5432/db.
