@@ -124,7 +124,7 @@ describe('generated documentation', () => {
   });
 
   it('has the provider overview and the guides', () => {
-    for (const file of ['index.md', 'guides/time-limited-access.md', 'guides/tls-modes.md', 'guides/reaper-service.md']) {
+    for (const file of ['index.md', 'guides/time-limited-access.md', 'guides/tls-modes.md', 'guides/reaper-service.md', 'guides/gitops.md']) {
       expect(existsSync(path.join(REPO_ROOT, DOCS_DIR, file)), file).toBe(true);
     }
   });
