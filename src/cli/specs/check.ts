@@ -71,12 +71,14 @@ Options:
 Environment:
   PGPASSWORD             The password (a password in --url works too, but is visible in ps)
   PGHOST, PGPORT, PGDATABASE, PGUSER, PGSSLMODE, PGSSLROOTCERT, PGSSLCERT, PGSSLKEY
-                         Defaults, as for psql
+                         Defaults, as for psql (with --aws-secret, the secret supplies
+                         host, port, database and user, and PGPASSWORD is not used)
   ADAPTIVE_CATALOG_URL   With --target, when --catalog-url is not given
   ADAPTIVE_CATALOG_KEY   With --target: decrypts the admin password stored in the catalog
 
 Exit codes: 0 connected (and, with --admin or --target, the role can manage access);
-1 cannot connect, or the admin privileges are missing; 2 usage error.
+1 cannot connect, or the admin privileges are missing; 2 usage error (including a
+certificate or key file that cannot be read, or is not valid PEM).
 `,
   async run(values, out) {
     const { check } = await import('../check');

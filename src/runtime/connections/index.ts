@@ -40,3 +40,4 @@ export {
   type PreflightOptions,
   type PreflightReport,
 } from './preflight';
+export { inspectRole, DEFAULT_TABLE_LIMIT, type RoleInspection, type RoleAttributes, type DatabaseAccess, type SchemaAccess, type TableAccess, type RelationKind } from './role-inspection';

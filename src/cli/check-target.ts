@@ -1,0 +1,417 @@
+/**
+ * Where `adaptive-access check` gets its connection: a catalog target (--target) or the
+ * command line (--url / --host ... with libpq's PG* variables as defaults), turned into the
+ * TargetConfig adaptive_resource would build, checked with the provider's own validators.
+ * Messages name the option, variable or URL part each value came from.
+ */
+import { readFileSync } from 'node:fs';
+import { CatalogError } from '../runtime/catalog';
+import type { ResolvedTarget } from '../runtime/connections';
+import { SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from '../runtime/types';
+import { checkTargetInput, type TargetInput } from '../runtime/validation';
+import type { OptionValues } from './args';
+import { catalogSettingsFrom, openCatalog } from './catalog';
+import { CliError, UsageError } from './errors';
+import type { CHECK_OPTIONS } from './specs/check';
+
+export type CheckValues = OptionValues<typeof CHECK_OPTIONS>;
+type Env = Readonly<Record<string, string | undefined>>;
+
+const COMMAND = 'check';
+/** The target name of a connection given on the command line (not shown in messages). */
+export const AD_HOC = 'check';
+const APPLICATION_NAME = 'adaptive-access check';
+
+/** The adaptive_resource attribute each option sets (for the provider's validators). */
+const OPTION_OF: Readonly<Record<string, string>> = {
+  host: '--host',
+  port: '--port',
+  database_name: '--database',
+  username: '--user',
+  password: 'PGPASSWORD',
+  ssl_mode: '--sslmode',
+  tls_root_cert: '--sslrootcert',
+  tls_cert_file: '--sslcert',
+  tls_key_file: '--sslkey',
+  tls_server_name: '--tls-server-name',
+  use_aws_secrets: '--aws-secret',
+  aws_secret_name: '--aws-secret',
+  aws_region: '--aws-region',
+  aws_endpoint: '--aws-endpoint',
+  connect_timeout: '--connect-timeout',
+};
+
+/** Options that describe a connection: none of them goes with --target. */
+const CONNECTION_OPTIONS = [
+  'url',
+  'host',
+  'port',
+  'database',
+  'user',
+  'sslmode',
+  'sslrootcert',
+  'sslcert',
+  'sslkey',
+  'tls-server-name',
+  'aws-secret',
+  'aws-region',
+  'aws-endpoint',
+  'connect-timeout',
+] as const;
+
+/** Query parameters of --url, and the attribute each sets. */
+const URL_PARAMS: Readonly<Record<string, string>> = {
+  sslmode: 'ssl_mode',
+  sslrootcert: 'tls_root_cert',
+  sslcert: 'tls_cert_file',
+  sslkey: 'tls_key_file',
+  connect_timeout: 'connect_timeout',
+};
+
+/** What `check --json` prints. */
+// ---------------------------------------------------------------------------------------
+// From the command line to a TargetConfig
+
+/** A value and where it came from ("option '--port'", "PGPORT", "'sslmode' in --url"). */
+interface Setting {
+  readonly value: string;
+  readonly from: string;
+}
+
+/** A connection to check, and how to describe where its password came from. */
+export interface Plan {
+  readonly config: TargetConfig;
+  /** e.g. "PGPASSWORD", "--url", "the catalog"; undefined: no password. */
+  readonly passwordFrom: string | undefined;
+  /** Whether the admin privileges are required. */
+  readonly adminRequired: boolean;
+  /** Where each attribute's value came from, for messages. */
+  readonly sources: Readonly<Record<string, string>>;
+  /** Whether it is a catalog target (--target). */
+  readonly catalog: boolean;
+}
+
+interface ParsedUrl {
+  readonly host?: string;
+  readonly port?: string;
+  readonly database?: string;
+  readonly user?: string;
+  readonly password?: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+function decode(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new UsageError(`option '--url' has a badly percent-encoded ${what}`, COMMAND);
+  }
+}
+
+/** Parses a postgres:// URL; messages never repeat it (it may hold a password). */
+function parseUrl(text: string): ParsedUrl {
+  const example = 'write postgres://user@host:port/database?sslmode=verify-full (the password in PGPASSWORD)';
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError(`option '--url' is not a valid URL; ${example}`, COMMAND);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new UsageError(`option '--url' must start with postgres:// or postgresql://, not ${url.protocol}//; ${example}`, COMMAND);
+  }
+  if (url.hash !== '') throw new UsageError(`option '--url' must not have a #fragment; ${example}`, COMMAND);
+  const params: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) {
+    if (!(key in URL_PARAMS)) {
+      throw new UsageError(`option '--url' has the unknown parameter '${key}'; accepted: ${Object.keys(URL_PARAMS).join(', ')}`, COMMAND);
+    }
+    if (key in params) throw new UsageError(`option '--url' gives the parameter '${key}' twice`, COMMAND);
+    params[key] = value;
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const database = url.pathname.replace(/^\//, '');
+  if (database.includes('/')) throw new UsageError(`option '--url' has a path with several parts; the path is the database name alone`, COMMAND);
+  return {
+    ...(host !== '' ? { host: decode(host, 'host') } : {}),
+    ...(url.port !== '' ? { port: url.port } : {}),
+    ...(database !== '' ? { database: decode(database, 'database name') } : {}),
+    ...(url.username !== '' ? { user: decode(url.username, 'user name') } : {}),
+    ...(url.password !== '' ? { password: decode(url.password, 'password') } : {}),
+    params,
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The first value given, in precedence order. */
+function first(...candidates: Array<Setting | undefined>): Setting | undefined {
+  return candidates.find((c) => c !== undefined);
+}
+
+function fromOption(values: CheckValues, name: (typeof CONNECTION_OPTIONS)[number]): Setting | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? { value, from: `option '--${name}'` } : undefined;
+}
+
+function fromEnv(env: Env, name: string): Setting | undefined {
+  const value = nonEmpty(env[name]);
+  return value === undefined ? undefined : { value, from: name };
+}
+
+function fromUrl(url: ParsedUrl | undefined, part: 'host' | 'port' | 'database' | 'user'): Setting | undefined {
+  const value = url?.[part];
+  return value === undefined ? undefined : { value, from: `the ${part === 'database' ? 'database' : part} in --url` };
+}
+
+function fromParam(url: ParsedUrl | undefined, param: string): Setting | undefined {
+  const value = url?.params[param];
+  return value === undefined ? undefined : { value, from: `'${param}' in --url` };
+}
+
+const READ_ERRORS: Readonly<Record<string, string>> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a part of the path is not a directory',
+};
+
+/** Reads a PEM file named by a setting; an unreadable file is a usage error naming it. */
+function readPem(setting: Setting | undefined): string | undefined {
+  if (setting === undefined) return undefined;
+  try {
+    return readFileSync(setting.value, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const why = READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err));
+    throw new UsageError(`cannot read the file ${JSON.stringify(setting.value)} given by ${setting.from}: ${why}`, COMMAND);
+  }
+}
+
+/** Attribute names in the provider's messages, as the options that set them. */
+export function inOptionTerms(message: string): string {
+  return message
+    .replace(/use_aws_secrets = true/g, '--aws-secret')
+    .replace(/\b(host|port|database_name|username|ssl_mode|tls_root_cert|tls_cert_file|tls_key_file|tls_server_name|aws_secret_name|aws_region|aws_endpoint|connect_timeout)\b(?! in --url)/g, (m) =>
+      m === 'host' || m === 'port' ? m : (OPTION_OF[m] ?? m),
+    );
+}
+
+/** A usage error for the validators' issues, each named by where its value came from. */
+export function usageFromIssues(issues: readonly ValidationIssue[], sources: Readonly<Record<string, string>>): UsageError {
+  const parts = issues.map((i) => {
+    const from = sources[i.field] ?? (OPTION_OF[i.field] ? `option '${OPTION_OF[i.field]}'` : i.field);
+    return `${from}: ${inOptionTerms(i.message)}`;
+  });
+  return new UsageError(parts.join('; '), COMMAND);
+}
+
+/** Checks the combination of options, before anything is read. */
+export function checkCombinations(values: CheckValues): void {
+  if (values.target !== undefined) {
+    const other = CONNECTION_OPTIONS.find((name) => values[name] !== undefined);
+    if (other !== undefined) {
+      throw new UsageError(`option '--target' cannot be combined with '--${other}': a catalog target is checked with its stored settings`, COMMAND);
+    }
+    return;
+  }
+  for (const name of ['catalog-url', 'catalog-schema'] as const) {
+    if (values[name] !== undefined) throw new UsageError(`option '--${name}' applies only with --target`, COMMAND);
+  }
+  if (values.url !== undefined) {
+    const other = (['host', 'port', 'database', 'user'] as const).find((name) => values[name] !== undefined);
+    if (other !== undefined) {
+      throw new UsageError(`option '--url' cannot be combined with '--${other}': give the ${other} in the URL, or use --host, --port, --database and --user without --url`, COMMAND);
+    }
+  }
+  if (values['aws-secret'] === undefined) {
+    for (const name of ['aws-region', 'aws-endpoint'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`option '--${name}' applies only with --aws-secret`, COMMAND);
+    }
+  }
+  if (values.sslmode !== undefined && !(SSL_MODES as readonly string[]).includes(values.sslmode)) {
+    throw new UsageError(`option '--sslmode' must be one of ${SSL_MODES.join(', ')}, not ${JSON.stringify(values.sslmode)}`, COMMAND);
+  }
+}
+
+/** The connection described by --url, --host... and the PG* variables, validated. */
+export function planFromOptions(values: CheckValues, env: Env): Plan {
+  const url = values.url === undefined ? undefined : parseUrl(values.url);
+  for (const [param, attribute] of Object.entries(URL_PARAMS)) {
+    const option = OPTION_OF[attribute]!;
+    if (url?.params[param] !== undefined && values[option.slice(2) as keyof CheckValues] !== undefined) {
+      throw new UsageError(`option '${option}' cannot be combined with '${param}' in --url: give it once`, COMMAND);
+    }
+  }
+  const aws = values['aws-secret'];
+  // With a secret, what the options leave out comes from the secret, not from PG* variables.
+  const envOf = (name: string): Setting | undefined => (aws === undefined ? fromEnv(env, name) : undefined);
+  const host = first(fromOption(values, 'host'), fromUrl(url, 'host'), envOf('PGHOST'));
+  const port = first(fromOption(values, 'port'), fromUrl(url, 'port'), envOf('PGPORT'));
+  const user = first(fromOption(values, 'user'), fromUrl(url, 'user'), envOf('PGUSER'));
+  const database = first(fromOption(values, 'database'), fromUrl(url, 'database'), envOf('PGDATABASE'));
+  const sslMode = first(fromOption(values, 'sslmode'), fromParam(url, 'sslmode'), fromEnv(env, 'PGSSLMODE'));
+  const rootCert = first(fromOption(values, 'sslrootcert'), fromParam(url, 'sslrootcert'), fromEnv(env, 'PGSSLROOTCERT'));
+  const clientCert = first(fromOption(values, 'sslcert'), fromParam(url, 'sslcert'), fromEnv(env, 'PGSSLCERT'));
+  const clientKey = first(fromOption(values, 'sslkey'), fromParam(url, 'sslkey'), fromEnv(env, 'PGSSLKEY'));
+  const timeout = first(fromOption(values, 'connect-timeout'), fromParam(url, 'connect_timeout'), fromEnv(env, 'PGCONNECT_TIMEOUT'));
+  const serverName = fromOption(values, 'tls-server-name');
+
+  let password: Setting | undefined;
+  if (url?.password !== undefined) password = { value: url.password, from: '--url' };
+  else if (aws === undefined) password = fromEnv(env, 'PGPASSWORD');
+  if (aws !== undefined && url?.password !== undefined) {
+    throw new UsageError(`option '--url' must not hold a password with --aws-secret: the password comes from the secret`, COMMAND);
+  }
+  if (aws === undefined && user === undefined) {
+    throw new UsageError('no user given: pass --user, put the user in --url, or set PGUSER', COMMAND);
+  }
+  if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode.value)) {
+    throw new UsageError(`${sslMode.from} must be one of ${SSL_MODES.join(', ')}, not ${JSON.stringify(sslMode.value)}`, COMMAND);
+  }
+
+  const sources: Record<string, string> = {};
+  const note = (attribute: string, setting: Setting | undefined): void => {
+    if (setting !== undefined) sources[attribute] = setting.from;
+  };
+  note('host', host);
+  note('port', port);
+  note('username', user);
+  note('database_name', database);
+  note('ssl_mode', sslMode);
+  note('tls_root_cert', rootCert);
+  note('tls_cert_file', clientCert);
+  note('tls_key_file', clientKey);
+  note('tls_server_name', serverName);
+  note('connect_timeout', timeout);
+  note('aws_secret_name', fromOption(values, 'aws-secret'));
+  note('aws_region', fromOption(values, 'aws-region'));
+  note('aws_endpoint', fromOption(values, 'aws-endpoint'));
+
+  // Without a secret: libpq's defaults (the database is named after the user).
+  const hostValue = host?.value ?? (aws === undefined ? '127.0.0.1' : undefined);
+  const databaseValue = database?.value ?? (aws === undefined ? user?.value : undefined);
+  const system = (s: Setting | undefined): Setting | undefined => (s?.value === 'system' ? undefined : s);
+  const rootPem = readPem(system(rootCert));
+  const certPem = readPem(clientCert);
+  const keyPem = readPem(clientKey);
+
+  const input: TargetInput = {
+    type: 'postgres',
+    name: AD_HOC,
+    host: hostValue,
+    port: port?.value,
+    database_name: databaseValue,
+    username: user?.value,
+    password: password?.value,
+    use_aws_secrets: aws !== undefined ? true : undefined,
+    aws_secret_name: aws,
+    aws_region: values['aws-region'],
+    aws_endpoint: values['aws-endpoint'],
+    ssl_mode: sslMode?.value,
+    tls_root_cert: rootPem,
+    tls_cert_file: certPem,
+    tls_key_file: keyPem,
+    tls_server_name: serverName?.value,
+    connect_timeout: timeout?.value,
+  };
+  const issues = checkTargetInput(input).filter((i) => {
+    // Not needed here: a role may log in without a password (trust, certificates), and
+    // with a secret, host and database may come from the secret.
+    if (i.field === 'password' && i.message.startsWith('is required')) return false;
+    if (aws !== undefined && (i.field === 'host' || i.field === 'database_name') && i.message.startsWith('is required')) return false;
+    return true;
+  });
+  if (issues.length > 0) throw usageFromIssues(issues, sources);
+
+  const config: TargetConfig = {
+    name: AD_HOC,
+    host: hostValue ?? '',
+    port: port === undefined ? (aws === undefined ? 5432 : 0) : Number(port.value),
+    database: databaseValue ?? '',
+    ...(user !== undefined ? { username: user.value } : {}),
+    ...(password !== undefined ? { password: password.value } : {}),
+    ...(aws !== undefined
+      ? {
+          aws: {
+            secretName: aws,
+            ...(values['aws-region'] !== undefined ? { region: values['aws-region'] } : {}),
+            ...(values['aws-endpoint'] !== undefined ? { endpoint: values['aws-endpoint'] } : {}),
+          },
+        }
+      : {}),
+    sslMode: (sslMode?.value as SslMode | undefined) ?? 'prefer',
+    ...(rootPem !== undefined ? { tlsRootCert: rootPem } : {}),
+    ...(certPem !== undefined ? { tlsClientCert: certPem } : {}),
+    ...(keyPem !== undefined ? { tlsClientKey: keyPem } : {}),
+    ...(serverName !== undefined ? { tlsServerName: serverName.value } : {}),
+    ...(timeout !== undefined ? { connectTimeoutSeconds: Number(timeout.value) } : {}),
+    applicationName: APPLICATION_NAME,
+    maxConnections: 2,
+  };
+  return {
+    config,
+    passwordFrom: aws !== undefined ? undefined : password === undefined ? undefined : password.from,
+    adminRequired: values.admin === true,
+    sources,
+    catalog: false,
+  };
+}
+
+/** The target named by --target, from the catalog (with its secrets). */
+export async function planFromCatalog(name: string, values: CheckValues, env: Env): Promise<Plan> {
+  const settings = catalogSettingsFrom(COMMAND, values, env);
+  const catalog = await openCatalog(COMMAND, settings, values['catalog-schema']);
+  try {
+    let record;
+    try {
+      record = await catalog.getResource(name);
+    } catch (err) {
+      if (err instanceof CatalogError) throw new CliError(err.message, undefined, { cause: err });
+      throw err;
+    }
+    if (record === undefined) {
+      const known = (await catalog.listResources()).map((r) => r.name);
+      throw new CliError(
+        `no target ${JSON.stringify(name)} in the catalog`,
+        known.length === 0
+          ? 'The catalog has no targets yet: apply an adaptive_resource first, or check --catalog-url / ADAPTIVE_CATALOG_URL.'
+          : `The targets are: ${known.join(', ')}.`,
+      );
+    }
+    const target = record.target;
+    return {
+      config: { ...target, applicationName: APPLICATION_NAME, maxConnections: 2, minConnections: 0 },
+      passwordFrom: target.aws ? undefined : target.password !== undefined ? 'the catalog' : undefined,
+      adminRequired: true,
+      sources: {},
+      catalog: true,
+    };
+  } finally {
+    await catalog.close();
+  }
+}
+
+/** A TargetConfig holding the resolved values (the secret is read once). */
+export function resolvedConfig(r: ResolvedTarget): TargetConfig {
+  return {
+    name: r.name,
+    host: r.host,
+    port: r.port,
+    database: r.database,
+    username: r.user,
+    ...(r.password !== undefined ? { password: r.password } : {}),
+    sslMode: r.sslMode,
+    ...(r.tlsRootCert !== undefined ? { tlsRootCert: r.tlsRootCert } : {}),
+    ...(r.tlsClientCert !== undefined ? { tlsClientCert: r.tlsClientCert } : {}),
+    ...(r.tlsClientKey !== undefined ? { tlsClientKey: r.tlsClientKey } : {}),
+    ...(r.tlsServerName !== undefined ? { tlsServerName: r.tlsServerName } : {}),
+    connectTimeoutSeconds: r.connectTimeoutSeconds,
+    applicationName: r.applicationName,
+    maxConnections: 2,
+    minConnections: 0,
+  };
+}
+
