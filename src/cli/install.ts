@@ -64,7 +64,7 @@ export function requiredProvidersBlock(source: string, version: string): string 
  * from source, the compiled JavaScript when it runs from dist/, so the plugin is always
  * built from the same tree as the CLI that installs it.
  */
-function pluginEntry(): string {
+export function pluginEntry(): string {
   const entry = path.join(__dirname, '..', 'provider', `main${path.extname(__filename)}`);
   if (!existsSync(entry)) {
     throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access from its repository (npm ci, then npm run build).');

@@ -10,13 +10,14 @@
  * Passwords are never printed in full.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client, type ClientConfig } from 'pg';
 import { reap } from '../cli/reap';
 import { CliError } from '../cli/errors';
+import { pluginEntry } from '../cli/install';
 import { columns, oneLine, Output, type OutStream } from '../cli/output';
 import { startCluster, type LocalCluster, type PostgresBinaries } from '../localpg';
 import { bundlePlugin } from '../provider/bundle';
@@ -498,15 +499,6 @@ async function superuserSql(cluster: LocalCluster, database: string, text: strin
   } finally {
     await client.end();
   }
-}
-
-/** The plugin's entry point next to this module (TypeScript from source, JavaScript from dist/). */
-function pluginEntry(): string {
-  const entry = path.join(__dirname, '..', 'provider', `main${path.extname(__filename)}`);
-  if (!existsSync(entry)) {
-    throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access from its repository (npm ci, then npm run build).');
-  }
-  return entry;
 }
 
 /** The object an audit event about a resource, authorization, endpoint or group concerns. */
