@@ -304,6 +304,8 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
       return { session, sessionEnded, opsCount: opsCount.rows[0]?.n, analyst, developer };
     });
 
+    out.line(`terraform: ${applied.line}`);
+    out.line();
     out.line(b('Credentials issued (one login role per member and endpoint):'));
     const now = Date.now();
     const credRows = [
@@ -313,7 +315,6 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
     columns(credRows).forEach((line, i) => out.line(`  ${i === 0 ? b(line) : line}`));
     out.line(`  All on ${cluster.host}:${cluster.port}, database ${SHOP_DATABASE}. Passwords are masked here; in your own`);
     out.line('  configuration each member gets theirs from: terraform output -json credentials');
-    out.line(`  ${applied.line}`);
     out.line();
 
     out.line(b('Logging in with the issued passwords:'));
@@ -414,7 +415,8 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
     out.line();
     out.line(
       `${b(`Done in ${Math.round((Date.now() - began) / 1000)} s.`)} Next: README.md (Quick start), examples/ (groups-and-endpoints, short-lived),\n` +
-        'docs/index.md, and `adaptive-access install` to use the provider with your own Terraform.',
+        'docs/index.md, `adaptive-access install` to use the provider with your own Terraform, and\n' +
+        '`adaptive-access status`, `check`, `audit` and `reap` to operate it (`adaptive-access --help`).',
     );
   }
 
