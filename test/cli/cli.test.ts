@@ -49,6 +49,17 @@ describe('help and version', () => {
     }
   });
 
+  it.each(['demo', 'install', 'status', 'check', 'audit', 'reap'])('%s --help and help %s print that command\'s usage, options and exit codes', async (name) => {
+    for (const args of [[name, '--help'], ['help', name]]) {
+      const r = await runCli(args);
+      expect(r, args.join(' ')).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toMatch(new RegExp(`^Usage: adaptive-access ${name}\\b`));
+      expect(r.stdout).toMatch(/^Options:$/m);
+      expect(r.stdout).toMatch(/^ {2}-h, --help +Show this help$/m);
+      expect(r.stdout).toMatch(/^Exit codes: 0 /m);
+    }
+  });
+
   it.each([[['--version']], [['-V']], [['--debug', '--version']]])('%j prints the version', async (args) => {
     const r = await runCli(args);
     expect(r).toEqual({ code: 0, signal: null, stdout: `adaptive-access ${packageVersion()}\n`, stderr: '' });
