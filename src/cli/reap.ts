@@ -1,16 +1,18 @@
 /**
  * `adaptive-access reap`: finishes what VALID UNTIL starts, on every target in the catalog.
  * Once (cron, a Kubernetes CronJob) or with `--watch` (systemd, a Deployment). Every pass
- * is `AccessService.reap()`, a full scan of each target, so the catalog records each
- * reaped role exactly as the provider's own reaping does.
+ * is `AccessService.reap()` over every target, acting only on credentials the catalog
+ * recorded as issued, so the catalog records each reaped role exactly as the provider's
+ * own reaping does.
  *
  * Watching sleeps until the next expiry rather than polling the targets: the earliest
- * future VALID UNTIL among managed roles on the targets, or among live credentials in the
- * catalog, capped at --max-sleep. While asleep it asks the catalog (one indexed query)
- * every --poll seconds whether a grant issued meanwhile expires sooner.
+ * future VALID UNTIL among the catalog's live credentials on the targets, or their expiry
+ * in the catalog, capped at --max-sleep. Expiries are turned into durations by the
+ * servers' own clocks, so a skewed clock here neither wakes early nor sleeps late. While
+ * asleep it asks the catalog (one indexed query) every --poll seconds whether a grant
+ * issued meanwhile expires sooner.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { nextExpiry } from '../runtime/access/reaper';
 import type { Catalog } from '../runtime/catalog';
 import { AccessService, type ReapReport } from '../runtime/service';
 import { secondsOption } from './args';
@@ -112,7 +114,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 
 async function reapOnce(service: AccessService, out: Output, json: boolean): Promise<number> {
   const at = new Date();
-  const report = toJsonReport(await service.reap({ now: at }), at);
+  const report = toJsonReport(await service.reap(), at);
   if (json) out.json(report);
   else printOnce(report, out);
   if (report.ok) return EXIT_OK;
@@ -161,18 +163,6 @@ interface WatchOptions {
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /**
- * The earliest expiry after `after` among live credentials in the catalog, or null. When
- * the earliest is older (a role a previous pass could not drop, retried at the next scan),
- * it looks past it rather than waking for it again.
- */
-async function catalogNextExpiry(catalog: Catalog, after: Date): Promise<Date | null> {
-  const next = await catalog.nextExpiry();
-  if (next === null || next > after) return next;
-  const live = await catalog.liveCredentials();
-  return live.find((c) => c.expiresAt > after)?.expiresAt ?? null;
-}
-
-/**
  * Runs passes until SIGINT or SIGTERM. `first` is the service opened at start (a failure to
  * open it is the one failure that ends the command); after a pass with errors the service
  * is opened anew, so a target whose settings changed in the catalog meanwhile (a rotated
@@ -203,7 +193,6 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
   try {
     emit({ event: 'started', at: new Date().toISOString() });
     while (!stop.signal.aborted) {
-      const passAt = new Date();
       let wakeAt: number;
       try {
         if (reopen && service) {
@@ -213,12 +202,13 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
           await stale.close().catch(() => undefined);
         }
         service ??= await open();
-        const report = await service.reap({ now: passAt });
+        const report = await service.reap();
         const at = new Date().toISOString();
         for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
         for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
         for (const e of report.errors) emit({ event: 'error', at, target: e.target, error: e.error });
-        const next = await earliestExpiry(service, report, passAt, emit);
+        // A duration by the servers' clocks, waited on ours: skew between them does not matter.
+        const next = report.msUntilNextExpiry === null ? null : new Date(Date.now() + report.msUntilNextExpiry);
         wakeAt = Math.min(next === null ? Infinity : next.getTime() + WAKE_MARGIN_MS, Date.now() + options.maxSleepMs);
         emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: next?.toISOString() ?? null });
         failures = 0;
@@ -232,7 +222,7 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
         wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
         emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
       }
-      await sleepUntil(wakeAt, service?.catalog, passAt, options.pollMs, stop.signal);
+      await sleepUntil(wakeAt, service?.catalog, options.pollMs, stop.signal);
     }
     emit({ event: 'stopped', at: new Date().toISOString(), signal: stoppedBy ?? 'none' });
     return EXIT_OK;
@@ -243,27 +233,11 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
   }
 }
 
-/** The earliest future expiry on the targets just scanned and in the catalog. */
-async function earliestExpiry(service: AccessService, report: ReapReport, passAt: Date, emit: (e: WatchEvent) => void): Promise<Date | null> {
-  const candidates: Date[] = [];
-  for (const r of report.results) {
-    try {
-      const next = await nextExpiry(await service.target(r.target), new Date());
-      if (next) candidates.push(next);
-    } catch (err) {
-      emit({ event: 'error', at: new Date().toISOString(), target: r.target, error: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  const fromCatalog = await catalogNextExpiry(service.catalog, passAt);
-  if (fromCatalog) candidates.push(fromCatalog);
-  return candidates.reduce<Date | null>((min, d) => (min === null || d < min ? d : min), null);
-}
-
 /**
  * Sleeps until `wakeAt`, or until `signal` aborts; every `pollMs` asks the catalog whether
  * a grant issued meanwhile expires sooner, and if so wakes for it instead.
  */
-async function sleepUntil(wakeAt: number, catalog: Catalog | undefined, passAt: Date, pollMs: number, signal: AbortSignal): Promise<void> {
+async function sleepUntil(wakeAt: number, catalog: Catalog | undefined, pollMs: number, signal: AbortSignal): Promise<void> {
   let wake = wakeAt;
   while (!signal.aborted && Date.now() < wake) {
     // Without a catalog (it failed; the next pass opens it again) there is nothing to poll.
@@ -275,8 +249,8 @@ async function sleepUntil(wakeAt: number, catalog: Catalog | undefined, passAt: 
     }
     if (Date.now() >= wake || catalog === undefined) return;
     try {
-      const next = await catalogNextExpiry(catalog, passAt);
-      if (next && next.getTime() + WAKE_MARGIN_MS < wake) wake = next.getTime() + WAKE_MARGIN_MS;
+      const ms = await catalog.msUntilNextExpiry();
+      if (ms !== null && Date.now() + ms + WAKE_MARGIN_MS < wake) wake = Date.now() + ms + WAKE_MARGIN_MS;
     } catch {
       // The catalog is unreachable: the next pass reports it.
     }

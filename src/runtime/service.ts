@@ -24,11 +24,12 @@ import {
   lockCredentialRoles,
   loginRoleName,
   releaseAfter,
+  serverNow,
   type IssuedCredential,
   type ManagedRole,
 } from './access/credentials';
 import { transaction } from './access/locks';
-import { reapOnce, type ReapResult } from './access/reaper';
+import { msUntilNextExpiry, reapOnce, type ReapResult } from './access/reaper';
 import { revokeCredentials, type RevokeFailure, type RevokeResult } from './access/revoke';
 import { ident } from './access/sql';
 import {
@@ -103,6 +104,12 @@ export interface ReapReport {
   readonly results: ReapResult[];
   /** Targets that could not be reaped, with why. */
   readonly errors: Array<{ target: string; error: string }>;
+  /**
+   * How long until the next recorded credential expires, in ms as the servers count (the
+   * catalog's and the visited targets'), or null when none will: how long a watcher may
+   * sleep, on any clock, whatever its skew.
+   */
+  readonly msUntilNextExpiry: number | null;
 }
 
 export type PairKey = `${string}\u0000${string}`;
@@ -405,7 +412,7 @@ export class AccessService {
     live: readonly CredentialRecord[],
     ttlSeconds: number,
   ): Promise<{ moved: string[]; warnings: string[] }> {
-    const now = Date.now();
+    const now = (await serverNow(target.pool)).getTime();
     const byExpiry = new Map<number, CredentialRecord[]>();
     const ended: CredentialRecord[] = [];
     for (const c of live) {
@@ -547,7 +554,6 @@ export class AccessService {
     const wantedKeys = new Set(wanted.map((w) => w.key));
 
     const live = await this.catalog.liveCredentials({ group: spec.name });
-    const now = Date.now();
     const liveByPair = new Map(live.map((c) => [pairKey(c.member, c.endpoint), c]));
     const toRevoke = live.filter((c) => !wantedKeys.has(pairKey(c.member, c.endpoint)));
     const toIssue = wanted.filter((w) => !have.has(w.key));
@@ -585,21 +591,29 @@ export class AccessService {
     try {
       for (const [resource, requests] of groupBy(toIssue, (w) => w.endpoint.resource)) {
         const target = await this.target(resource);
-        const grantedAt = new Date();
         const creds = await issueCredentials(
           target,
           requests.map((r) => ({
             member: r.member,
             endpoint: r.endpoint.name,
             accessRole: r.endpoint.accessRole,
-            validUntil: new Date(grantedAt.getTime() + r.endpoint.ttlSeconds * 1000),
+            ttlSeconds: r.endpoint.ttlSeconds,
             group: spec.name,
           })),
         );
         issued.push(...creds.map((credential) => ({ resource, credential })));
+        // Recorded as the server said: its now() as the grant, its VALID UNTIL as the expiry.
         await this.catalog.transaction(async (tx) => {
           await tx.recordIssued(
-            creds.map((c) => ({ roleName: c.roleName, resource, endpoint: c.endpoint, group: spec.name, member: c.member, grantedAt, expiresAt: c.validUntil })),
+            creds.map((c) => ({
+              roleName: c.roleName,
+              resource,
+              endpoint: c.endpoint,
+              group: spec.name,
+              member: c.member,
+              grantedAt: c.grantedAt,
+              expiresAt: c.validUntil,
+            })),
           );
           await tx.appendAudit(
             creds.map((c) => ({
@@ -627,8 +641,11 @@ export class AccessService {
 
     const warnings: string[] = [];
     const keptViews: MemberCredential[] = [];
+    const clocks = new Map<string, number>();
     for (const w of kept) {
       const c = liveByPair.get(w.key)!;
+      const now = clocks.get(c.resource) ?? (await serverNow((await this.target(c.resource)).pool)).getTime();
+      clocks.set(c.resource, now);
       if (c.expiresAt.getTime() <= now) warnings.push(expiredWarning(c, spec.name));
       keptViews.push(await this.credentialView(c, null));
     }
@@ -700,10 +717,11 @@ export class AccessService {
       if (e) endpoints.set(endpoint, e);
     }
     const accessRoles = new Map([...endpoints.values()].map((e) => [e.name, e.accessRole]));
-    const now = Date.now();
     const result: { live: MemberCredential[]; expired: MemberCredential[]; missing: MemberCredential[] } = { live: [], expired: [], missing: [] };
     for (const [resource, creds] of groupBy(live, (c) => c.resource)) {
       const target = await this.target(resource);
+      // Expiry is judged by the target's clock, the one that enforces it.
+      const now = (await serverNow(target.pool)).getTime();
       const roles = new Map((await listManagedRoles(target)).map((r) => [r.roleName, r]));
       for (const c of creds) {
         const view = await this.credentialView(c, null);
@@ -771,29 +789,34 @@ export class AccessService {
   // Reaper
 
   /**
-   * One reaper pass. With `onlyRecorded`, only targets whose catalog records show expired,
-   * unrevoked credentials are visited (cheap: what the provider does on every run);
-   * otherwise every target is scanned (the CLI's `reap`, which also catches roles the
-   * catalog lost track of).
+   * One reaper pass. It acts only on credentials the catalog recorded as issued and not yet
+   * revoked (including those a failed revocation left disabled, for the retry), and judges
+   * expiry by each target's clock. With `onlyRecorded`, only targets whose catalog records
+   * show expired, unrevoked credentials are visited (cheap: what the provider does during
+   * apply); otherwise every target is (the CLI's `reap`, which also picks up records whose
+   * expiry the catalog's clock has not reached yet but the target's has).
    */
-  async reap(options: { readonly onlyRecorded?: boolean; readonly now?: Date } = {}): Promise<ReapReport> {
-    const now = options.now ?? new Date();
+  async reap(options: { readonly onlyRecorded?: boolean } = {}): Promise<ReapReport> {
     const resources = options.onlyRecorded
-      ? [...new Set((await this.catalog.expiredUnrevoked(now)).map((c) => c.resource))]
+      ? [...new Set((await this.catalog.expiredUnrevoked()).map((c) => c.resource))]
       : (await this.catalog.listResources()).map((r) => r.name);
     const results: ReapResult[] = [];
     const errors: Array<{ target: string; error: string }> = [];
+    let next = await this.catalog.msUntilNextExpiry();
     for (const resource of resources) {
       try {
         const target = await this.target(resource);
-        const result = await reapOnce(target, now);
+        const issued = (await this.catalog.liveCredentials({ resource })).map((c) => c.roleName);
+        const result = await reapOnce(target, issued);
         results.push(result);
-        await this.recordReaped(resource, target, result, now);
+        await this.recordReaped(resource, target, result);
+        const left = await msUntilNextExpiry(target, issued);
+        if (left !== null && (next === null || left < next)) next = left;
       } catch (err) {
         errors.push({ target: resource, error: errorText(err) });
       }
     }
-    return { results, errors };
+    return { results, errors, msUntilNextExpiry: next };
   }
 
   /**
@@ -801,7 +824,8 @@ export class AccessService {
    * revocation had left disabled as 'revoked'), and expired records whose role is already
    * gone, each with an audit event.
    */
-  private async recordReaped(resource: string, target: TargetDb, result: ReapResult, now: Date): Promise<void> {
+  private async recordReaped(resource: string, target: TargetDb, result: ReapResult): Promise<void> {
+    const now = result.serverNow;
     const reaped = new Map(result.reaped.map((r) => [r.role, r]));
     const failed = new Set(result.failed.map((f) => f.role));
     const expired = await this.catalog.expiredUnrevoked(now, { resource });

@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { TABLE_PRIVILEGES, ValidationError, type Permissions, type TargetDb, type ValidationIssue } from '../types';
-import { MANAGED_ROLE } from './credentials';
+import { MANAGED_ROLE, MARKER_COMMENT, verifyManagedRole } from './marker';
 import {
   NOTHING_WANTED,
   derivePermissions,
@@ -127,19 +127,21 @@ function isDuplicateRole(err: unknown): boolean {
 }
 
 /**
- * Creates the marker role `adaptive_managed` (NOLOGIN) if it does not exist. Safe to run
- * from many processes at once. Returns whether this call created it.
+ * Creates the marker role `adaptive_managed` (NOLOGIN) if it does not exist, and refuses
+ * one that exists but is not ours (`verifyManagedRole`). Safe to run from many processes
+ * at once. Returns whether this call created it.
  */
 export async function ensureManagedRole(target: TargetDb): Promise<boolean> {
   return withClient(target, target.database, async (client) => {
     try {
       return await transaction(client, async () => {
         await lockKeys(client, [roleLockName(MANAGED_ROLE)]);
-        if (await findRole(client, MANAGED_ROLE)) return false;
+        if (await findRole(client, MANAGED_ROLE)) {
+          await verifyManagedRole(client);
+          return false;
+        }
         await client.query(`CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN`);
-        await client.query(
-          `COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal('adaptive-access: every login role it issues is a member of this role')}`,
-        );
+        await client.query(`COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal(MARKER_COMMENT)}`);
         return true;
       });
     } catch (err) {

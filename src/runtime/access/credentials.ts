@@ -12,20 +12,15 @@
  *   parameters, so statements are quoted (sql.ts) and sent together as one script.
  */
 import { createHash } from 'node:crypto';
-import { DatabaseError, type ClientBase, type PoolClient } from 'pg';
+import { DatabaseError, type ClientBase, type Pool, type PoolClient } from 'pg';
 import type { TargetDb } from '../types';
 import { LOCK_NAMESPACE, lockKey, transaction } from './locks';
 import { generatePassword, scramSha256VerifierAsync } from './scram';
+import { MANAGED_BY, MANAGED_ROLE, parseMetadata, verifyManagedRole, type CredentialMetadata } from './marker';
 import { ident, identList, literal } from './sql';
 
-/**
- * The NOLOGIN marker role every issued login role is a member of: revocation and the
- * reaper touch only its direct members. The one definition (access-role.ts re-exports it).
- */
-export const MANAGED_ROLE = 'adaptive_managed';
+export { MANAGED_BY, MANAGED_ROLE, parseMetadata, type CredentialMetadata };
 
-/** `managed_by` in role comments. */
-export const MANAGED_BY = 'adaptive-access';
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
 export const MAX_ROLE_NAME_BYTES = 63;
@@ -39,8 +34,11 @@ export interface CredentialRequest {
   readonly endpoint: string;
   /** The endpoint's NOLOGIN access role (holds the grants); must exist. */
   readonly accessRole: string;
-  /** When PostgreSQL stops accepting the password; must be in the future. */
-  readonly validUntil: Date;
+  /**
+   * How long the password works, in whole seconds, counted from the server's `now()` in
+   * the issuing transaction: never this process's clock, which may be skewed.
+   */
+  readonly ttlSeconds: number;
   readonly group?: string;
   readonly comment?: string;
 }
@@ -51,24 +49,10 @@ export interface IssuedCredential {
   readonly endpoint: string;
   readonly roleName: string;
   readonly password: string;
+  /** The server's `now()` when it was issued. */
+  readonly grantedAt: Date;
+  /** When PostgreSQL stops accepting the password: `grantedAt` + ttl, as the server holds it. */
   readonly validUntil: Date;
-}
-
-/** The JSON kept in `COMMENT ON ROLE` of every issued login role. */
-export interface CredentialMetadata {
-  readonly managed_by: string;
-  readonly kind?: string;
-  readonly member?: string;
-  readonly endpoint?: string;
-  readonly access_role?: string;
-  readonly group?: string | null;
-  readonly comment?: string | null;
-  readonly granted_at?: string;
-  readonly expires_at?: string;
-  readonly extended_at?: string;
-  readonly revoked_at?: string;
-  readonly revoke_reason?: string;
-  readonly [key: string]: unknown;
 }
 
 /** A login role found as a direct member of `adaptive_managed`. */
@@ -196,26 +180,18 @@ function ensureManagedRoleSql(): string {
   );
 }
 
-/** Parses a role comment; null unless it is a JSON object written by us. */
-export function parseMetadata(comment: string | null | undefined): CredentialMetadata | null {
-  if (!comment) return null;
-  try {
-    const value: unknown = JSON.parse(comment);
-    if (value && typeof value === 'object' && !Array.isArray(value) && (value as { managed_by?: unknown }).managed_by === MANAGED_BY) {
-      return value as CredentialMetadata;
-    }
-  } catch {
-    // Not JSON: a comment written by hand.
-  }
-  return null;
-}
-
 /** Facts about existing roles, read under the locks before anything is changed. */
 export interface RoleState {
   readonly name: string;
   readonly oid: number;
+  /** A direct member of the marker role. */
   readonly managed: boolean;
+  /** Its comment is our credential metadata (see `parseMetadata`). */
+  readonly marked: boolean;
   readonly superuser: boolean;
+  readonly createRole: boolean;
+  /** Holds ADMIN OPTION on the marker role: an admin, never a credential. */
+  readonly adminOfMarker: boolean;
   readonly isCurrentUser: boolean;
   readonly canLogin: boolean;
   readonly validUntil: Date | null;
@@ -227,7 +203,9 @@ interface RoleStateRow {
   name: string;
   oid: number;
   managed: boolean;
+  admin_of_marker: boolean;
   superuser: boolean;
+  create_role: boolean;
   is_current_user: boolean;
   can_login: boolean;
   valid_until: Date | null;
@@ -243,11 +221,14 @@ interface RoleStateRow {
  */
 export async function readRoleStates(client: ClientBase, roleNames: readonly string[]): Promise<Map<string, RoleState>> {
   const { rows } = await client.query<RoleStateRow>(
-    `select r.rolname::text as name, r.oid::int8::float8 as oid, r.rolsuper as superuser, r.rolcanlogin as can_login,
+    `select r.rolname::text as name, r.oid::int8::float8 as oid, r.rolsuper as superuser, r.rolcreaterole as create_role,
+            r.rolcanlogin as can_login,
             r.rolname in (current_user, session_user) as is_current_user,
             case when r.rolvaliduntil = 'infinity' then null when r.rolvaliduntil = '-infinity' then 'epoch' else r.rolvaliduntil end as valid_until,
             exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                     where m.member = r.oid and g.rolname = $2) as managed,
+            exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
+                    where m.member = r.oid and g.rolname = $2 and m.admin_option) as admin_of_marker,
             array(select distinct g.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                   where m.member = r.oid and g.rolname <> $2 order by 1) as member_of,
             pg_catalog.shobj_description(r.oid, 'pg_authid') as comment
@@ -262,7 +243,10 @@ export async function readRoleStates(client: ClientBase, roleNames: readonly str
         name: r.name,
         oid: r.oid,
         managed: r.managed,
+        marked: parseMetadata(r.comment) !== null,
         superuser: r.superuser,
+        createRole: r.create_role,
+        adminOfMarker: r.admin_of_marker,
         isCurrentUser: r.is_current_user,
         canLogin: r.can_login,
         validUntil: r.valid_until,
@@ -291,12 +275,9 @@ export function timestampLiteral(at: Date): string {
 // Issue
 // ---------------------------------------------------------------------------------------
 
-function checkRequest(r: CredentialRequest, index: number, now: number): void {
+function checkRequest(r: CredentialRequest, index: number): void {
   const where = `requests[${index}]`;
-  if (!(r.validUntil instanceof Date) || Number.isNaN(r.validUntil.getTime())) {
-    throw new Error(`${where}.validUntil is not a valid date`);
-  }
-  if (r.validUntil.getTime() <= now) throw new Error(`${where}.validUntil is not in the future`);
+  if (!Number.isInteger(r.ttlSeconds) || r.ttlSeconds < 1) throw new Error(`${where}.ttlSeconds must be a whole number of seconds, at least 1`);
   if (r.accessRole.length === 0 || Buffer.byteLength(r.accessRole) > MAX_ROLE_NAME_BYTES) {
     throw new Error(`${where}.accessRole must be 1 to ${MAX_ROLE_NAME_BYTES} bytes`);
   }
@@ -304,9 +285,21 @@ function checkRequest(r: CredentialRequest, index: number, now: number): void {
 }
 
 /**
+ * The server's clock (the current transaction's start, for a client in one): what every
+ * expiry is counted from and compared with.
+ */
+export async function serverNow(client: ClientBase | Pool): Promise<Date> {
+  const { rows } = await client.query<{ now: Date }>('select pg_catalog.now() as now');
+  const now = rows[0]?.now;
+  if (!(now instanceof Date)) throw new Error('the server did not report its clock');
+  return now;
+}
+
+/**
  * Issues credentials on one target: for each request a LOGIN role with a generated
- * password (only its SCRAM verifier is sent), `VALID UNTIL` = `validUntil`, membership in
- * the access role and `adaptive_managed`, and a JSON comment with its metadata.
+ * password (only its SCRAM verifier is sent), `VALID UNTIL` = the server's `now()` in the
+ * issuing transaction + ttl (never this process's clock, which may be skewed), membership
+ * in the access role and `adaptive_managed`, and a JSON comment with its metadata.
  *
  * All requests are one transaction under the roles' advisory locks (and the access roles'
  * locks, shared, so an access role is not dropped or re-synced meanwhile): all are issued
@@ -321,12 +314,13 @@ function checkRequest(r: CredentialRequest, index: number, now: number): void {
  * password, new expiry, LOGIN, membership set back to exactly the access role plus the
  * marker, new comment). The old password stops working at commit; open sessions of the
  * same member continue under the new terms (revoke first to end them). A role of that name
- * that is *not* managed is never taken over: the whole call fails before any change.
+ * that is not ours (no member of the marker role, no credential comment of ours, or an
+ * admin holding ADMIN OPTION on the marker) is never taken over: the whole call fails
+ * before any change, as it does when the marker role itself is not ours.
  */
 export async function issueCredentials(target: TargetDb, requests: readonly CredentialRequest[]): Promise<IssuedCredential[]> {
   if (requests.length === 0) return [];
-  const now = Date.now();
-  requests.forEach((r, i) => checkRequest(r, i, now));
+  requests.forEach((r, i) => checkRequest(r, i));
   const names = requests.map((r) => loginRoleName(r.member, r.endpoint));
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
@@ -337,21 +331,29 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
 
   const passwords = requests.map(() => generatePassword());
   const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
-  const grantedAt = new Date().toISOString();
 
   const client = await target.pool.connect();
   let failure: unknown;
+  let grantedAt: Date | undefined;
   try {
     await transaction(client, async () => {
       await lockCredentialRoles(client, names, 'transaction', requests.map((r) => r.accessRole));
+      await client.query(ensureManagedRoleSql());
+      await verifyManagedRole(client);
       const existing = await readRoleStates(client, names);
-      const unmanaged = names.filter((n) => existing.has(n) && !existing.get(n)?.managed);
+      const unmanaged = names.filter((n) => {
+        const state = existing.get(n);
+        return state !== undefined && (!state.managed || !state.marked || state.adminOfMarker);
+      });
       if (unmanaged.length > 0) {
         throw new Error(
-          `role(s) ${unmanaged.map((n) => JSON.stringify(n)).join(', ')} exist but are not members of ${MANAGED_ROLE}; ` +
-            'refusing to take over roles this system did not create',
+          `role(s) ${unmanaged.map((n) => JSON.stringify(n)).join(', ')} exist but were not issued by adaptive-access ` +
+            `(not a member of ${MANAGED_ROLE} with our comment, or an admin of it); refusing to take over roles this system did not create`,
         );
       }
+      // now() is the transaction's start, the same instant for every role of the batch.
+      const now = await serverNow(client);
+      grantedAt = now;
       const statements: string[][] = [];
       requests.forEach((r, i) => {
         const name = names[i] as string;
@@ -363,15 +365,13 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
           access_role: r.accessRole,
           group: r.group ?? null,
           comment: r.comment ?? null,
-          granted_at: grantedAt,
-          expires_at: r.validUntil.toISOString(),
+          granted_at: now.toISOString(),
+          expires_at: expiryOf(now, r).toISOString(),
         };
-        statements.push(roleStatements(name, verifiers[i] as string, r, existing.get(name), metadata));
+        statements.push(roleStatements(name, verifiers[i] as string, r, expiryOf(now, r), existing.get(name), metadata));
       });
       for (let start = 0; start < statements.length; start += ROLES_PER_SCRIPT) {
-        const chunk = statements.slice(start, start + ROLES_PER_SCRIPT).flat();
-        if (start === 0) chunk.unshift(ensureManagedRoleSql());
-        await client.query(chunk.join(';\n'));
+        await client.query(statements.slice(start, start + ROLES_PER_SCRIPT).flat().join(';\n'));
       }
     });
   } catch (err) {
@@ -381,19 +381,32 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
     releaseAfter(client, failure);
   }
 
+  const at = grantedAt as Date;
   return requests.map((r, i) => ({
     member: r.member,
     endpoint: r.endpoint,
     roleName: names[i] as string,
     password: passwords[i] as string,
-    validUntil: r.validUntil,
+    grantedAt: at,
+    validUntil: expiryOf(at, r),
   }));
 }
 
-function roleStatements(name: string, verifier: string, r: CredentialRequest, existing: RoleState | undefined, metadata: CredentialMetadata): string[] {
+function expiryOf(grantedAt: Date, r: CredentialRequest): Date {
+  return new Date(grantedAt.getTime() + r.ttlSeconds * 1000);
+}
+
+function roleStatements(
+  name: string,
+  verifier: string,
+  r: CredentialRequest,
+  validUntil: Date,
+  existing: RoleState | undefined,
+  metadata: CredentialMetadata,
+): string[] {
   const role = ident(name);
   const out: string[] = [];
-  const attributes = `LOGIN PASSWORD ${literal(verifier)} VALID UNTIL ${timestampLiteral(r.validUntil)}`;
+  const attributes = `LOGIN PASSWORD ${literal(verifier)} VALID UNTIL ${timestampLiteral(validUntil)}`;
   if (!existing) {
     out.push(`CREATE ROLE ${role} WITH ${attributes} IN ROLE ${identList([r.accessRole, MANAGED_ROLE])}`);
   } else {
@@ -420,11 +433,12 @@ export interface ExtendResult {
  * Sets a new `VALID UNTIL` on live credentials (raising an endpoint's ttl extends grants
  * still alive). Only managed roles that can log in and have not expired by the server's
  * clock are changed: an expired or revoked credential is never brought back, so a renewal
- * has to be an explicit re-issue. One transaction under the roles' locks.
+ * has to be an explicit re-issue. A `validUntil` the server's clock has already passed
+ * changes nothing (every role is skipped): revoke instead. One transaction under the
+ * roles' locks.
  */
 export async function extendCredentials(target: TargetDb, roleNames: readonly string[], validUntil: Date): Promise<ExtendResult> {
   if (Number.isNaN(validUntil.getTime())) throw new Error('validUntil is not a valid date');
-  if (validUntil.getTime() <= Date.now()) throw new Error('validUntil is not in the future; revoke instead');
   const names = [...new Set(roleNames)];
   if (names.length === 0) return { extended: [], skipped: [] };
   const client = await target.pool.connect();
@@ -433,19 +447,19 @@ export async function extendCredentials(target: TargetDb, roleNames: readonly st
     return await transaction(client, async () => {
       await lockCredentialRoles(client, names, 'transaction');
       const states = await readRoleStates(client, names);
-      const { rows } = await client.query<{ now: Date }>('select statement_timestamp() as now');
-      const serverNow = rows[0]?.now.getTime() ?? Date.now();
+      const now = await serverNow(client);
       const extended: string[] = [];
       const skipped: Array<{ role: string; reason: string }> = [];
       const statements: string[] = [];
       for (const name of names) {
         const state = states.get(name);
-        const reason = state ? notExtendable(state, serverNow) : 'no such role';
+        const reason =
+          validUntil.getTime() <= now.getTime() ? 'the new expiry has already passed; revoke instead' : state ? notExtendable(state, now.getTime()) : 'no such role';
         if (!state || reason !== undefined) {
           skipped.push({ role: name, reason: reason ?? 'no such role' });
           continue;
         }
-        const metadata = { ...(parseMetadata(state.comment) ?? { managed_by: MANAGED_BY }), expires_at: validUntil.toISOString(), extended_at: new Date().toISOString() };
+        const metadata = { ...(parseMetadata(state.comment) ?? { managed_by: MANAGED_BY }), expires_at: validUntil.toISOString(), extended_at: now.toISOString() };
         statements.push(`ALTER ROLE ${ident(name)} VALID UNTIL ${timestampLiteral(validUntil)}`);
         statements.push(`COMMENT ON ROLE ${ident(name)} IS ${literal(JSON.stringify(metadata))}`);
         extended.push(name);
@@ -463,7 +477,7 @@ export async function extendCredentials(target: TargetDb, roleNames: readonly st
 
 /** Why a role must not be extended, or undefined when it is a live managed credential. */
 function notExtendable(state: RoleState, serverNow: number): string | undefined {
-  if (!state.managed) return `not a member of ${MANAGED_ROLE}`;
+  if (!state.managed || !state.marked || state.adminOfMarker) return `not a credential issued by adaptive-access`;
   if (!state.canLogin) return 'login disabled (revoked)';
   if (state.validUntil !== null && state.validUntil.getTime() <= serverNow) return 'already expired';
   return undefined;

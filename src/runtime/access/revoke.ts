@@ -37,8 +37,9 @@
  * for a later retry; nothing throws halfway. Each role's advisory lock is held (session
  * level) for the whole sequence, so a concurrent issue or extend of the same role waits.
  *
- * Only direct members of `adaptive_managed` are touched. Any other role is refused and left
- * exactly as it was, as are superusers and the admin role itself.
+ * Only credentials this product issued are touched: direct members of `adaptive_managed`
+ * that carry our comment. Any other role is refused and left exactly as it was, as are
+ * superusers, CREATEROLE roles, holders of ADMIN OPTION on the marker and the admin itself.
  */
 import type { Client, ClientBase, PoolClient } from 'pg';
 import type { TargetDb } from '../types';
@@ -48,6 +49,7 @@ import {
   lockCredentialRoles,
   parseMetadata,
   readRoleStates,
+  serverNow,
   timestampLiteral,
   unlockCredentialRoles,
   type RoleState,
@@ -75,8 +77,8 @@ export interface RevokeResult {
 export interface RevokeOptions {
   /**
    * Revoke only roles whose `VALID UNTIL` is at or before this instant, as read under the
-   * lock; the others are skipped. The reaper passes its clock, so a credential re-issued
-   * between its scan and its revocation survives.
+   * lock; the others are skipped. The reaper passes the server's clock as its scan read it,
+   * so a credential re-issued between its scan and its revocation survives.
    */
   readonly onlyIfExpiredBy?: Date;
   /** How long `pg_terminate_backend` waits for each backend to exit, in ms (default 5000). */
@@ -156,10 +158,9 @@ async function runSequence(
   let work: RoleState[] = [];
   for (const name of names) {
     const state = states.get(name);
+    const refusal = state && refusalOf(state);
     if (!state) outcomes.set(name, { kind: 'revoked' });
-    else if (!state.managed) fail(name, `refused: not a member of ${MANAGED_ROLE}; left untouched`);
-    else if (state.superuser) fail(name, 'refused: role is a superuser; left untouched');
-    else if (state.isCurrentUser) fail(name, 'refused: role is the admin role itself; left untouched');
+    else if (refusal) fail(name, `refused: ${refusal}; left untouched`);
     else if (options.onlyIfExpiredBy && (state.validUntil === null || state.validUntil.getTime() > options.onlyIfExpiredBy.getTime())) {
       outcomes.set(name, { kind: 'skipped' });
     } else work.push(state);
@@ -168,7 +169,8 @@ async function runSequence(
 
   // (a) Disable: committed before anything else, and alone, so that nothing else that
   // might fail (a membership granted by someone we cannot revoke for) holds it back.
-  const revokedAt = new Date();
+  // The expiry it sets is the server's clock, which the reaper compares with for a retry.
+  const revokedAt = await serverNow(client);
   work = await eachBatch(work, fail, 'could not disable (login still possible)', (batch) =>
     transaction(client, async () => {
       await client.query(batch.map((s) => disableStatement(s, revokedAt)).join(';\n'));
@@ -215,6 +217,22 @@ async function runSequence(
     // before (a) could still be running under its OID.
     await terminateSessions(client, dropped.map((s) => s.oid), { ...options, terminateRounds: 1 }).catch(() => undefined);
   }
+}
+
+/**
+ * Why a role must not be revoked, or undefined when it is a credential this product issued:
+ * a direct member of the marker role carrying our comment, and none of what marks an admin
+ * (superuser, CREATEROLE, ADMIN OPTION on the marker, the connected role itself). A role
+ * that fails this is left exactly as it was, whatever the caller (or the catalog) says.
+ */
+function refusalOf(state: RoleState): string | undefined {
+  if (!state.managed) return `not a member of ${MANAGED_ROLE}`;
+  if (!state.marked) return 'no credential comment of adaptive-access (not issued by it)';
+  if (state.superuser) return 'role is a superuser';
+  if (state.createRole) return 'role has CREATEROLE (an admin, not a credential)';
+  if (state.adminOfMarker) return `role holds ADMIN OPTION on ${MANAGED_ROLE} (an admin, not a credential)`;
+  if (state.isCurrentUser) return 'role is the admin role itself';
+  return undefined;
 }
 
 /** NOLOGIN, and an expiry no later than now (the reaper's mark of a role to retry). */

@@ -881,6 +881,19 @@ export class CatalogStore {
     return rows[0]?.next ?? null;
   }
 
+  /**
+   * How long until the earliest future expiry among live credentials, in ms by the
+   * catalog's clock, or null when none expires in the future. A duration rather than an
+   * instant, so a caller can wait on its own clock whatever its skew.
+   */
+  async msUntilNextExpiry(): Promise<number | null> {
+    const { rows } = await this.query<{ ms: number | null }>(
+      `select (extract(epoch from min(expires_at) - now()) * 1000)::float8 as ms
+         from ${this.t.credentials} where revoked_at is null and expires_at > now()`,
+    );
+    return rows[0]?.ms ?? null;
+  }
+
   // ----- audit log ---------------------------------------------------------------------
 
   /** Appends events in one statement, in order; returns how many. Never put secrets in them. */
