@@ -130,6 +130,16 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     }
   });
 
+  it('a credential left disabled by a failed revocation does not make the marker look foreign: issuing goes on', async () => {
+    const h = await fresh();
+    const { issued } = await h.service.applyGroup({ name: 'g', members: ['ana@example.com'], endpoints: [h.endpoint] }, new Set());
+    // What step (a) of a revocation leaves until the drop succeeds.
+    await sql(cluster, 'postgres', `alter role ${ident(issued[0]!.username)} nologin`);
+    const more = await h.service.applyGroup({ name: 'g', members: ['ana@example.com', 'bo@example.com'], endpoints: [h.endpoint] }, new Set([`ana@example.com\u0000${h.endpoint}` as const]));
+    expect(more.issued.map((c) => c.member)).toEqual(['bo@example.com']);
+    await h.service.removeGroup('g');
+  });
+
   for (const [what, setUp, problem] of [
     ['can log in', (r: string) => `alter role ${ident(r)} login`, /LOGIN/],
     ['has a member we did not add', (r: string) => `create role outsider_${r.length} login; grant ${ident(r)} to outsider_${r.length}`, /member/],

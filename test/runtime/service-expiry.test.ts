@@ -7,8 +7,8 @@ import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { accessRoleName } from '../../src/runtime/access/access-role';
-import { loginRoleName } from '../../src/runtime/access/credentials';
-import { ident } from '../../src/runtime/access/sql';
+import { MANAGED_BY, MANAGED_ROLE, loginRoleName } from '../../src/runtime/access/credentials';
+import { ident, literal } from '../../src/runtime/access/sql';
 import { expiredWarning, pairKey, type MemberCredential, type PairKey } from '../../src/runtime/service';
 import type { Permissions } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
@@ -24,7 +24,7 @@ import {
   sorted,
   sql,
   targetConfig,
-  untilInstant,
+  untilServerPasses,
   validUntil,
   type ServiceHandle,
 } from './service-fixture';
@@ -94,7 +94,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     // Drift by hand: one role dropped, one role's membership in the access role revoked.
     await sql(cluster, 'postgres', `drop role ${ident(loginRoleName(bo, long))}`);
     await sql(cluster, 'postgres', `revoke ${ident(accessRoleName(long))} from ${ident(loginRoleName(cy, long))}`);
-    await untilInstant(latest(issued.filter((c) => c.endpoint === short)));
+    await untilServerPasses(cluster, latest(issued.filter((c) => c.endpoint === short)));
 
     const seen = await h.service.inspectGroup('watch');
     expect(names(seen!.live)).toEqual([loginRoleName(ana, long)]);
@@ -181,45 +181,74 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     for (const c of seen!.expired) expect(c.expiresAt.getTime()).toBe(granted.get(c.username)!.getTime() + 1000);
   });
 
-  it('reap({ onlyRecorded }) drops expired roles and records them; a full reap also drops managed roles the catalog does not know', async () => {
+  it('reap({ onlyRecorded }) drops expired roles and records them; a full reap leaves alone an expired managed role the catalog never issued', async () => {
     const h = await fresh();
     const ep = `${h.tag}-short`;
     await applyEndpoint(h, ep, 2);
     const { issued } = await h.service.applyGroup({ name: 'brief', members: ['ana@example.com', 'bo@example.com'], endpoints: [ep] }, new Set());
     const open = await session(issued[0]!);
+    // Expired, a member of adaptive_managed and carrying a comment like ours: only the
+    // catalog knows it was never issued.
     const stray = `stray-${h.tag}@example.com/${ep}`;
-    await sql(cluster, 'postgres', `create role ${ident(stray)} login valid until '2001-01-01' in role adaptive_managed`);
+    const comment = JSON.stringify({ managed_by: MANAGED_BY, kind: 'credential', member: `stray-${h.tag}@example.com`, endpoint: ep });
+    await sql(cluster, 'postgres', `create role ${ident(stray)} login valid until '2001-01-01 00:00:00+00' in role ${ident(MANAGED_ROLE)};
+      comment on role ${ident(stray)} is ${literal(comment)}`);
+    const strayFacts = async (): Promise<unknown> =>
+      (
+        await sql(
+          cluster,
+          'postgres',
+          `select rolcanlogin, rolvaliduntil, shobj_description(oid, 'pg_authid') as comment,
+                  array(select g.rolname::text from pg_auth_members m join pg_roles g on g.oid = m.roleid where m.member = r.oid order by 1) as member_of
+             from pg_roles r where rolname = $1`,
+          [stray],
+        )
+      )[0];
+    const strayBefore = await strayFacts();
+    expect(strayBefore).toMatchObject({ rolcanlogin: true, member_of: [MANAGED_ROLE] });
+    try {
+      // Nothing recorded has expired yet: the cheap pass visits no target, and says when the next is due.
+      const cheap = await h.service.reap({ onlyRecorded: true });
+      expect(cheap).toMatchObject({ results: [], errors: [] });
+      expect(cheap.msUntilNextExpiry).toBeGreaterThan(0);
+      expect(cheap.msUntilNextExpiry).toBeLessThanOrEqual(2000);
+      // The full pass visits the target, but acts only on what the catalog issued: the stray role stays as it was.
+      const full = await h.service.reap();
+      expect(full.errors).toEqual([]);
+      expect(full.results.map((r) => r.target)).toEqual(['main']);
+      expect(full.results.flatMap((r) => [...r.reaped.map((x) => x.role), ...r.failed.map((f) => f.role), ...r.skipped])).toEqual([]);
+      expect(full.msUntilNextExpiry).toBeGreaterThan(0);
+      expect(full.msUntilNextExpiry).toBeLessThanOrEqual(2000);
+      expect(await strayFacts()).toEqual(strayBefore);
+      expect(await h.catalog.readAudit({ event: 'expire' })).toEqual([]);
+      for (const c of issued) expect(await roleExists(cluster, c.username)).toBe(true);
 
-    // Nothing recorded has expired yet: the cheap pass visits no target.
-    expect(await h.service.reap({ onlyRecorded: true })).toEqual({ results: [], errors: [] });
-    expect(await roleExists(cluster, stray)).toBe(true);
-    // The full pass scans the target and finds the stray role.
-    const full = await h.service.reap();
-    expect(full.errors).toEqual([]);
-    expect(full.results.flatMap((r) => r.reaped.map((x) => x.role))).toContain(stray);
-    expect(await roleExists(cluster, stray)).toBe(false);
-    expect((await h.catalog.readAudit({ event: 'expire' })).map((e) => e.roleName)).toContain(stray);
-    for (const c of issued) expect(await roleExists(cluster, c.username)).toBe(true);
-
-    await untilInstant(latest(issued));
-    const pass = await h.service.reap({ onlyRecorded: true });
-    expect(pass.errors).toEqual([]);
-    expect(sorted(pass.results.flatMap((r) => r.reaped.map((x) => x.role)))).toEqual(expect.arrayContaining(names(issued)));
-    for (const c of issued) expect(await roleExists(cluster, c.username)).toBe(false);
-    expect(await queryResult(open, 'select 1')).not.toBe('ok');
-    expect(await h.catalog.liveCredentials()).toEqual([]);
-    const rows = await credentialRows(cluster, h.db);
-    expect(rows.map((r) => r.revoke_reason)).toEqual(['expired', 'expired']);
-    const expires = (await h.catalog.readAudit({ event: 'expire', group: 'brief' })).filter((e) => e.roleName !== stray);
-    expect(sorted(expires.map((e) => e.roleName))).toEqual(names(issued));
-    for (const e of expires) expect(e).toMatchObject({ endpoint: ep, resource: 'main', detail: { role_dropped: true } });
-    // Reaped, the expiry is still what inspection reports for the group's pairs.
-    const seen = await h.service.inspectGroup('brief');
-    expect(seen).toMatchObject({ live: [], missing: [] });
-    expect(names(seen!.expired)).toEqual(names(issued));
-    for (const c of seen!.expired) expect(c.expiresAt).toEqual(issued.find((x) => x.username === c.username)!.expiresAt);
-    // A second pass has nothing left to do.
-    expect(await h.service.reap({ onlyRecorded: true })).toEqual({ results: [], errors: [] });
+      await untilServerPasses(cluster, latest(issued));
+      const pass = await h.service.reap({ onlyRecorded: true });
+      expect(pass.errors).toEqual([]);
+      expect(sorted(pass.results.flatMap((r) => r.reaped.map((x) => x.role)))).toEqual(names(issued));
+      expect(pass.msUntilNextExpiry).toBeNull();
+      for (const c of issued) expect(await roleExists(cluster, c.username)).toBe(false);
+      expect(await queryResult(open, 'select 1')).not.toBe('ok');
+      expect(await h.catalog.liveCredentials()).toEqual([]);
+      const rows = await credentialRows(cluster, h.db);
+      expect(rows.map((r) => r.revoke_reason)).toEqual(['expired', 'expired']);
+      const expires = await h.catalog.readAudit({ event: 'expire' });
+      expect(sorted(expires.map((e) => e.roleName!))).toEqual(names(issued));
+      for (const e of expires) expect(e).toMatchObject({ endpoint: ep, group: 'brief', resource: 'main', detail: { role_dropped: true } });
+      // Reaped, the expiry is still what inspection reports for the group's pairs.
+      const seen = await h.service.inspectGroup('brief');
+      expect(seen).toMatchObject({ live: [], missing: [] });
+      expect(names(seen!.expired)).toEqual(names(issued));
+      for (const c of seen!.expired) expect(c.expiresAt).toEqual(issued.find((x) => x.username === c.username)!.expiresAt);
+      // A second pass has nothing left to do; nor has a full one, which still leaves the stray role alone.
+      expect(await h.service.reap({ onlyRecorded: true })).toEqual({ results: [], errors: [], msUntilNextExpiry: null });
+      const again = await h.service.reap();
+      expect(again.results.flatMap((r) => [...r.reaped, ...r.failed])).toEqual([]);
+      expect(await strayFacts()).toEqual(strayBefore);
+    } finally {
+      await sql(cluster, 'postgres', `drop role ${ident(stray)}`);
+    }
   });
 
   it('a revocation left unfinished is completed by the reaper and then recorded in the catalog', async () => {

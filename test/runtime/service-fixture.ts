@@ -176,6 +176,30 @@ export function untilInstant(at: Date, marginMs = 150): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, at.getTime() + marginMs - Date.now())));
 }
 
+/**
+ * Resolves once the server's clock has passed `at`: asked of the server (which is what
+ * enforces and reaps expiry), not of this process's clock. Between asks it waits for as
+ * long as the server says is left.
+ */
+export async function untilServerPasses(cluster: LocalCluster, at: Date): Promise<void> {
+  for (;;) {
+    const [row] = await sql<{ passed: boolean; wait: number }>(
+      cluster,
+      cluster.database,
+      `select now() > $1::timestamptz as passed, greatest(0, extract(epoch from $1::timestamptz - now()) * 1000)::float8 as wait`,
+      [at],
+    );
+    if (row!.passed) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(row!.wait) + 20));
+  }
+}
+
+/** The server's clock (`now()`). */
+export async function serverClock(cluster: LocalCluster): Promise<Date> {
+  const [row] = await sql<{ now: Date }>(cluster, cluster.database, 'select now() as now');
+  return row!.now;
+}
+
 /** The application schema every target database gets: what authorizations grant on. */
 export const APP_SCHEMA_SQL = `
   create schema app;

@@ -66,7 +66,9 @@ const LISTED = 5;
  * Checks that the existing marker role is the one this product made: NOLOGIN, no
  * attributes, a member of nothing, no privileges and no owned objects in any database,
  * our comment (or none: older versions created it without one), and as members only
- * login roles carrying our credential comment and admins holding ADMIN OPTION on it
+ * roles carrying our credential comment (whether they can log in or not: revocation
+ * disables a role before it drops it, and a failed drop leaves it disabled for the reaper)
+ * and admins holding ADMIN OPTION on it
  * (the admin's own membership from CREATE ROLE on 16+, or one granted as preflight
  * advises). Throws, naming every problem, otherwise; does nothing when the role is absent.
  * Comments of members are matched by prefix in SQL (our JSON always starts with
@@ -83,7 +85,7 @@ export async function verifyManagedRole(client: ClientBase): Promise<void> {
                    where m.member = r.oid order by 1) as member_of,
             array(select distinct u.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles u on u.oid = m.member
                    where m.roleid = r.oid and not m.admin_option
-                     and not (u.rolcanlogin and coalesce(pg_catalog.shobj_description(u.oid, 'pg_authid'), '') like $2)
+                     and coalesce(pg_catalog.shobj_description(u.oid, 'pg_authid'), '') not like $2
                    order by 1 limit ${LISTED + 1}) as strangers,
             array(select distinct coalesce(d.datname::text, '(cluster-wide objects)') from pg_catalog.pg_shdepend s
                     left join pg_catalog.pg_database d on d.oid = s.dbid

@@ -25,17 +25,17 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       await admin.query(`create role ${ident(MANAGED_ROLE)} nologin; create role logged_access nologin;`);
       await admin.end();
 
-      const until = new Date(Date.now() + 3600_000);
       const requests = Array.from({ length: 20 }, (_, i) => ({
         member: `logged-${i}@example.com`,
         endpoint: 'logged-endpoint',
         accessRole: 'logged_access',
-        validUntil: until,
+        ttlSeconds: 3600,
       }));
       issued.push(...(await issueCredentials(target, requests)));
       // Re-issue half of them (ALTER ROLE ... PASSWORD path).
       issued.push(...(await issueCredentials(target, requests.slice(0, 10))));
-      await extendCredentials(target, issued.slice(0, 5).map((c) => c.roleName), new Date(Date.now() + 7200_000));
+      const extended = await extendCredentials(target, issued.slice(0, 5).map((c) => c.roleName), new Date(issued[0]!.validUntil.getTime() + 3600_000));
+      expect(extended.extended).toHaveLength(5);
       for (const cred of issued.slice(20, 25)) {
         const member = new Client({ ...cluster.clientConfig(), user: cred.roleName, password: cred.password });
         await member.connect();

@@ -19,6 +19,7 @@ import { preflight } from '../../../src/runtime/connections/preflight';
 import type { TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { createLoginRole, targetDbFor, type TestLogin } from '../../fixtures/target-db';
+import { untilServerPasses } from '../service-fixture';
 
 const ENDPOINT = 'builders';
 const ACCESS_ROLE = accessRoleName(ENDPOINT);
@@ -76,8 +77,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await cluster?.stop();
   });
 
-  function request(member: string, validUntil = new Date(Date.now() + 3600_000)) {
-    return { member, endpoint: ENDPOINT, accessRole: ACCESS_ROLE, validUntil };
+  function request(member: string, ttlSeconds = 3600) {
+    return { member, endpoint: ENDPOINT, accessRole: ACCESS_ROLE, ttlSeconds };
   }
 
   async function connectAs(cred: IssuedCredential, database = 'appdb'): Promise<Session> {
@@ -186,7 +187,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(rows).toEqual([{ usage: false }]);
 
     await su.query(`revoke select on work.su_table from ${ident(role)}`);
-    const pass = await reapOnce(target);
+    const pass = await reapOnce(target, [role]);
     expect(pass).toMatchObject({ failed: [], skipped: [] });
     expect(pass.reaped.map((r) => r.role)).toEqual([role]);
     expect(await roleExists(role)).toBe(false);
@@ -194,15 +195,16 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   });
 
   it('reapOnce ends the session of an expired role that created a table, reassigns the table and drops the role', async () => {
-    const validUntil = new Date(Date.now() + 600_000);
-    const [cred] = await issueCredentials(target, [request('expiring@example.com', validUntil)]);
+    const [cred] = await issueCredentials(target, [request('expiring@example.com', 3)]);
     const session = await connectAs(cred!);
     await session.client.query('create table work.made_by_expiring (id int)');
 
-    // The reaper's clock past the expiry: no waiting for time itself.
-    const pass = await reapOnce(target, new Date(validUntil.getTime() + 1000));
+    // Before its expiry by the server's clock the reaper leaves it; after, it reaps it.
+    expect(await reapOnce(target, [cred!.roleName])).toMatchObject({ reaped: [], failed: [], skipped: [] });
+    await untilServerPasses(cluster, cred!.validUntil);
+    const pass = await reapOnce(target, [cred!.roleName]);
     expect(pass).toMatchObject({ failed: [], skipped: [] });
-    expect(pass.reaped).toEqual([{ role: cred!.roleName, member: 'expiring@example.com', endpoint: ENDPOINT, expiredAt: validUntil }]);
+    expect(pass.reaped).toEqual([{ role: cred!.roleName, member: 'expiring@example.com', endpoint: ENDPOINT, expiredAt: cred!.validUntil }]);
     await session.ended;
     expect(await roleExists(cred!.roleName)).toBe(false);
     expect(await ownerOf('made_by_expiring')).toBe('provisioner');
