@@ -1,7 +1,8 @@
 /**
  * What the four resource types share: the provider's configured client (the access
- * service, opened on first use; reaping first when it is for a change), and the translation of runtime validation issues and
- * errors into Terraform diagnostics that point at the attribute.
+ * service, opened on first use; reaping first when it is for a change), and the
+ * translation of runtime validation issues and errors into Terraform diagnostics that
+ * point at the attribute.
  */
 import { isUnknown as isFrameworkUnknown, type DiagnosticInput } from '../provider';
 import type { AccessService } from '../runtime/service';

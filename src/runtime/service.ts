@@ -772,7 +772,7 @@ export class AccessService {
 
   /**
    * One reaper pass. With `onlyRecorded`, only targets whose catalog records show expired,
-   * unrevoked credentials are visited (cheap: what the provider does on every run);
+   * unrevoked credentials are visited (cheap: what the provider does once per apply);
    * otherwise every target is scanned (the CLI's `reap`, which also catches roles the
    * catalog lost track of).
    */
