@@ -56,11 +56,16 @@ export interface ResourceDefinition<S extends ResourceSchema, P> {
 
   /**
    * Creates the object. Returns the values the resource decided (computed attributes);
-   * anything it leaves out is taken from the plan.
+   * anything it leaves out is taken from the plan. Like `update` and `delete`, called only
+   * when applying (ApplyResourceChange), never by plan, refresh, import or validate: the
+   * place for writes, and for work that must not happen while only planning.
    */
   create(request: { readonly plan: PlannedOf<S>; readonly config: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S>> | PartialModel<S>;
 
-  /** Reads the object's current values; null when it no longer exists (Terraform plans to create it again). */
+  /**
+   * Reads the object's current values; null when it no longer exists (Terraform plans to
+   * create it again). Runs during plan and refresh: read only, change nothing.
+   */
   read(request: { readonly state: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S> | null> | PartialModel<S> | null;
 
   /**

@@ -29,7 +29,7 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
-  const service = await client.service();
+  const service = await client.serviceForChange();
   await service.applyAuthorization({
     name: values.name,
     resourceType: values.resource_type,
@@ -71,7 +71,7 @@ export const adaptiveAuthorization = defineResource({
     };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.service();
+    const service = await ctx.provider.serviceForChange();
     await service.removeAuthorization(state.name);
   },
   async importState({ id, ctx }) {

@@ -37,7 +37,7 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
-  const service = await client.service();
+  const service = await client.serviceForChange();
   const { record } = await service.applyEndpoint({
     name: values.name,
     type: 'direct',
@@ -86,7 +86,7 @@ export const adaptiveEndpoint = defineResource({
     };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.service();
+    const service = await ctx.provider.serviceForChange();
     await service.removeEndpoint(state.name);
   },
   async importState({ id, ctx }) {

@@ -168,7 +168,7 @@ async function endpointsNotFound(listed: unknown, client: AdaptiveClient): Promi
 }
 
 async function apply(values: Model, prior: Model | null, client: AdaptiveClient): Promise<Partial<Model>> {
-  const service = await client.service();
+  const service = await client.serviceForChange();
   const members = values.members.map((m) => normaliseMember(m));
   const wanted = wantedPairs(members, values.endpoints);
   // Credentials already handed out (in state) are kept, with their passwords.
@@ -244,7 +244,7 @@ export const adaptiveGroup = defineResource({
     return { credentials: refreshed, drift };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.service();
+    const service = await ctx.provider.serviceForChange();
     await service.removeGroup(state.name);
   },
   async importState({ id, ctx }) {

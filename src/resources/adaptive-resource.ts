@@ -127,7 +127,7 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
 
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
   const config = targetConfig(values, client);
-  const service = await client.service();
+  const service = await client.serviceForChange();
   const report = await service.applyResource(config);
   return { id: config.name, server_version: report.serverVersion };
 }
@@ -144,7 +144,7 @@ export const adaptiveResource = defineResource({
     return info ? {} : null;
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.service();
+    const service = await ctx.provider.serviceForChange();
     await service.removeResource(state.name);
   },
   async importState({ id, ctx }) {

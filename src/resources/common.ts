@@ -1,7 +1,8 @@
 /**
  * What the four resource types share: the provider's configured client (the access
- * service, opened on first use), and the translation of runtime validation issues and
- * errors into Terraform diagnostics that point at the attribute.
+ * service, opened on first use; reaping first when it is for a change), and the
+ * translation of runtime validation issues and errors into Terraform diagnostics that
+ * point at the attribute.
  */
 import { isUnknown as isFrameworkUnknown, type DiagnosticInput } from '../provider';
 import type { AccessService } from '../runtime/service';
@@ -10,8 +11,17 @@ import type { ValidationIssue } from '../runtime/types';
 
 /** What `configure` returns: provider-wide defaults and the service, opened lazily. */
 export interface AdaptiveClient {
-  /** The access service (catalog + targets); opens the catalog on first use. */
+  /**
+   * The access service (catalog + targets) for reading: opens the catalog on first use.
+   * What plan, refresh and import use; it writes nothing.
+   */
   service(): Promise<AccessService>;
+  /**
+   * The same service for create, update and delete (called by Terraform only when applying):
+   * the first call runs the reaper pass over expired grants (`reap_on_run`) before the
+   * change is made.
+   */
+  serviceForChange(): Promise<AccessService>;
   /** Defaults from the provider block for Secrets-Manager-backed resources. */
   readonly awsDefaults: { readonly region?: string; readonly endpoint?: string };
   /**

@@ -1,7 +1,8 @@
 /**
  * The `provider "adaptive" {}` block: where the catalog is, its encryption key, AWS
  * defaults. `configure` checks the settings at once (a missing catalog is a plan-time
- * error) but connects only when a resource first needs the catalog, and then runs one
+ * error) but connects only when a resource first needs the catalog. Before the first
+ * change of an apply (never during plan, refresh or import: those only read) it runs one
  * cheap reaper pass over grants the catalog knows have expired.
  */
 import { attr, ResourceError, type ConfigOf, type Logger } from '../provider';
@@ -32,7 +33,10 @@ export const providerSchema = {
     aws_endpoint: attr.string({ optional: true, description: 'Default Secrets Manager endpoint override (VPC endpoints, local testing).' }),
     reap_on_run: attr.bool({
       optional: true,
-      description: 'Run the reaper over expired grants the catalog knows of whenever the provider starts work (default true).',
+      description:
+        'During `terraform apply`, before the provider\'s first change, run the reaper over expired grants the catalog knows of: ' +
+        'their sessions are ended and their roles dropped (default true). `terraform plan` and refresh never reap or write; ' +
+        'between applies, run `adaptive-access reap`.',
     }),
   },
 } as const;
@@ -72,26 +76,35 @@ export function configureAdaptive(config: ProviderConfig, logger: Logger, redact
   const schema = known(config.catalog_schema);
   const reapOnRun = config.reap_on_run !== false;
   let opening: Promise<AccessService> | undefined;
+  let reaping: Promise<AccessService> | undefined;
+  const service = (): Promise<AccessService> => {
+    opening ??= (async () => new AccessService(await Catalog.open(settings.url, { key: settings.key, ...(schema ? { schema } : {}) })))();
+    return opening;
+  };
   return {
     plannedEndpoints: new Set<string>(),
     awsDefaults: {
       ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
       ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),
     },
-    service() {
-      opening ??= (async () => {
-        const catalog = await Catalog.open(settings.url, { key: settings.key, ...(schema ? { schema } : {}) });
-        const service = new AccessService(catalog);
-        if (reapOnRun) {
-          const report = await service.reap({ onlyRecorded: true });
-          for (const result of report.results) {
-            if (result.reaped.length > 0) logger.info('reaped expired grants', { target: result.target, roles: result.reaped.map((r) => r.role) });
-          }
-          for (const e of report.errors) logger.warn('reaper could not finish on a target', { target: e.target, error: e.error });
-        }
-        return service;
+    service,
+    serviceForChange() {
+      // Once per process, and only on the way to a write: a plan must leave targets and catalog as they are.
+      reaping ??= (async () => {
+        const opened = await service();
+        if (reapOnRun) await reapExpired(opened, logger);
+        return opened;
       })();
-      return opening;
+      return reaping;
     },
   };
+}
+
+/** The cheap reaper pass: only targets whose catalog records show expired, unrevoked grants. */
+async function reapExpired(service: AccessService, logger: Logger): Promise<void> {
+  const report = await service.reap({ onlyRecorded: true });
+  for (const result of report.results) {
+    if (result.reaped.length > 0) logger.info('reaped expired grants', { target: result.target, roles: result.reaped.map((r) => r.role) });
+  }
+  for (const e of report.errors) logger.warn('reaper could not finish on a target', { target: e.target, error: e.error });
 }

@@ -792,8 +792,7 @@ export class AccessService {
    * One reaper pass. It acts only on credentials the catalog recorded as issued and not yet
    * revoked (including those a failed revocation left disabled, for the retry), and judges
    * expiry by each target's clock. With `onlyRecorded`, only targets whose catalog records
-   * show expired, unrevoked credentials are visited (cheap: what the provider does during
-   * apply); otherwise every target is (the CLI's `reap`, which also picks up records whose
+   * show expired, unrevoked credentials are visited (cheap: what the provider does once per apply); otherwise every target is (the CLI's `reap`, which also picks up records whose
    * expiry the catalog's clock has not reached yet but the target's has).
    */
   async reap(options: { readonly onlyRecorded?: boolean } = {}): Promise<ReapReport> {

@@ -5,12 +5,12 @@
  * which grant expired; `adaptive-access reap` ends the session still open and drops the
  * role, and the catalog records it.
  *
- * The provider also reaps on its own whenever it opens the catalog (`reap_on_run`, on by
- * default). To tell which component did what, the workspace adds a variable for that
- * setting to the example (an override file, the example itself unchanged): the first
- * expiry runs with it off, so the role is still there after the plan and it is the CLI
- * that drops it; the renewed grant's expiry runs with it on, so the plan drops it and the
- * CLI finds nothing left.
+ * The provider also reaps on its own during an apply, before its first change
+ * (`reap_on_run`, on by default), never during a plan. To tell which component did what,
+ * the workspace adds a variable for that setting to the example (an override file, the
+ * example itself unchanged): the first expiry is left to the CLI; the renewed grant's
+ * expiry survives a plan with the setting on, the next apply that changes something drops
+ * it, and the CLI finds nothing left.
  */
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,14 @@ const REAP_ON_RUN_FILES = {
   'reap_on_run.tf': 'variable "reap_on_run" {\n  type    = bool\n  default = true\n}\n',
   'reap_on_run_override.tf': 'provider "adaptive" {\n  reap_on_run = var.reap_on_run\n}\n',
 };
+
+/** A resource unrelated to the grant, to give an apply something to change. */
+const UNRELATED_AUTHORIZATION =
+  'resource "adaptive_authorization" "unrelated" {\n' +
+  '  name          = "short-lived-unrelated"\n' +
+  '  resource_type = "postgres"\n' +
+  '  permissions   = jsonencode({ grants = ["SELECT"], schemas = ["public"], tables = ["orders"] })\n' +
+  '}\n';
 
 const MEMBER = 'oncall@company.com';
 const ENDPOINT = 'short-lived-access';
@@ -130,11 +138,11 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect((await firstSession.query('select count(*)::int as n from public.orders')).rows[0]).toEqual({ n: 2 });
   });
 
-  it('after expiry a new login is refused, and plan shows no changes but warns (the provider, not reaping, leaves the role)', async () => {
+  it('after expiry a new login is refused, and plan shows no changes but warns (and leaves the role)', async () => {
     await untilInstant(new Date(first.expires_at), 250);
     await expect(loginAs(first)).rejects.toThrow(/password authentication failed/);
     expectNoChangesButWarning(await plan(false), first);
-    // With reap_on_run off nothing dropped the role, and the open session still runs.
+    // A plan never reaps: the role is still there, and the open session still runs.
     expect(await roleExists(first.username)).toBe(true);
     expect((await firstSession.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
     expect((await catalog.expiredUnrevoked()).map((c) => c.roleName)).toEqual([first.username]);
@@ -153,7 +161,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expectNoChangesButWarning(await plan(false), first);
   });
 
-  it('a renewed grant, once expired, is reaped by the provider during plan when reap_on_run is on; the CLI then finds nothing', async () => {
+  it('a renewed grant, once expired, survives a plan and is reaped by the next apply that changes something; the CLI then finds nothing', async () => {
     await apply(true, '-replace=adaptive_group.oncall');
     const second = await credential();
     expect(second.username).toBe(first.username); // same member and endpoint: same role name, a new role
@@ -165,6 +173,10 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await expect(loginAs(second)).rejects.toThrow(/password authentication failed/);
     expect(await roleExists(second.username)).toBe(true);
     expectNoChangesButWarning(await plan(true), second);
+    expect(await roleExists(second.username)).toBe(true);
+    // Any change will do: the provider reaps before its first write of the apply.
+    ws.write('unrelated.tf', UNRELATED_AUTHORIZATION);
+    await apply(true);
     expect(await roleExists(second.username)).toBe(false);
     const rows = await sql<{ revoke_reason: string | null }>(cluster, 'adaptive_catalog', 'select revoke_reason from adaptive.credentials where role_name = $1 order by id', [
       second.username,

@@ -38,7 +38,7 @@ export interface AdaptiveProviderConfig {
   */
   readonly catalogUrl?: string;
   /**
-  * Run the reaper over expired grants the catalog knows of whenever the provider starts work (default true).
+  * During `terraform apply`, before the provider's first change, run the reaper over expired grants the catalog knows of: their sessions are ended and their roles dropped (default true). `terraform plan` and refresh never reap or write; between applies, run `adaptive-access reap`.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs#reap_on_run AdaptiveProvider#reap_on_run}
   */
