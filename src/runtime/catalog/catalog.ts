@@ -1,13 +1,15 @@
 /**
  * Opening the catalog: where it is (provider setting or environment), connecting with a
- * small pool, and bringing its schema up to date before anything reads it.
+ * small pool (libpq's sslmode semantics, see ./connection), and bringing its schema up to
+ * date before anything reads it.
  */
-import { Pool } from 'pg';
+import type { OpenTarget } from '../connections';
 import { qualified } from '../access/sql';
 import { ValidationError } from '../types';
+import { connectCatalog, parseCatalogUrl } from './connection';
 import { parseCatalogKey } from './crypto';
 import { CatalogError } from './errors';
-import { CATALOG_VERSION, migrateCatalog } from './migrations';
+import { CATALOG_VERSION, RESOURCE_SEAL_MIGRATION, migrateCatalog } from './migrations';
 import { CatalogStore } from './store';
 
 /** The schema the catalog's tables live in unless configured otherwise. */
@@ -67,39 +69,9 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-/** Refuses what is not a postgres:// URL; the message never repeats it (it may hold a password). */
-function checkCatalogUrl(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ValidationError([
-      { field: 'catalog_url', message: 'is not a URL: expected postgres://user:password@host:5432/database' },
-    ]);
-  }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw new ValidationError([
-      {
-        field: 'catalog_url',
-        message: `must be a postgres:// or postgresql:// URL, not ${parsed.protocol}// (expected postgres://user:password@host:5432/database)`,
-      },
-    ]);
-  }
-  return parsed;
-}
-
-/** `user@host:port/database` of a URL, for messages: never its password. */
-function describeUrl(url: URL): string {
-  let user = url.username;
-  try {
-    user = decodeURIComponent(user);
-  } catch {
-    // Malformed percent-encoding: show the user name as written.
-  }
-  user = user ? `${user}@` : '';
-  const port = url.port ? `:${url.port}` : '';
-  const database = url.pathname.length > 1 ? url.pathname : '';
-  return `${user}${url.hostname}${port}${database}`;
+/** Refuses what is not a usable postgres:// URL; the message never repeats it (it may hold a password). */
+function checkCatalogUrl(url: string): void {
+  parseCatalogUrl(url);
 }
 
 /**
@@ -113,51 +85,48 @@ export class Catalog extends CatalogStore {
   private closed = false;
 
   private constructor(
-    private readonly pool: Pool,
+    private readonly connection: OpenTarget,
     schema: string,
     key: Buffer | undefined,
     /** Migrations this open applied (empty when the catalog was already current). */
     readonly appliedMigrations: readonly number[],
   ) {
-    super({ pool, schema, key });
+    super({ pool: connection.pool, schema, key });
   }
 
   /**
    * Connects to the catalog database at `url` and applies any pending migrations (safely
    * when several processes open it at once). Refuses a catalog migrated by a newer build
-   * (code `version`). Errors never contain the URL's password.
+   * (code `version`). The URL's `sslmode` has libpq's meaning (default prefer). Errors
+   * never contain the URL's password.
    */
   static async open(url: string, options: CatalogOptions = {}): Promise<Catalog> {
-    const parsed = checkCatalogUrl(url);
+    const parsed = parseCatalogUrl(url);
     const schema = options.schema ?? DEFAULT_CATALOG_SCHEMA;
     if (schema === '' || Buffer.byteLength(schema, 'utf8') > 63) {
       throw new CatalogError('invalid', 'the catalog schema name must be 1 to 63 bytes long');
     }
-    const pool = new Pool({
-      connectionString: url,
-      max: options.maxConnections ?? 4,
-      connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 10) * 1000,
-      application_name: options.applicationName ?? 'adaptive-access catalog',
+    const connection = await connectCatalog(parsed, {
+      maxConnections: options.maxConnections ?? 4,
+      connectTimeoutSeconds: options.connectTimeoutSeconds,
+      applicationName: options.applicationName,
     });
-    // An idle client's connection can drop (server restart, network); the pool discards
-    // it and the next query reconnects. Without a listener the error would crash the process.
-    pool.on('error', () => undefined);
     try {
-      let client;
+      const client = await connection.pool.connect();
+      let applied: readonly number[];
       try {
-        client = await pool.connect();
-      } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new CatalogError('connect', `cannot connect to the catalog database ${describeUrl(parsed)}: ${reason}`, { cause: err });
-      }
-      try {
-        const result = await migrateCatalog(client, schema);
-        return new Catalog(pool, schema, options.key, result.applied);
+        applied = (await migrateCatalog(client, schema)).applied;
       } finally {
         client.release();
       }
+      const catalog = new Catalog(connection, schema, options.key, applied);
+      // Records an earlier build wrote have no seal of their settings; the open that adds
+      // seals trusts them as they are (as every run of that build did) and seals them, so
+      // later opens with the key can refuse a record without one.
+      if (applied.includes(RESOURCE_SEAL_MIGRATION)) await catalog.sealUnsealedResources();
+      return catalog;
     } catch (err) {
-      await pool.end().catch(() => undefined);
+      await connection.close().catch(() => undefined);
       throw err;
     }
   }
@@ -184,6 +153,6 @@ export class Catalog extends CatalogStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.end();
+    await this.connection.close();
   }
 }

@@ -12,6 +12,11 @@ export type CatalogErrorCode =
   | 'version'
   /** The catalog key is missing, or is not the key a stored secret was sealed with. */
   | 'key'
+  /**
+   * A stored record does not match its seal: it was changed (or its sealed value copied
+   * from another record) other than through adaptive-access. Re-applying it seals it again.
+   */
+  | 'tampered'
   /** A delete was refused because something still refers to the record. */
   | 'referenced'
   /** A record refers to a name the catalog does not hold. */

@@ -157,7 +157,21 @@ export const CATALOG_MIGRATIONS: readonly CatalogMigration[] = [
       alter table authorizations add column permissions_source text;
     `,
   },
+  {
+    version: 5,
+    name: 'resource settings seal',
+    sql: `
+      -- HMAC (keyed by the catalog key) of a resource's connection settings, for resources
+      -- without encrypted secrets (whose associated data binds the settings instead); null
+      -- when written without a key. Existing rows are sealed by the first open with a key
+      -- that applies this migration (see Catalog.open).
+      alter table resources add column binding bytea;
+    `,
+  },
 ];
+
+/** The migration that added resource seals: the open that applies it seals the records already there. */
+export const RESOURCE_SEAL_MIGRATION = 5;
 
 /** The newest schema version this build knows. */
 export const CATALOG_VERSION: number = CATALOG_MIGRATIONS[CATALOG_MIGRATIONS.length - 1]?.version ?? 0;

@@ -14,7 +14,8 @@ import { transaction as runTransaction, type RetryOptions } from '../access/lock
 import { qualified } from '../access/sql';
 import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';
-import { CATALOG_KEY_HOWTO, openSecret, sealSecret } from './crypto';
+import { legacyResourceContext, resourceBinding } from './binding';
+import { CATALOG_KEY_HOWTO, LEGACY_SEAL_FORMAT, checkBindingMac, macBinding, openSecret, sealSecret, sealedFormat } from './crypto';
 import { CatalogError, nameList, pgErrorFields, type CatalogReference } from './errors';
 import type {
   AuditEvent,
@@ -78,6 +79,8 @@ interface ResourceRow extends TimestampRow {
   name: string;
   config: PublicTargetConfig;
   secrets: Buffer | null;
+  /** MAC of the record's binding, for records without `secrets` written with a key; else null. */
+  binding: Buffer | null;
 }
 
 interface AuthorizationRow extends TimestampRow {
@@ -128,7 +131,7 @@ interface AuditRow {
   detail: Record<string, unknown>;
 }
 
-const RESOURCE_COLUMNS = 'name, config, secrets, created_at, updated_at';
+const RESOURCE_COLUMNS = 'name, config, secrets, binding, created_at, updated_at';
 const AUTHORIZATION_COLUMNS = 'name, description, resource_type, permissions, permissions_source, created_at, updated_at';
 const ENDPOINT_COLUMNS = 'name, type, ttl_seconds, resource, "authorization", access_role, created_at, updated_at';
 const GROUP_COLUMNS = 'name, members, endpoints, created_at, updated_at';
@@ -259,9 +262,39 @@ function describeSecrets(secrets: StoredSecrets): string {
   return parts.length > 1 ? `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}` : parts.join('');
 }
 
-/** Associated data for a resource's secrets: binds the ciphertext to its row. */
-function resourceContext(name: string): string {
-  return `resource:${name}`;
+/**
+ * The refusal of a record that does not match its seal. Nothing has connected anywhere
+ * when it is raised: the record is checked before its settings are handed out.
+ */
+function changedOutside(name: string, why: string, cause?: unknown): CatalogError {
+  return new CatalogError(
+    'tampered',
+    `catalog record of resource "${name}" was changed outside adaptive-access: ${why}. ` +
+      `Nothing was sent to the settings it now holds. Re-apply the adaptive_resource "${name}" from its configuration ` +
+      '(with the catalog key configured), which stores its settings and seals them again; ' +
+      'if nobody meant to change it, find out who can write the catalog database before you do.',
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/**
+ * Runs a seal check, turning "does not match" (code `tampered`) into the refusal above;
+ * a wrong or missing key keeps its own message.
+ */
+function verified<T>(name: string, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    if (err instanceof CatalogError && err.code === 'tampered') {
+      throw changedOutside(
+        name,
+        'its connection settings (host, port, database, username, sslmode, TLS material or Secrets Manager reference) ' +
+          'or its encrypted secrets are not the ones adaptive-access sealed together',
+        err,
+      );
+    }
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -358,8 +391,11 @@ export class CatalogStore {
 
   /**
    * Stores a target (insert or replace). Its secrets (password, TLS client key, static
-   * AWS keys) are encrypted with the catalog key, bound to the resource's name; without a
-   * key, a target that has any is refused. Nothing secret is stored in plain text.
+   * AWS keys) are encrypted with the catalog key, bound to the resource's name and the
+   * settings that decide where they go (./binding); without a key, a target that has any
+   * is refused. A target without secrets gets a MAC of the same binding when a key is
+   * configured. Nothing secret is stored in plain text. Storing again also re-seals a
+   * record sealed by an earlier build (name-only binding).
    */
   async putResource(target: TargetConfig): Promise<ResourceInfo> {
     requireName('resource', target.name);
@@ -374,8 +410,11 @@ export class CatalogStore {
             'Alternatively keep the admin credentials in AWS Secrets Manager, so that only the reference is stored.',
         );
       }
-      sealed = sealSecret(this.ctx.key, resourceContext(target.name), Buffer.from(JSON.stringify(secrets), 'utf8'));
+      sealed = sealSecret(this.ctx.key, resourceBinding(target.name, config), Buffer.from(JSON.stringify(secrets), 'utf8'));
     }
+    // Without secrets, the settings still decide where AWS credentials and the admin
+    // password fetched with them go: a MAC protects them when a key is configured.
+    const binding = sealed === null && this.ctx.key ? macBinding(this.ctx.key, resourceBinding(target.name, config)) : null;
     const detail = {
       host: target.host,
       port: target.port,
@@ -385,22 +424,26 @@ export class CatalogStore {
     };
     const { rows } = await this.query<ResourceRow>(
       `with up as (
-         insert into ${this.t.resources} (name, config, secrets) values ($1, $2::jsonb, $3)
-         on conflict (name) do update set config = excluded.config, secrets = excluded.secrets, updated_at = now()
+         insert into ${this.t.resources} (name, config, secrets, binding) values ($1, $2::jsonb, $3, $5)
+         on conflict (name) do update set config = excluded.config, secrets = excluded.secrets, binding = excluded.binding,
+           updated_at = now()
          returning ${RESOURCE_COLUMNS}, (xmax = 0) as inserted
        ), logged as (
          insert into ${this.t.audit} (event, resource, detail)
          select case when inserted then 'resource.create' else 'resource.update' end, name, $4::jsonb from up
        )
        select ${RESOURCE_COLUMNS} from up`,
-      [target.name, JSON.stringify(config), sealed, JSON.stringify(detail)],
+      [target.name, JSON.stringify(config), sealed, JSON.stringify(detail), binding],
     );
     return resourceInfo(rows[0]!);
   }
 
   /**
    * A target with its secrets decrypted, or undefined when the catalog has no such
-   * resource. Needs the catalog key when secrets are stored.
+   * resource. Needs the catalog key when secrets are stored. With a key, the record must
+   * match its seal (code `tampered` otherwise): this is checked here, before any caller
+   * can connect anywhere with the settings. Without a key, a record without secrets has
+   * nothing to be checked with and is returned as stored.
    */
   async getResource(name: string): Promise<ResourceRecord | undefined> {
     const { rows } = await this.query<ResourceRow>(`select ${RESOURCE_COLUMNS} from ${this.t.resources} where name = $1`, [name]);
@@ -415,10 +458,50 @@ export class CatalogStore {
             'Set catalog_key or ADAPTIVE_CATALOG_KEY to the key they were stored with.',
         );
       }
-      const plain = openSecret(this.ctx.key, resourceContext(name), row.secrets, `the stored secrets of resource "${name}"`);
+      const key = this.ctx.key;
+      const sealed = row.secrets;
+      // Secrets sealed by earlier builds (format 1) were bound to the name only: they are
+      // read as such, and sealed with the settings by the next putResource. A format-2
+      // value cannot be passed off as format 1 (the format byte is authenticated).
+      const context = sealedFormat(sealed) === LEGACY_SEAL_FORMAT ? legacyResourceContext(name) : resourceBinding(name, row.config);
+      const plain = verified(name, () => openSecret(key, context, sealed, `the stored secrets of resource "${name}"`));
       secrets = JSON.parse(plain.toString('utf8')) as StoredSecrets;
+    } else if (this.ctx.key) {
+      const key = this.ctx.key;
+      const mac = row.binding;
+      if (mac === null) {
+        // Also what removing the seal along with a change looks like: with a key, every
+        // record this build writes carries one, and Catalog.open sealed the records that
+        // existed before seals did.
+        throw changedOutside(
+          name,
+          'it carries no seal of its connection settings although a catalog key is configured ' +
+            '(records written without the catalog key have none)',
+        );
+      }
+      verified(name, () => checkBindingMac(key, resourceBinding(name, row.config), mac, `the stored settings of resource "${name}"`));
     }
     return { name: row.name, target: mergeTarget(row.name, row.config, secrets), ...stamps(row) };
+  }
+
+  /**
+   * Seals the settings of records that have neither encrypted secrets nor a seal, as they
+   * are: only for the records an earlier build wrote, when the migration that added seals
+   * runs with a key (trust on upgrade, the trust those builds gave them on every run).
+   * Returns how many it sealed.
+   */
+  protected async sealUnsealedResources(): Promise<number> {
+    const key = this.ctx.key;
+    if (!key) return 0;
+    return this.atomically(async (tx) => {
+      const { rows } = await tx.query<Pick<ResourceRow, 'name' | 'config'>>(
+        `select name, config from ${tx.t.resources} where secrets is null and binding is null for update`,
+      );
+      for (const row of rows) {
+        await tx.query(`update ${tx.t.resources} set binding = $2 where name = $1`, [row.name, macBinding(key, resourceBinding(row.name, row.config))]);
+      }
+      return rows.length;
+    });
   }
 
   /** A resource's non-secret settings (no catalog key needed), or undefined. */

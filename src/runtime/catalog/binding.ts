@@ -1,0 +1,67 @@
+/**
+ * What a resource's seal binds: its name and every stored setting that decides where its
+ * admin secret (or the AWS credentials that fetch it) is sent, or how the server proving
+ * its identity is checked. Someone who can write the catalog, or who sits on its
+ * connection, could otherwise point a resource at their own host, downgrade its sslmode
+ * or swap its CA, and the next run would send the decrypted password there.
+ *
+ * The list is explicit, not "the whole record": settings that decide nothing of the sort
+ * (pool sizes, timeouts, application_name, fields added to the record later) can change
+ * without a new seal, and adding such a field does not invalidate stored records.
+ * Adding a field to this list does: it needs a new sealed format (see ./crypto), with this
+ * encoding kept for the records sealed in format 2.
+ *
+ * Encoding (format 2): the UTF-8 text of a JSON array, in this fixed order:
+ *
+ *   ["adaptive-access resource", 2, name, host, port, database, username, sslMode,
+ *    tlsRootCert, tlsClientCert, tlsServerName, aws.secretName, aws.region, aws.endpoint]
+ *
+ * A missing value is `null`. The values are taken from the record as stored (its JSON), so
+ * the writer and every reader encode the same text. The secrets themselves (password, TLS
+ * client key, static AWS keys) are not listed: they are inside the sealed value.
+ */
+import type { PublicTargetConfig } from './records';
+
+/** The bound settings, by their path in the stored config, in encoding order. */
+export const BOUND_RESOURCE_SETTINGS = [
+  'host',
+  'port',
+  'database',
+  'username',
+  'sslMode',
+  'tlsRootCert',
+  'tlsClientCert',
+  'tlsServerName',
+  'aws.secretName',
+  'aws.region',
+  'aws.endpoint',
+] as const;
+
+const LABEL = 'adaptive-access resource';
+const ENCODING_VERSION = 2;
+
+/** The value at a dotted path of a JSON object, or null. */
+function valueAt(config: unknown, path: string): unknown {
+  let value: unknown = config;
+  for (const part of path.split('.')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value ?? null;
+}
+
+/**
+ * The canonical binding of a resource: the associated data of its sealed secrets, or the
+ * text its MAC covers when it has none. `config` is the record's stored (non-secret) config.
+ */
+export function resourceBinding(name: string, config: PublicTargetConfig): string {
+  // Through JSON first, so the writer encodes exactly what a reader will get back (an
+  // undefined property is dropped on storage and read back as missing, hence null).
+  const stored: unknown = JSON.parse(JSON.stringify(config));
+  return JSON.stringify([LABEL, ENCODING_VERSION, name, ...BOUND_RESOURCE_SETTINGS.map((path) => valueAt(stored, path))]);
+}
+
+/** The context earlier builds (sealed format 1) bound a resource's secrets to: its name only. */
+export function legacyResourceContext(name: string): string {
+  return `resource:${name}`;
+}
