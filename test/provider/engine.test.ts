@@ -349,6 +349,101 @@ describe('custom resources', () => {
   });
 });
 
+describe('secrets in diagnostics', () => {
+  const loginSchema = {
+    description: 'A login.',
+    attributes: {
+      id: attr.string({ computed: true, description: 'Id.' }),
+      name: attr.string({ required: true, description: 'Name.', validators: [(value: string) => (value.startsWith('bad') ? `"${value}" is refused` : undefined)] }),
+      password: attr.string({
+        optional: true,
+        sensitive: true,
+        description: 'Password.',
+        validators: [(value: string) => (value.length < 12 ? `the password "${value}" is too short` : undefined)],
+      }),
+    },
+  } as const;
+  const loginType: TfType = ['object', { id: 'string', name: 'string', password: 'string' }];
+  // A password with every character JSON or a URL escapes.
+  const password = `pw"with\\all'of\nthem%`;
+
+  /** A provider whose create fails as `fail` says; `source` stands for a runtime's registry of secrets. */
+  function loginProvider(fail: (ctx: { redact(secret: string): void }, fetched: (secret: string) => void) => never): Provider {
+    let register: (secret: string) => void = () => undefined;
+    return defineProvider({
+      typeName: 'test',
+      version: '1.0.0',
+      schema: { description: 'Test.', attributes: {} },
+      configure: () => ({}),
+      secrets: (add: (secret: string) => void) => (register = add),
+      resources: [
+        defineResource({
+          typeName: 'test_login',
+          schema: loginSchema,
+          create: ({ ctx }) => fail(ctx, (secret) => register(secret)),
+          read: ({ state }) => state,
+          delete: () => undefined,
+        }),
+      ],
+    });
+  }
+
+  async function createWith(provider: Provider, values: { name?: string; password?: string | null } = {}) {
+    const { engine } = await configured(provider);
+    const config = { id: null, name: values.name ?? 'n', password: values.password === undefined ? password : values.password };
+    return engine.handle('ApplyResourceChange', {
+      type_name: 'test_login',
+      prior_state: dv(null, loginType),
+      planned_state: dv({ ...config, id: UNKNOWN }, loginType),
+      config: dv(config, loginType),
+    });
+  }
+
+  it("scrubs a sensitive attribute's value from the diagnostic of a failed create", async () => {
+    const response = await createWith(
+      loginProvider(() => {
+        throw new Error(`login failed for password ${password}`);
+      }),
+    );
+    expect(diags(response)).toEqual([{ severity: 1, summary: 'Failed to create test_login', detail: 'login failed for password (sensitive value)' }]);
+  });
+
+  it('scrubs a secret the resource registered from the summary and detail of its ResourceError', async () => {
+    const fetched = 'fetched-at-run-time-5ecret';
+    const response = await createWith(
+      loginProvider((ctx) => {
+        ctx.redact(fetched);
+        throw new ResourceError(`Refused ${fetched}`, { detail: `the store said "${fetched}" is wrong` });
+      }),
+      { password: null },
+    );
+    expect(diags(response)).toEqual([{ severity: 1, summary: 'Refused (sensitive value)', detail: 'the store said "(sensitive value)" is wrong' }]);
+  });
+
+  it("scrubs a secret from the provider's source of run-time secrets, as a runtime registers it", async () => {
+    const generated = `generated"member\\password`;
+    const response = await createWith(
+      loginProvider((_ctx, fetched) => {
+        fetched(generated);
+        throw new Error(`granted ${generated}, then failed: ${JSON.stringify({ password: generated })}`);
+      }),
+      { password: null },
+    );
+    expect(diags(response)).toEqual([
+      { severity: 1, summary: 'Failed to create test_login', detail: 'granted (sensitive value), then failed: {"password":"(sensitive value)"}' },
+    ]);
+  });
+
+  it('scrubs validation diagnostics that quote a sensitive value', async () => {
+    const { engine } = engineFor(loginProvider(() => undefined as never));
+    const config = { id: null, name: 'n', password: 'short"pw\\' };
+    const response = await engine.handle('ValidateResourceConfig', { type_name: 'test_login', config: dv(config, loginType) });
+    expect(diags(response)).toEqual([
+      { severity: 1, summary: 'Invalid value for "password"', detail: 'the password "(sensitive value)" is too short', attribute: { steps: [{ attribute_name: 'password' }] } },
+    ]);
+  });
+});
+
 describe('state upgrades', () => {
   it('upgrades JSON state from an older schema version', async () => {
     const { engine } = await configured();

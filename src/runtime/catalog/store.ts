@@ -12,6 +12,7 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { transaction as runTransaction, type RetryOptions } from '../access/locks';
 import { qualified } from '../access/sql';
+import { runtimeSecrets } from '../secret-registry';
 import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';
 import { CATALOG_KEY_HOWTO, openSecret, sealSecret } from './crypto';
@@ -417,6 +418,7 @@ export class CatalogStore {
       }
       const plain = openSecret(this.ctx.key, resourceContext(name), row.secrets, `the stored secrets of resource "${name}"`);
       secrets = JSON.parse(plain.toString('utf8')) as StoredSecrets;
+      runtimeSecrets.register(...(Object.values(secrets) as unknown[]));
     }
     return { name: row.name, target: mergeTarget(row.name, row.config, secrets), ...stamps(row) };
   }
