@@ -15,6 +15,7 @@ import {
   defineResource,
   requiresReplace,
   ResourceError,
+  types,
   type Provider,
 } from '../../src/provider';
 import { decodeMsgpack, encodeMsgpack, isUnknown, UNKNOWN, type TfType } from '../../src/provider/values';
@@ -432,6 +433,55 @@ describe('secrets in diagnostics', () => {
     expect(diags(response)).toEqual([
       { severity: 1, summary: 'Failed to create test_login', detail: 'granted (sensitive value), then failed: {"password":"(sensitive value)"}' },
     ]);
+  });
+
+  it('masks only the secretFields of a sensitive list of objects: the password, not whom it is for', async () => {
+    const grantType = types.object({ member: types.string, password: types.string });
+    const provider = defineProvider({
+      typeName: 'test',
+      version: '1.0.0',
+      schema: { description: 'Test.', attributes: {} },
+      configure: () => ({}),
+      resources: [
+        defineResource({
+          typeName: 'test_grants',
+          schema: {
+            description: 'Grants.',
+            attributes: {
+              id: attr.string({ computed: true, description: 'Id.' }),
+              grants: attr.list(grantType, { computed: true, sensitive: true, secretFields: ['password'], description: 'Grants.' }),
+            },
+          },
+          create: () => ({ id: 'g', grants: [{ member: 'ana@example.com', password }] }),
+          read: ({ state }) => state,
+          update: () => {
+            throw new Error(`cannot renew ana@example.com, whose password is ${password}`);
+          },
+          delete: () => undefined,
+        }),
+      ],
+    });
+    const type: TfType = ['object', { id: 'string', grants: ['list', ['object', { member: 'string', password: 'string' }]] }];
+    const { engine, lines } = engineFor(provider, 'trace');
+    await engine.handle('ConfigureProvider', { terraform_version: '1.11.4', config: dv({}, ['object', {}]) });
+    const created = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: dv(null, type), planned_state: dv({ id: UNKNOWN, grants: UNKNOWN }, type), config: dv({ id: null, grants: null }, type) });
+    const state = created.new_state;
+    const updated = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: state, planned_state: state, config: dv({ id: null, grants: null }, type) });
+    expect(diags(updated)).toEqual([{ severity: 1, summary: 'Failed to update test_grants', detail: 'cannot renew ana@example.com, whose password is (sensitive value)' }]);
+    expect(lines.join('')).toContain('ana@example.com');
+    expect(lines.join('').includes(JSON.stringify(password).slice(1, -1))).toBe(false);
+  });
+
+  it('refuses secretFields on an attribute that is not sensitive', () => {
+    expect(() =>
+      defineResource({
+        typeName: 'bad_thing',
+        schema: { description: 'x', attributes: { grants: attr.list(types.object({ password: types.string }), { computed: true, secretFields: ['password'], description: 'd' }) } },
+        create: () => ({}),
+        read: () => null,
+        delete: () => undefined,
+      }),
+    ).toThrow(/secretFields only apply to a sensitive attribute/);
   });
 
   it('scrubs validation diagnostics that quote a sensitive value', async () => {
