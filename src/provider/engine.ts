@@ -84,11 +84,26 @@ function loggable(attributes: Attributes, value: Value): unknown {
   return out;
 }
 
-/** Every string inside a value (to register sensitive values with the redactor). */
-function* strings(value: unknown): Generator<string> {
+/**
+ * The secrets inside a sensitive attribute's value, to register with the redactor: every
+ * string in it, or, when the attribute names its `secretFields`, the strings under those
+ * keys of the objects it holds (a credential's password, not the member it is for).
+ */
+function* secretStrings(value: unknown, fields?: readonly string[]): Generator<string> {
   if (typeof value === 'string') yield value;
-  else if (Array.isArray(value)) for (const v of value) yield* strings(v);
-  else if (value !== null && typeof value === 'object' && !isUnknown(value)) for (const v of Object.values(value)) yield* strings(v);
+  else if (Array.isArray(value)) for (const v of value) yield* secretStrings(v, fields);
+  else if (value !== null && typeof value === 'object' && !isUnknown(value)) {
+    for (const [key, v] of Object.entries(value)) {
+      if (!fields || fields.includes(key)) yield* secretStrings(v, fields);
+    }
+  }
+}
+
+/** Registers the secrets of every sensitive attribute of `object`. */
+function registerSensitive(redactor: Redactor, attributes: Attributes, object: ObjectValue): void {
+  for (const [name, attribute] of Object.entries(attributes)) {
+    if (attribute.options.sensitive) for (const s of secretStrings(object[name], attribute.options.secretFields)) redactor.add(s);
+  }
 }
 
 interface EngineOptions {
@@ -112,6 +127,7 @@ export class ProviderEngine {
   ) {
     this.logger = options.logger;
     this.redactor = options.redactor;
+    provider.definition.secrets?.((secret) => this.redactor.add(secret));
     this.handlers = {
       GetMetadata: async () => this.getMetadata(),
       GetProviderSchema: async () => this.getProviderSchema(),
@@ -146,6 +162,31 @@ export class ProviderEngine {
    * an error diagnostic in the response.
    */
   async handle(rpc: ProviderRpc, request: Message): Promise<Message> {
+    return this.scrubbed(await this.answer(rpc, request));
+  }
+
+  /**
+   * The response with every registered secret masked in what Terraform shows and logs:
+   * diagnostics' summary and detail, and the error texts of StopProvider and CallFunction.
+   * A message built from an error (a connection failure, a secret store's refusal) may
+   * quote anything the resource code held.
+   */
+  private scrubbed(response: Message): Message {
+    const scrub = (text: unknown): unknown => (typeof text === 'string' ? this.redactor.scrub(text) : text);
+    const out: Message = { ...response };
+    if (Array.isArray(response.diagnostics)) {
+      out.diagnostics = (response.diagnostics as DiagnosticMessage[]).map((d) => ({
+        ...d,
+        summary: scrub(d.summary) as string,
+        ...(d.detail !== undefined ? { detail: scrub(d.detail) as string } : {}),
+      }));
+    }
+    if (typeof response.Error === 'string') out.Error = scrub(response.Error);
+    if (response.error && typeof response.error === 'object') out.error = { ...(response.error as Message), text: scrub((response.error as Message).text) };
+    return out;
+  }
+
+  private async answer(rpc: ProviderRpc, request: Message): Promise<Message> {
     const typeName = typeof request.type_name === 'string' && request.type_name ? request.type_name : undefined;
     const logger = this.logger.with({ tf_rpc: rpc, ...(typeName ? { tf_resource_type: typeName } : {}) });
     const started = performance.now();
@@ -235,9 +276,7 @@ export class ProviderEngine {
     }
     if (value === null || isUnknown(value)) return null;
     const object = value as ObjectValue;
-    for (const [name, attribute] of Object.entries(attributes)) {
-      if (attribute.options.sensitive) for (const s of strings(object[name])) this.redactor.add(s);
-    }
+    registerSensitive(this.redactor, attributes, object);
     return object;
   }
 
@@ -339,7 +378,7 @@ export class ProviderEngine {
         throw err;
       }
       out[name] = unknownsToNull(value as Value);
-      if (attribute.options.sensitive) for (const s of strings(out[name])) this.redactor.add(s);
+      if (attribute.options.sensitive) for (const s of secretStrings(out[name], attribute.options.secretFields)) this.redactor.add(s);
     }
     for (const name of Object.keys(record)) {
       if (!(name in resource.schema.attributes)) logger.warn('Resource returned an attribute its schema does not declare; ignored', { attribute: name });
@@ -527,9 +566,7 @@ export class ProviderEngine {
       if (err instanceof ValueError) throw new ResourceError('Invalid stored state', { detail: err.message, path: err.path });
       throw err;
     }
-    for (const [name, attribute] of Object.entries(attributes)) {
-      if (attribute.options.sensitive) for (const s of strings(value[name])) this.redactor.add(s);
-    }
+    registerSensitive(this.redactor, attributes, value);
     return { upgraded_state: this.encode(attributes, value), diagnostics: [] };
   }
 }

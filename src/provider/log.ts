@@ -55,28 +55,76 @@ export function hclogTimestamp(epochMicros: number = Math.round((performance.tim
 /** What a redacted value is replaced with in logs (Terraform's own wording in plans). */
 export const REDACTED = '(sensitive value)';
 
+/** Shorter strings are not masked: they would mangle ordinary words. */
+const MIN_SECRET_LENGTH = 4;
+/** Lines of a multi-line secret at least this long are masked on their own too (a PEM key's base64 lines). */
+const MIN_SECRET_LINE_LENGTH = 16;
+
+/** `text` as it appears inside a JSON string. */
+function jsonEscaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1);
+}
+
+/** `text` as a URL's userinfo holds it when set through the WHATWG URL API. */
+function userinfoEncoded(text: string): string {
+  const url = new URL('http://host');
+  url.password = text;
+  return url.password;
+}
+
 /**
- * Secrets that must never reach a log line. The framework registers the value of every
- * attribute marked sensitive as it decodes it; resources may register their own (a
- * password fetched from a secret store). Every message and field is scrubbed of them.
+ * Every form a secret can take in output: as is; escaped in a JSON string (a log line),
+ * twice (a JSON document logged as a string field); percent-encoded in a URL (connection
+ * URIs, as encodeURIComponent, the URL API and form encoding write it); in base64. A
+ * multi-line secret (a PEM private key) also has each long line masked on its own, which
+ * catches it whatever its line ends or however it is escaped or cut.
+ */
+export function secretForms(secret: string): string[] {
+  const forms = new Set<string>();
+  const addForms = (text: string): void => {
+    const json = jsonEscaped(text);
+    for (const form of [text, json, jsonEscaped(json), encodeURIComponent(text), userinfoEncoded(text), new URLSearchParams({ s: text }).toString().slice(2), Buffer.from(text, 'utf8').toString('base64')]) {
+      if (form.length >= MIN_SECRET_LENGTH) forms.add(form);
+    }
+  };
+  addForms(secret);
+  if (/[\r\n]/.test(secret)) {
+    for (const line of secret.split(/\r?\n|\r/)) {
+      const trimmed = line.trim();
+      // PEM armour (-----BEGIN ... KEY-----) names the kind of key, not the key.
+      if (trimmed.length >= MIN_SECRET_LINE_LENGTH && !trimmed.startsWith('-----')) addForms(trimmed);
+    }
+  }
+  return [...forms];
+}
+
+/**
+ * Secrets that must never leave the plugin: not in a log line, not in a diagnostic. The
+ * framework registers the value of every attribute marked sensitive as it decodes it;
+ * resources may register their own (a password fetched from a secret store), and the
+ * provider may connect a source of run-time secrets (the runtime's registry). Every
+ * message, field and diagnostic is scrubbed of each secret in every form it can take
+ * (`secretForms`).
  */
 export class Redactor {
   private readonly secrets = new Set<string>();
+  private readonly forms = new Set<string>();
   private pattern: RegExp | undefined;
 
   /** Registers a secret; empty and very short strings are ignored (they would mask everything). */
   add(secret: unknown): void {
-    if (typeof secret !== 'string' || secret.length < 4 || this.secrets.has(secret)) return;
+    if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || this.secrets.has(secret)) return;
     this.secrets.add(secret);
+    for (const form of secretForms(secret)) this.forms.add(form);
     this.pattern = undefined;
   }
 
-  /** Replaces every registered secret in `text`. */
+  /** Replaces every registered secret, in any of its forms, in `text`. */
   scrub(text: string): string {
-    if (this.secrets.size === 0) return text;
+    if (this.forms.size === 0) return text;
     if (!this.pattern) {
       // Longest first, so a secret containing another is masked whole.
-      const alternatives = [...this.secrets].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+      const alternatives = [...this.forms].sort((a, b) => b.length - a.length).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
       this.pattern = new RegExp(alternatives.join('|'), 'g');
     }
     return text.replace(this.pattern, REDACTED);

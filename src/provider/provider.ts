@@ -3,6 +3,7 @@
  * types. This is the one place that lists resources; `main.ts` serves what it returns.
  */
 import { adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
+import { runtimeSecrets } from '../runtime/secret-registry';
 import { defineProvider, type Provider } from './resource';
 import { providerVersion } from './version';
 
@@ -13,6 +14,8 @@ export function adaptiveProvider(): Provider {
     version: providerVersion(),
     schema: providerSchema,
     configure: (request) => configureAdaptive(request.config, request.logger, (secret) => request.redact(secret)),
+    // What the runtime obtains at run time (secrets read or decrypted, passwords it generates).
+    secrets: (add) => void runtimeSecrets.subscribe(add),
     resources: adaptiveResources,
   });
 }

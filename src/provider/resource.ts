@@ -155,6 +155,13 @@ export interface ProviderDefinition<S extends ProviderSchema, P> {
   validateConfig?(request: { readonly config: ConfigOf<S> }): ValidatorResult | Promise<ValidatorResult>;
   /** Turns the provider block into the client resources use (`ctx.provider`). */
   configure(request: ConfigureRequest<S>): P | Promise<P>;
+  /**
+   * Connects a source of secrets known only at run time (a password read from a secret
+   * store, a generated credential) to the redactor that keeps them out of logs and
+   * diagnostics. Called once, when the plugin starts serving; `add` may be called at any
+   * time after, and must be called before the secret is used.
+   */
+  secrets?(add: (secret: string) => void): void;
   readonly resources: readonly Resource<P>[];
 }
 

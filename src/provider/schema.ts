@@ -68,6 +68,12 @@ export interface AttributeOptions<V> {
   readonly computed?: boolean;
   /** Terraform hides the value in plans and output; the plugin keeps it out of logs. */
   readonly sensitive?: boolean;
+  /**
+   * For a sensitive attribute that holds objects: the fields that are secrets, masked in
+   * logs and diagnostics wherever they appear. Without it every string in the value is;
+   * with it the other fields (a member's email, a host) stay readable in messages.
+   */
+  readonly secretFields?: readonly string[];
   /** A deprecation message; the attribute still works. */
   readonly deprecated?: string;
   readonly validators?: readonly Validator<V>[];
@@ -95,6 +101,7 @@ export interface AnyAttributeOptions {
   readonly optional?: boolean;
   readonly computed?: boolean;
   readonly sensitive?: boolean;
+  readonly secretFields?: readonly string[];
   readonly deprecated?: string;
   readonly validators?: readonly Validator<never>[];
   readonly planModifiers?: readonly AnyPlanModifier[];
@@ -195,6 +202,7 @@ export function schemaProblems(owner: string, attributes: Attributes): string[] 
       else if (valuesEqual(attribute.type, o.default, null)) problems.push(`${where}: a default cannot be null`);
     }
     if (!o.required && !o.optional && o.validators?.length) problems.push(`${where}: validators on a computed-only attribute never run`);
+    if (o.secretFields && !o.sensitive) problems.push(`${where}: secretFields only apply to a sensitive attribute`);
   }
   return problems;
 }

@@ -39,6 +39,8 @@ const schema = {
     credentials: attr.list(credentialType, {
       computed: true,
       sensitive: true,
+      // The password, and the URI that carries it; who and where stay readable in messages.
+      secretFields: ['password', 'uri'],
       description:
         'One credential per member and endpoint: `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
         '`database`, `sslmode` and a connection `uri`. Hand them on with `terraform output` or a downstream module.',

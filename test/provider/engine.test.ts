@@ -15,6 +15,7 @@ import {
   defineResource,
   requiresReplace,
   ResourceError,
+  types,
   type Provider,
 } from '../../src/provider';
 import { decodeMsgpack, encodeMsgpack, isUnknown, UNKNOWN, type TfType } from '../../src/provider/values';
@@ -346,6 +347,150 @@ describe('custom resources', () => {
       }),
     );
     expect(diags(response)).toEqual([{ severity: 1, summary: 'Failed to create test_thing', detail: 'a string' }]);
+  });
+});
+
+describe('secrets in diagnostics', () => {
+  const loginSchema = {
+    description: 'A login.',
+    attributes: {
+      id: attr.string({ computed: true, description: 'Id.' }),
+      name: attr.string({ required: true, description: 'Name.', validators: [(value: string) => (value.startsWith('bad') ? `"${value}" is refused` : undefined)] }),
+      password: attr.string({
+        optional: true,
+        sensitive: true,
+        description: 'Password.',
+        validators: [(value: string) => (value.length < 12 ? `the password "${value}" is too short` : undefined)],
+      }),
+    },
+  } as const;
+  const loginType: TfType = ['object', { id: 'string', name: 'string', password: 'string' }];
+  // A password with every character JSON or a URL escapes.
+  const password = `pw"with\\all'of\nthem%`;
+
+  /** A provider whose create fails as `fail` says; `source` stands for a runtime's registry of secrets. */
+  function loginProvider(fail: (ctx: { redact(secret: string): void }, fetched: (secret: string) => void) => never): Provider {
+    let register: (secret: string) => void = () => undefined;
+    return defineProvider({
+      typeName: 'test',
+      version: '1.0.0',
+      schema: { description: 'Test.', attributes: {} },
+      configure: () => ({}),
+      secrets: (add: (secret: string) => void) => (register = add),
+      resources: [
+        defineResource({
+          typeName: 'test_login',
+          schema: loginSchema,
+          create: ({ ctx }) => fail(ctx, (secret) => register(secret)),
+          read: ({ state }) => state,
+          delete: () => undefined,
+        }),
+      ],
+    });
+  }
+
+  async function createWith(provider: Provider, values: { name?: string; password?: string | null } = {}) {
+    const { engine } = await configured(provider);
+    const config = { id: null, name: values.name ?? 'n', password: values.password === undefined ? password : values.password };
+    return engine.handle('ApplyResourceChange', {
+      type_name: 'test_login',
+      prior_state: dv(null, loginType),
+      planned_state: dv({ ...config, id: UNKNOWN }, loginType),
+      config: dv(config, loginType),
+    });
+  }
+
+  it("scrubs a sensitive attribute's value from the diagnostic of a failed create", async () => {
+    const response = await createWith(
+      loginProvider(() => {
+        throw new Error(`login failed for password ${password}`);
+      }),
+    );
+    expect(diags(response)).toEqual([{ severity: 1, summary: 'Failed to create test_login', detail: 'login failed for password (sensitive value)' }]);
+  });
+
+  it('scrubs a secret the resource registered from the summary and detail of its ResourceError', async () => {
+    const fetched = 'fetched-at-run-time-5ecret';
+    const response = await createWith(
+      loginProvider((ctx) => {
+        ctx.redact(fetched);
+        throw new ResourceError(`Refused ${fetched}`, { detail: `the store said "${fetched}" is wrong` });
+      }),
+      { password: null },
+    );
+    expect(diags(response)).toEqual([{ severity: 1, summary: 'Refused (sensitive value)', detail: 'the store said "(sensitive value)" is wrong' }]);
+  });
+
+  it("scrubs a secret from the provider's source of run-time secrets, as a runtime registers it", async () => {
+    const generated = `generated"member\\password`;
+    const response = await createWith(
+      loginProvider((_ctx, fetched) => {
+        fetched(generated);
+        throw new Error(`granted ${generated}, then failed: ${JSON.stringify({ password: generated })}`);
+      }),
+      { password: null },
+    );
+    expect(diags(response)).toEqual([
+      { severity: 1, summary: 'Failed to create test_login', detail: 'granted (sensitive value), then failed: {"password":"(sensitive value)"}' },
+    ]);
+  });
+
+  it('masks only the secretFields of a sensitive list of objects: the password, not whom it is for', async () => {
+    const grantType = types.object({ member: types.string, password: types.string });
+    const provider = defineProvider({
+      typeName: 'test',
+      version: '1.0.0',
+      schema: { description: 'Test.', attributes: {} },
+      configure: () => ({}),
+      resources: [
+        defineResource({
+          typeName: 'test_grants',
+          schema: {
+            description: 'Grants.',
+            attributes: {
+              id: attr.string({ computed: true, description: 'Id.' }),
+              grants: attr.list(grantType, { computed: true, sensitive: true, secretFields: ['password'], description: 'Grants.' }),
+            },
+          },
+          create: () => ({ id: 'g', grants: [{ member: 'ana@example.com', password }] }),
+          read: ({ state }) => state,
+          update: () => {
+            throw new Error(`cannot renew ana@example.com, whose password is ${password}`);
+          },
+          delete: () => undefined,
+        }),
+      ],
+    });
+    const type: TfType = ['object', { id: 'string', grants: ['list', ['object', { member: 'string', password: 'string' }]] }];
+    const { engine, lines } = engineFor(provider, 'trace');
+    await engine.handle('ConfigureProvider', { terraform_version: '1.11.4', config: dv({}, ['object', {}]) });
+    const created = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: dv(null, type), planned_state: dv({ id: UNKNOWN, grants: UNKNOWN }, type), config: dv({ id: null, grants: null }, type) });
+    const state = created.new_state;
+    const updated = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: state, planned_state: state, config: dv({ id: null, grants: null }, type) });
+    expect(diags(updated)).toEqual([{ severity: 1, summary: 'Failed to update test_grants', detail: 'cannot renew ana@example.com, whose password is (sensitive value)' }]);
+    expect(lines.join('')).toContain('ana@example.com');
+    expect(lines.join('').includes(JSON.stringify(password).slice(1, -1))).toBe(false);
+  });
+
+  it('refuses secretFields on an attribute that is not sensitive', () => {
+    expect(() =>
+      defineResource({
+        typeName: 'bad_thing',
+        schema: { description: 'x', attributes: { grants: attr.list(types.object({ password: types.string }), { computed: true, secretFields: ['password'], description: 'd' }) } },
+        create: () => ({}),
+        read: () => null,
+        delete: () => undefined,
+      }),
+    ).toThrow(/secretFields only apply to a sensitive attribute/);
+  });
+
+  it('scrubs validation diagnostics that quote a sensitive value', async () => {
+    const { engine } = engineFor(loginProvider(() => undefined as never));
+    const config = { id: null, name: 'n', password: 'short"pw\\' };
+    const response = await engine.handle('ValidateResourceConfig', { type_name: 'test_login', config: dv(config, loginType) });
+    expect(diags(response)).toEqual([
+      { severity: 1, summary: 'Invalid value for "password"', detail: 'the password "(sensitive value)" is too short', attribute: { steps: [{ attribute_name: 'password' }] } },
+    ]);
   });
 });
 

@@ -55,6 +55,70 @@ describe('hclog logging', () => {
     expect(lines.join('')).toContain('"ab":"ab"');
   });
 
+  describe('redaction of every form a secret takes in a line', () => {
+    // A PEM key as `file("client-key.key")` hands it over: armour, 64-character base64 lines, a final newline.
+    const pemBody = [
+      'MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj',
+      'MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu',
+      'NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ',
+      'qgtzJ6GR3eqoYSW9b9UMvkBpZODSctWSNGj3P7jRFDO5VoTwCQAWbFnOjDfH5Ulg',
+    ];
+    const pem = `-----BEGIN PRIVATE KEY-----\n${pemBody.join('\n')}\n-----END PRIVATE KEY-----\n`;
+    // Every character JSON, URLs and shells treat specially.
+    const password = `pa"ss\\wo'rd\nline two 100%`;
+
+    /** The forms a string takes once escaped for a JSON string, once more, and in a URL. */
+    function forms(secret: string): string[] {
+      const json = (s: string): string => JSON.stringify(s).slice(1, -1);
+      return [secret, json(secret), json(json(secret)), encodeURIComponent(secret)];
+    }
+
+    function logged(secret: string, write: (logger: ReturnType<typeof createLogger>) => void): string {
+      const lines: string[] = [];
+      const redactor = new Redactor();
+      redactor.add(secret);
+      write(createLogger({ level: 'trace', module: 'adaptive', sink: (l) => lines.push(l), redactor }));
+      for (const line of lines) expect(() => JSON.parse(line) as unknown).not.toThrow();
+      return lines.join('');
+    }
+
+    it('masks a multi-line PEM key in a field (JSON-escaped in the line), inside a JSON document, and line by line', () => {
+      const log = logged(pem, (logger) => {
+        logger.info('client key', { tls_key_file: pem });
+        logger.info('target config', { config: JSON.stringify({ tlsClientKey: pem }) });
+        logger.debug(`a line of the key on its own: ${pemBody[2]!}`);
+        logger.debug('the key with CRLF line ends', { key: pem.replace(/\n/g, '\r\n') });
+      });
+      // Booleans, not the values: a failing assertion must not print the key.
+      for (const line of pemBody) expect(log.includes(line), `body line ${pemBody.indexOf(line)} in the log`).toBe(false);
+      expect(log).toContain('(sensitive value)');
+    });
+
+    it('masks a password with quotes, a backslash, a newline and % in raw, JSON-escaped and URL-encoded form', () => {
+      const log = logged(password, (logger) => {
+        logger.info(`raw in the message: ${password}`);
+        logger.info('in a field', { password });
+        logger.info('in a JSON document', { secret_json: JSON.stringify({ password }) });
+        logger.info('in a connection URL', { url: `postgresql://admin:${encodeURIComponent(password)}@db:5432/app` });
+        logger.info('in an error', { error: new Error(`login failed with ${password}`) });
+      });
+      for (const [i, form] of forms(password).entries()) expect(log.includes(form), `form ${i} in the log`).toBe(false);
+      expect(log.includes('line two')).toBe(false);
+      expect(log.split('(sensitive value)').length - 1).toBeGreaterThanOrEqual(5);
+    });
+
+    it('scrubs plain text (a diagnostic) of every form too', () => {
+      const redactor = new Redactor();
+      redactor.add(password);
+      redactor.add(pem);
+      const text = `login failed: ${password}\nkey: ${pem}\nurl: postgresql://u:${encodeURIComponent(password)}@h/db`;
+      const scrubbed = redactor.scrub(text);
+      for (const form of forms(password)) expect(scrubbed.includes(form)).toBe(false);
+      for (const line of pemBody) expect(scrubbed.includes(line)).toBe(false);
+      expect(scrubbed).toContain('login failed: (sensitive value)');
+    });
+  });
+
   it('survives values JSON cannot encode', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'trace', module: 'm', sink: (l) => lines.push(l) });

@@ -10,6 +10,7 @@
  */
 import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
+import { runtimeSecrets } from '../secret-registry';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -53,7 +54,9 @@ export async function scramSha256VerifierAsync(password: string, options: ScramO
  * SCRAM implementation prepares it identically.
  */
 export function generatePassword(): string {
-  return randomBytes(32).toString('base64url');
+  const password = randomBytes(32).toString('base64url');
+  runtimeSecrets.register(password);
+  return password;
 }
 
 function checkedOptions(options: ScramOptions): { iterations: number; salt: Buffer } {

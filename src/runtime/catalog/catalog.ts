@@ -5,6 +5,7 @@
  */
 import type { OpenTarget } from '../connections';
 import { qualified } from '../access/sql';
+import { runtimeSecrets } from '../secret-registry';
 import { ValidationError } from '../types';
 import { connectCatalog, parseCatalogUrl } from './connection';
 import { parseCatalogKey } from './crypto';
@@ -60,9 +61,23 @@ export function resolveCatalogSettings(
       },
     ]);
   }
-  checkCatalogUrl(url);
+  const parsed = checkCatalogUrl(url);
+  runtimeSecrets.register(url, parsed.password, decodedOrNothing(parsed.password));
   const keyText = nonEmpty(settings.key) ?? nonEmpty(env[CATALOG_KEY_ENV]);
-  return { url, key: keyText === undefined ? undefined : parseCatalogKey(keyText) };
+  if (keyText === undefined) return { url, key: undefined };
+  runtimeSecrets.register(keyText);
+  const key = parseCatalogKey(keyText);
+  // The same key written another way (hex given, base64 printed) is the same secret.
+  runtimeSecrets.register(key.toString('hex'), key.toString('hex').toUpperCase(), key.toString('base64'), key.toString('base64url'));
+  return { url, key };
+}
+
+function decodedOrNothing(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -12,6 +12,7 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import { transaction as runTransaction, type RetryOptions } from '../access/locks';
 import { qualified } from '../access/sql';
+import { runtimeSecrets } from '../secret-registry';
 import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';
 import { legacyResourceContext, resourceBinding } from './binding';
@@ -466,6 +467,7 @@ export class CatalogStore {
       const context = sealedFormat(sealed) === LEGACY_SEAL_FORMAT ? legacyResourceContext(name) : resourceBinding(name, row.config);
       const plain = verified(name, () => openSecret(key, context, sealed, `the stored secrets of resource "${name}"`));
       secrets = JSON.parse(plain.toString('utf8')) as StoredSecrets;
+      runtimeSecrets.register(...(Object.values(secrets) as unknown[]));
     } else if (this.ctx.key) {
       const key = this.ctx.key;
       const mac = row.binding;

@@ -15,6 +15,7 @@
  * The AWS SDK is loaded on first use only: the plugin starts several times per Terraform
  * command, and most targets never need it.
  */
+import { runtimeSecrets } from '../secret-registry';
 import { ValidationError, type AwsSecretRef, type SslMode, type TargetConfig } from '../types';
 import { ConnectionError, classify, redact, type ConnectionErrorCause } from './errors';
 
@@ -37,6 +38,7 @@ function secretError(target: string, cause: ConnectionErrorCause, message: strin
 
 /** A Secrets Manager client for the reference: its region, credentials and endpoint. */
 async function clientFor(ref: AwsSecretRef) {
+  runtimeSecrets.register(ref.accessKeyId, ref.secretAccessKey, ref.sessionToken);
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({
     ...(ref.region ? { region: ref.region } : {}),
@@ -80,6 +82,7 @@ export async function fetchDbSecret(target: string, ref: AwsSecretRef): Promise<
     if (out.SecretString !== undefined) value = out.SecretString;
     else if (out.SecretBinary !== undefined) value = Buffer.from(out.SecretBinary).toString('utf8');
     else value = '';
+    runtimeSecrets.register(value);
   } catch (err) {
     throw awsError(target, ref, secretDesc, err);
   } finally {
@@ -179,6 +182,7 @@ export function parseDbSecret(target: string, secretDesc: string, text: string):
   };
   const username = str('username');
   const password = str('password');
+  runtimeSecrets.register(password);
   const engine = str('engine');
   const host = str('host');
   const dbname = str('dbname');
