@@ -61,8 +61,10 @@ export function resolveCatalogSettings(
       },
     ]);
   }
-  const parsed = checkCatalogUrl(url);
-  runtimeSecrets.register(url, parsed.password, decodedOrNothing(parsed.password));
+  // Refuses what is not a usable postgres:// URL; the message never repeats it. Its password
+  // is registered as written in the URL (percent-encoded) and decoded.
+  const parsed = parseCatalogUrl(url);
+  runtimeSecrets.register(url, new URL(url).password, parsed.password);
   const keyText = nonEmpty(settings.key) ?? nonEmpty(env[CATALOG_KEY_ENV]);
   if (keyText === undefined) return { url, key: undefined };
   runtimeSecrets.register(keyText);
@@ -72,21 +74,8 @@ export function resolveCatalogSettings(
   return { url, key };
 }
 
-function decodedOrNothing(text: string): string | undefined {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
-/** Refuses what is not a usable postgres:// URL; the message never repeats it (it may hold a password). */
-function checkCatalogUrl(url: string): void {
-  parseCatalogUrl(url);
 }
 
 /**
