@@ -14,7 +14,7 @@ import pg from 'pg';
 import type { TargetConfig, TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
 import { resolveTarget, type ResolvedTarget } from './secrets';
-import { describeAttempt, firstAttempt, freshProgress, nextAttempt, tlsOptions, type Attempt, type AttemptProgress } from './tls';
+import { describeAttempt, firstAttempt, freshProgress, nextAttempt, refuseUnsafeTls, tlsOptions, type Attempt, type AttemptProgress } from './tls';
 
 /** node-postgres' protocol connection of a client: its events show how far an attempt got. */
 function connectionOf(client: pg.Client): pg.Connection {
@@ -123,9 +123,11 @@ export interface Negotiated {
 
 /**
  * Connects with libpq's sslmode semantics: the first attempt, and allow's or prefer's
- * retries when libpq would make them. Throws a ConnectionError naming every attempt.
+ * retries when libpq would make them. Throws a ConnectionError naming every attempt, or,
+ * before any attempt, a ValidationError for TLS settings the plan-time check refuses.
  */
 export async function negotiate(target: ResolvedTarget, database = target.database): Promise<Negotiated> {
+  refuseUnsafeTls(target.sslMode, target);
   const hasRoot = target.tlsRootCert !== undefined;
   const made: Attempt[] = [];
   const failures: AttemptFailure[] = [];
@@ -145,6 +147,7 @@ export async function negotiate(target: ResolvedTarget, database = target.databa
 
 /** Connects with an attempt already known to work (no retries), mapping errors. */
 export async function connectWith(target: ResolvedTarget, attempt: Attempt, database = target.database): Promise<pg.Client> {
+  refuseUnsafeTls(target.sslMode, target);
   try {
     return await attemptOnce(target, attempt, database, freshProgress());
   } catch (err) {
