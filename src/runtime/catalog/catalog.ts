@@ -3,7 +3,7 @@
  * small pool, and bringing its schema up to date before anything reads it.
  */
 import { Pool } from 'pg';
-import { qualified } from '../access/sql';
+import { SEARCH_PATH_OPTION, qualified } from '../access/sql';
 import { ValidationError } from '../types';
 import { parseCatalogKey } from './crypto';
 import { CatalogError } from './errors';
@@ -138,6 +138,8 @@ export class Catalog extends CatalogStore {
       max: options.maxConnections ?? 4,
       connectionTimeoutMillis: (options.connectTimeoutSeconds ?? 10) * 1000,
       application_name: options.applicationName ?? 'adaptive-access catalog',
+      // Its tables are schema-qualified, but calls such as jsonb_build_object are not.
+      options: SEARCH_PATH_OPTION,
     });
     // An idle client's connection can drop (server restart, network); the pool discards
     // it and the next query reconnects. Without a listener the error would crash the process.

@@ -11,6 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
+import { SEARCH_PATH_OPTION } from '../access/sql';
 import type { TargetConfig, TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
 import { resolveTarget, type ResolvedTarget } from './secrets';
@@ -56,6 +57,8 @@ export function clientConfig(target: ResolvedTarget, attempt: Attempt, database 
     ...(target.password !== undefined ? { password: target.password } : {}),
     ssl: attempt.tls ? tlsOptions(attempt, target) : false,
     application_name: target.applicationName,
+    // Name lookup only in pg_catalog (and pg_temp last): see SEARCH_PATH_OPTION.
+    options: SEARCH_PATH_OPTION,
     connectionTimeoutMillis: Math.round(target.connectTimeoutSeconds * 1000),
     keepAlive: true,
     ...(redirect ? { stream: () => socketTo(target.host) } : {}),
