@@ -88,7 +88,7 @@ export async function reapOnce(target: TargetDb, now: Date = new Date()): Promis
 /** The earliest `VALID UNTIL` after `now` among managed roles, or null when there is none. */
 export async function nextExpiry(target: TargetDb, now: Date = new Date()): Promise<Date | null> {
   const { rows } = await target.pool.query<{ next: Date | null }>(
-    `select min(r.rolvaliduntil) as next
+    `select pg_catalog.min(r.rolvaliduntil) as next
        from pg_catalog.pg_roles r
       where r.rolvaliduntil > $2 and pg_catalog.isfinite(r.rolvaliduntil) and ${MANAGED}`,
     [MANAGED_ROLE, now],

@@ -318,7 +318,7 @@ export async function testConnection(config: TargetConfig): Promise<ConnectionCh
   const { client, attempt, failures } = await negotiate(settings);
   try {
     const { rows } = await client.query<{ version: string; num: string }>(
-      "select current_setting('server_version') as version, current_setting('server_version_num') as num",
+      "select pg_catalog.current_setting('server_version') as version, pg_catalog.current_setting('server_version_num') as num",
     );
     const row = rows[0];
     if (!row) throw new Error('the server returned no version');
