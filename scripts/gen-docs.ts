@@ -26,6 +26,7 @@ import type { AnyAttribute, Attributes } from '../src/provider/schema';
 import type { TfType } from '../src/provider/values';
 import { freshProgress, firstAttempt, nextAttempt, type Attempt, type AttemptProgress } from '../src/runtime/connections/tls';
 import { SSL_MODES, type SslMode } from '../src/runtime/types';
+import { sslModeRefusal } from '../src/runtime/validation/tls-mode';
 import { PERMISSIONS_SCHEMA } from '../src/runtime/validation/permissions';
 
 /** The repository root (this file lives in `<root>/scripts`). */
@@ -247,7 +248,10 @@ function exampleSnippet(root: string, file: string, addresses: readonly string[]
 // The sslmode table, from the connection code itself
 // ---------------------------------------------------------------------------------------
 
-function verification(attempt: Attempt | undefined): string {
+/** What a mode verifies, or that it is refused (the same rule the plan-time check and the connection code apply). */
+function verification(mode: SslMode, hasRoot: boolean): string {
+  if (sslModeRefusal(mode, hasRoot) !== undefined) return 'refused (needs `tls_root_cert`)';
+  const attempt = tlsAttempt(mode, hasRoot);
   if (!attempt || !attempt.tls) return 'n/a (no TLS)';
   return { none: 'nothing', chain: 'chain', full: 'chain and host name' }[attempt.verify];
 }
@@ -323,7 +327,7 @@ export function sslModeTable(): string {
   for (const mode of SSL_MODES) {
     const first = firstAttempt(mode, false);
     rows.push(
-      `| \`${mode}\` | ${first.tls ? 'TLS' : 'plain'} | ${encryption(mode)} | ${verification(tlsAttempt(mode, false))} | ${verification(tlsAttempt(mode, true))} | ${retries(mode)} |`,
+      `| \`${mode}\` | ${first.tls ? 'TLS' : 'plain'} | ${encryption(mode)} | ${verification(mode, false)} | ${verification(mode, true)} | ${retries(mode)} |`,
     );
   }
   return rows.join('\n');

@@ -92,8 +92,8 @@ export interface TargetTlsOptions {
   readonly mode?: SslMode;
   /**
    * PEM contents of the CA certificate(s) that sign the server's certificate
-   * (`tls_root_cert`), e.g. `Fn.file('certs/ca.pem')`. Without it, verify-ca and
-   * verify-full use the system trust store.
+   * (`tls_root_cert`), e.g. `Fn.file('certs/ca.pem')`. Required with verify-ca (refused at
+   * synth time without it); without it, verify-full uses the system trust store.
    */
   readonly rootCert?: string;
   /** PEM contents of the client certificate for mutual TLS (`tls_cert_file`), with `clientKey`. */

@@ -112,6 +112,28 @@ describe('TLS and the catalog', () => {
     expect(r.stderr).toMatch(/error: .*certificate does not chain to --sslrootcert.*Set --sslrootcert to the CA certificate/);
   });
 
+  it('refuses --sslmode verify-ca without --sslrootcert even where the system store trusts the CA; verify-full uses the store and checks the name', async () => {
+    // NODE_EXTRA_CA_CERTS puts the test CA in the system store, as a public CA would be.
+    const env = { PGPASSWORD: tlsCluster.password, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem') };
+    const base = ['check', '--host', 'localhost', '--port', String(tlsCluster.port), '--user', tlsCluster.user];
+    // A name the certificate does not list: verify-ca would not notice.
+    const ca = await runCli([...base, '--sslmode', 'verify-ca', '--tls-server-name', 'db.attacker.invalid'], { env });
+    expect(ca.code, ca.stdout).toBe(2);
+    expect(ca.stderr).toContain(
+      `adaptive-access check: option '--sslmode': "verify-ca" needs --sslrootcert: without it any certificate that a public CA in the system trust store issued, ` +
+        `for any host name, is accepted (libpq refuses this too); set --sslrootcert to the CA certificate that signed the server's certificate, ` +
+        `or use --sslmode "verify-full" to trust the system store with host name checking`,
+    );
+    expect(ca.stdout).toBe('');
+
+    const full = await runCli([...base, '--sslmode', 'verify-full'], { env });
+    expect(full.code, full.stderr).toBe(0);
+    expect(full.stdout).toMatch(/TLS +TLSv1\.[23], certificate verified \(chain and host name localhost\)/);
+    const wrongName = await runCli([...base, '--sslmode', 'verify-full', '--tls-server-name', 'db.attacker.invalid'], { env });
+    expect(wrongName.code).toBe(1);
+    expect(wrongName.stderr).toContain(`the server's certificate is not valid for the name "db.attacker.invalid"`);
+  });
+
   it('checks a catalog target with --target, and lists the known targets for an unknown one', async () => {
     const handle = await openService(tlsCluster, 'checkcli');
     try {
@@ -137,6 +159,8 @@ describe('usage errors', () => {
     [['--port', 'abc', '--user', 'x'], /option '--port': "abc" is not a whole number/],
     [['--user', 'x', '--sslrootcert', '/nonexistent/ca.pem'], /cannot read the file "\/nonexistent\/ca\.pem" given by option '--sslrootcert': no such file/],
     [['--url', 'postgres://x:Secret-pw-1@h/db?sslmode=verify-everything'], /'sslmode' in --url must be one of/],
+    [['--user', 'x', '--sslmode', 'verify-ca'], /option '--sslmode': "verify-ca" needs --sslrootcert: .* or use --sslmode "verify-full"/],
+    [['--url', 'postgres://x:Secret-pw-1@h/db?sslmode=verify-ca&sslrootcert=system'], /'sslmode' in --url: "verify-ca" needs --sslrootcert: /],
   ])('%j exits 2', async (args, message) => {
     const r = await runCli(['check', ...args]);
     expect(r.code).toBe(2);

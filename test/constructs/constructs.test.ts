@@ -154,6 +154,19 @@ describe('PostgresTarget', () => {
     expectSynthFailure(stack, 'stack/postgres', issues);
   });
 
+  it('refuses ssl_mode "verify-ca" without a root certificate at synth time, with the runtime message', () => {
+    const stack = newStack();
+    new PostgresTarget(stack, 'postgres', basicTarget({ tls: { mode: 'verify-ca' } }));
+    const issues = checkTargetInput(basicTargetInput({ ssl_mode: 'verify-ca' }));
+    expect(issues.map((i) => i.field)).toEqual(['ssl_mode']);
+    expect(issues[0]?.message).toMatch(/^"verify-ca" needs tls_root_cert: .*set tls_root_cert to the CA certificate .*or use ssl_mode "verify-full"/);
+    expectSynthFailure(stack, 'stack/postgres', issues);
+    // verify-full without one trusts the system store, as the seed's read replica does.
+    const replica = newStack();
+    new PostgresTarget(replica, 'postgres', basicTarget({ tls: { mode: 'verify-full' } }));
+    expect(validationMessages(replica)).toEqual([]);
+  });
+
   describe('with certificates', () => {
     let client: KeyPairPem;
     beforeAll(async () => {

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir } from '../fixtures/adaptive';
+import { accessRoles, exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir, sql } from '../fixtures/adaptive';
 import { CertificateAuthority } from '../fixtures/pki';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import type { TerraformResult, TerraformWorkspace } from '../fixtures/terraform';
@@ -120,6 +120,13 @@ const ANALYSTS = 'resource "adaptive_group" "postgres_analysts"';
 const DATABASE_LINE = '  database_name = "production"';
 const LONG_NAME = 'a'.repeat(200);
 const MISSPELLED_ENDPOINT = edit(EXAMPLE, 'adaptive_endpoint.postgres_readonly_access.name', '"postgres-readonly-acess"');
+const VERIFY_CA_LINE = '  ssl_mode      = "verify-ca"';
+/** verify-ca without tls_root_cert: every public CA trusted, no host name checked. */
+const VERIFY_CA_WITHOUT_ROOT_CERT = edit(EXAMPLE, DATABASE_LINE, `${DATABASE_LINE}\n${VERIFY_CA_LINE}`);
+const VERIFY_CA_REFUSAL =
+  '"verify-ca" needs tls_root_cert: without it any certificate that a public CA in the system trust store issued, for any host name, is accepted ' +
+  "(libpq refuses this too); set tls_root_cert to the CA certificate that signed the server's certificate, " +
+  'or use ssl_mode "verify-full" to trust the system store with host name checking';
 
 const CASES: readonly InvalidCase[] = [
   {
@@ -128,6 +135,13 @@ const CASES: readonly InvalidCase[] = [
     place: { block: TARGET, line: '  ssl_mode      = "verify_full"' },
     summary: 'Invalid ssl_mode',
     detail: '"verify_full" is not an sslmode; accepted: disable, allow, prefer, require, verify-ca, verify-full, as in libpq (default prefer)',
+  },
+  {
+    title: 'ssl_mode "verify-ca" without tls_root_cert',
+    configuration: VERIFY_CA_WITHOUT_ROOT_CERT,
+    place: { block: TARGET, line: VERIFY_CA_LINE },
+    summary: 'Invalid ssl_mode',
+    detail: VERIFY_CA_REFUSAL,
   },
   {
     title: 'tls_cert_file without tls_key_file',
@@ -277,6 +291,27 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const shown = expectPlanError(result, c.configuration, c.place, c.summary);
     if (typeof c.detail === 'string') expect(shown.detail).toBe(c.detail);
     else for (const part of c.detail.includes) expect(shown.detail).toContain(part);
+  });
+
+  it('refuses verify-ca without tls_root_cert at apply too, and creates nothing', async () => {
+    ws.write('main.tf', VERIFY_CA_WITHOUT_ROOT_CERT);
+    const result = await ws.run(['apply', '-input=false', '-auto-approve']);
+    const shown = expectPlanError(result, VERIFY_CA_WITHOUT_ROOT_CERT, { block: TARGET, line: VERIFY_CA_LINE }, 'Invalid ssl_mode');
+    expect(shown.detail).toBe(VERIFY_CA_REFUSAL);
+    expect(plain(result.stdout)).not.toMatch(/Creating\.\.\.|Creation complete/);
+    expect(await accessRoles(cluster)).toEqual([]);
+    // The catalog may not even have its tables yet; when it has, they are empty.
+    const [counts] = await sql<{ resources: number | null; groups: number | null }>(
+      cluster,
+      'adaptive_catalog',
+      `select case when to_regclass('adaptive.resources') is null then 0 else (select count(*)::int from adaptive.resources) end as resources,
+              case when to_regclass('adaptive.groups') is null then 0 else (select count(*)::int from adaptive."groups") end as groups`,
+    );
+    expect(counts).toEqual({ resources: 0, groups: 0 });
+    const show = await ws.run(['show', '-json']);
+    expect(show.code, show.stderr).toBe(0);
+    const state = JSON.parse(show.stdout) as { values?: { root_module?: { resources?: unknown[] } } };
+    expect(state.values?.root_module?.resources ?? []).toEqual([]);
   });
 
   it('only warns about endpoint names it cannot check when the catalog cannot be read', async () => {

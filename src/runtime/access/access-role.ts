@@ -496,7 +496,7 @@ export async function dropAccessRole(
       const row = await findRole(client, role);
       if (!row) return [];
       await checkMembers(client, row.oid);
-      const { rows } = await client.query<{ ok: boolean }>(`select pg_has_role(current_user, $1::oid, 'USAGE') as ok`, [row.oid]);
+      const { rows } = await client.query<{ ok: boolean }>(`select pg_catalog.pg_has_role(current_user, $1::oid, 'USAGE') as ok`, [row.oid]);
       if (!server.superuser && !rows[0]?.ok) {
         await client.query(`GRANT ${ident(role)} TO ${ident(server.admin)}${server.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}`);
       }

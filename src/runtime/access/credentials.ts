@@ -146,15 +146,15 @@ export async function lockCredentialRoles(
   if (scope === 'session') {
     if (sharedRoleNames.length > 0) throw new Error('shared role locks are transaction-scoped only');
     if (exclusive.length === 0) return;
-    await client.query('select pg_advisory_lock($1, k) from unnest($2::int[]) as k order by k', [LOCK_NAMESPACE, exclusive]);
+    await client.query('select pg_catalog.pg_advisory_lock($1, k) from pg_catalog.unnest($2::int[]) as k order by k', [LOCK_NAMESPACE, exclusive]);
     return;
   }
   const taken = new Set(exclusive);
   const shared = lockKeysFor(sharedRoleNames).filter((k) => !taken.has(k));
   if (exclusive.length + shared.length === 0) return;
   await client.query(
-    `select case when s then pg_advisory_xact_lock_shared($1, k) else pg_advisory_xact_lock($1, k) end
-       from unnest($2::int[], $3::bool[]) as t(k, s) order by k`,
+    `select case when s then pg_catalog.pg_advisory_xact_lock_shared($1, k) else pg_catalog.pg_advisory_xact_lock($1, k) end
+       from rows from (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::bool[])) as t(k, s) order by k`,
     [LOCK_NAMESPACE, [...exclusive, ...shared], [...exclusive.map(() => false), ...shared.map(() => true)]],
   );
 }
@@ -163,7 +163,7 @@ export async function lockCredentialRoles(
 export async function unlockCredentialRoles(client: ClientBase, roleNames: readonly string[]): Promise<void> {
   const keys = lockKeysFor(roleNames);
   if (keys.length === 0) return;
-  await client.query('select pg_advisory_unlock($1, k) from unnest($2::int[]) as k', [LOCK_NAMESPACE, keys]);
+  await client.query('select pg_catalog.pg_advisory_unlock($1, k) from pg_catalog.unnest($2::int[]) as k', [LOCK_NAMESPACE, keys]);
 }
 
 /**

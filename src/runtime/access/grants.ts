@@ -68,10 +68,10 @@ export async function readServer(client: ClientBase): Promise<Server> {
     server_version: number;
   }>(
     `select current_user as admin,
-            coalesce((select rolsuper from pg_roles where rolname = current_user), false) as superuser,
-            d.datname as database, d.oid as database_oid, pg_get_userbyid(d.datdba) as database_owner,
-            current_setting('server_version_num')::int as server_version
-       from pg_database d where d.datname = current_database()`,
+            coalesce((select rolsuper from pg_catalog.pg_roles where rolname = current_user), false) as superuser,
+            d.datname as database, d.oid as database_oid, pg_catalog.pg_get_userbyid(d.datdba) as database_owner,
+            pg_catalog.current_setting('server_version_num')::int as server_version
+       from pg_catalog.pg_database d where d.datname = pg_catalog.current_database()`,
   );
   const row = rows[0];
   if (!row) throw new Error('current database not found in pg_database');
@@ -110,8 +110,8 @@ export interface RoleRow {
 export async function findRole(client: ClientBase, name: string): Promise<RoleRow | null> {
   const { rows } = await client.query<Record<AttributeColumn, boolean> & { oid: number; rolname: string; comment: string | null }>(
     `select r.oid, r.rolname, ${ELEVATED_ATTRIBUTES.map(([column]) => `r.${column}`).join(', ')},
-            shobj_description(r.oid, 'pg_authid') as comment
-       from pg_roles r where r.rolname = $1`,
+            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment
+       from pg_catalog.pg_roles r where r.rolname = $1`,
     [name],
   );
   const row = rows[0];
@@ -127,8 +127,8 @@ export async function findRole(client: ClientBase, name: string): Promise<RoleRo
 /** Roles that are members of `roleOid`, except the admin's own ADMIN OPTION grant. */
 export async function readMembers(client: ClientBase, roleOid: number): Promise<string[]> {
   const { rows } = await client.query<{ member: string }>(
-    `select distinct pg_get_userbyid(m.member) as member from pg_auth_members m
-      where m.roleid = $1 and m.member <> (select oid from pg_roles where rolname = current_user)
+    `select distinct pg_catalog.pg_get_userbyid(m.member) as member from pg_catalog.pg_auth_members m
+      where m.roleid = $1 and m.member <> (select oid from pg_catalog.pg_roles where rolname = current_user)
       order by 1`,
     [roleOid],
   );
@@ -215,8 +215,8 @@ function entryOf(row: AclRow): AclEntry {
 }
 
 /** The ACL dependencies of the role in this database, as a reusable sub-select. */
-const SHDEPEND_ACL = `select classid, objid, objsubid from pg_shdepend
-   where refclassid = 'pg_authid'::regclass and refobjid = $1 and deptype = 'a' and dbid = $2`;
+const SHDEPEND_ACL = `select classid, objid, objsubid from pg_catalog.pg_shdepend
+   where refclassid = 'pg_catalog.pg_authid'::regclass and refobjid = $1 and deptype = 'a' and dbid = $2`;
 
 /** Everything the role holds in the connected database and on shared objects, from the catalogs. */
 export async function readHeld(client: ClientBase, server: Server, roleOid: number): Promise<HeldGrants> {
@@ -224,9 +224,9 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
 
   const databases = new Map<string, HeldObject>();
   const dbRows = await client.query<AclRow & { name: string; owner: string }>(
-    `select d.datname as name, pg_get_userbyid(d.datdba) as owner, a.privilege_type,
-            pg_get_userbyid(a.grantor) as grantor, a.is_grantable
-       from pg_database d cross join lateral aclexplode(d.datacl) a where a.grantee = $1`,
+    `select d.datname as name, pg_catalog.pg_get_userbyid(d.datdba) as owner, a.privilege_type,
+            pg_catalog.pg_get_userbyid(a.grantor) as grantor, a.is_grantable
+       from pg_catalog.pg_database d cross join lateral pg_catalog.aclexplode(d.datacl) a where a.grantee = $1`,
     [roleOid],
   );
   for (const row of dbRows.rows) {
@@ -237,9 +237,9 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
 
   const schemas = new Map<string, HeldObject>();
   const nsRows = await client.query<AclRow & { name: string; owner: string }>(
-    `select n.nspname as name, pg_get_userbyid(n.nspowner) as owner, a.privilege_type,
-            pg_get_userbyid(a.grantor) as grantor, a.is_grantable
-       from pg_namespace n cross join lateral aclexplode(n.nspacl) a where a.grantee = $1`,
+    `select n.nspname as name, pg_catalog.pg_get_userbyid(n.nspowner) as owner, a.privilege_type,
+            pg_catalog.pg_get_userbyid(a.grantor) as grantor, a.is_grantable
+       from pg_catalog.pg_namespace n cross join lateral pg_catalog.aclexplode(n.nspacl) a where a.grantee = $1`,
     [roleOid],
   );
   for (const row of nsRows.rows) {
@@ -250,13 +250,13 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
 
   const relations = new Map<string, HeldRelation>();
   const relRows = await client.query<AclRow & { schema: string; name: string; relkind: string; owner: string }>(
-    `select n.nspname as schema, c.relname as name, c.relkind, pg_get_userbyid(c.relowner) as owner,
-            a.privilege_type, pg_get_userbyid(a.grantor) as grantor, a.is_grantable
+    `select n.nspname as schema, c.relname as name, c.relkind, pg_catalog.pg_get_userbyid(c.relowner) as owner,
+            a.privilege_type, pg_catalog.pg_get_userbyid(a.grantor) as grantor, a.is_grantable
        from (select distinct objid from (${SHDEPEND_ACL}) s
-              where classid = 'pg_class'::regclass and objsubid = 0) d
-       join pg_class c on c.oid = d.objid
-       join pg_namespace n on n.oid = c.relnamespace
-       cross join lateral aclexplode(c.relacl) a
+              where classid = 'pg_catalog.pg_class'::regclass and objsubid = 0) d
+       join pg_catalog.pg_class c on c.oid = d.objid
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       cross join lateral pg_catalog.aclexplode(c.relacl) a
       where a.grantee = $1`,
     params,
   );
@@ -274,14 +274,14 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
   }
 
   const colRows = await client.query<AclRow & { schema: string; table: string; column: string; owner: string }>(
-    `select n.nspname as schema, c.relname as table, att.attname as column, pg_get_userbyid(c.relowner) as owner,
-            a.privilege_type, pg_get_userbyid(a.grantor) as grantor, a.is_grantable
+    `select n.nspname as schema, c.relname as table, att.attname as column, pg_catalog.pg_get_userbyid(c.relowner) as owner,
+            a.privilege_type, pg_catalog.pg_get_userbyid(a.grantor) as grantor, a.is_grantable
        from (select distinct objid, objsubid from (${SHDEPEND_ACL}) s
-              where classid = 'pg_class'::regclass and objsubid <> 0) d
-       join pg_class c on c.oid = d.objid
-       join pg_namespace n on n.oid = c.relnamespace
-       join pg_attribute att on att.attrelid = c.oid and att.attnum = d.objsubid
-       cross join lateral aclexplode(att.attacl) a
+              where classid = 'pg_catalog.pg_class'::regclass and objsubid <> 0) d
+       join pg_catalog.pg_class c on c.oid = d.objid
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       join pg_catalog.pg_attribute att on att.attrelid = c.oid and att.attnum = d.objsubid
+       cross join lateral pg_catalog.aclexplode(att.attacl) a
       where a.grantee = $1`,
     params,
   );
@@ -295,11 +295,11 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
 
   const defaults = new Map<string, HeldDefault>();
   const defRows = await client.query<{ owner: string; schema: string | null; objtype: string; privilege_type: string; is_grantable: boolean }>(
-    `select pg_get_userbyid(da.defaclrole) as owner, n.nspname as schema, da.defaclobjtype::text as objtype,
+    `select pg_catalog.pg_get_userbyid(da.defaclrole) as owner, n.nspname as schema, da.defaclobjtype::text as objtype,
             a.privilege_type, a.is_grantable
-       from pg_default_acl da
-       left join pg_namespace n on n.oid = da.defaclnamespace
-       cross join lateral aclexplode(da.defaclacl) a
+       from pg_catalog.pg_default_acl da
+       left join pg_catalog.pg_namespace n on n.oid = da.defaclnamespace
+       cross join lateral pg_catalog.aclexplode(da.defaclacl) a
       where a.grantee = $1`,
     [roleOid],
   );
@@ -311,14 +311,14 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
   }
 
   const memberRows = await client.query<{ role: string; grantor: string }>(
-    `select pg_get_userbyid(m.roleid) as role, pg_get_userbyid(m.grantor) as grantor
-       from pg_auth_members m where m.member = $1 order by 1`,
+    `select pg_catalog.pg_get_userbyid(m.roleid) as role, pg_catalog.pg_get_userbyid(m.grantor) as grantor
+       from pg_catalog.pg_auth_members m where m.member = $1 order by 1`,
     [roleOid],
   );
 
   const elsewhere = await client.query<{ datname: string }>(
-    `select distinct d.datname from pg_shdepend s join pg_database d on d.oid = s.dbid
-      where s.refclassid = 'pg_authid'::regclass and s.refobjid = $1 and s.dbid not in (0, $2)
+    `select distinct d.datname from pg_catalog.pg_shdepend s join pg_catalog.pg_database d on d.oid = s.dbid
+      where s.refclassid = 'pg_catalog.pg_authid'::regclass and s.refobjid = $1 and s.dbid not in (0, $2)
       order by 1`,
     params,
   );
@@ -326,11 +326,11 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
   // Everything else the role appears in: routines, types, tablespaces, parameters, and
   // any object it owns. Not part of the model: reported, and removed by DROP OWNED.
   const others = await client.query<{ object: string; deptype: string }>(
-    `select pg_describe_object(classid, objid, objsubid) as object, deptype::text as deptype
-       from pg_shdepend
-      where refclassid = 'pg_authid'::regclass and refobjid = $1 and dbid in (0, $2)
-        and not (deptype = 'a' and classid in ('pg_class'::regclass, 'pg_namespace'::regclass,
-                                               'pg_database'::regclass, 'pg_default_acl'::regclass))
+    `select pg_catalog.pg_describe_object(classid, objid, objsubid) as object, deptype::text as deptype
+       from pg_catalog.pg_shdepend
+      where refclassid = 'pg_catalog.pg_authid'::regclass and refobjid = $1 and dbid in (0, $2)
+        and not (deptype = 'a' and classid in ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_namespace'::regclass,
+                                               'pg_catalog.pg_database'::regclass, 'pg_catalog.pg_default_acl'::regclass))
       order by 1`,
     params,
   );
@@ -433,8 +433,8 @@ export async function actableRoles(client: ClientBase, server: Server, roles: It
   const names = [...new Set(roles)];
   if (server.superuser) return new Set(names);
   const { rows } = await client.query<{ rolname: string }>(
-    `select r.rolname from pg_roles r
-      where r.rolname = any($1::text[]) and (r.rolname = current_user or pg_has_role(current_user, r.oid, $2))`,
+    `select r.rolname from pg_catalog.pg_roles r
+      where r.rolname = any($1::text[]) and (r.rolname = current_user or pg_catalog.pg_has_role(current_user, r.oid, $2))`,
     [names, server.serverVersion >= 160000 ? 'USAGE' : 'MEMBER'],
   );
   return new Set(rows.map((r) => r.rolname));
@@ -443,15 +443,15 @@ export async function actableRoles(client: ClientBase, server: Server, roles: It
 async function readSchemas(client: ClientBase, names: readonly string[]): Promise<Map<string, SchemaInfo>> {
   const { rows } = await client.query<{ name: string; owner: string }>(
     `select n.nspname as name,
-            pg_get_userbyid(case when n.nspowner = 'pg_database_owner'::regrole then d.datdba else n.nspowner end) as owner
-       from pg_namespace n, pg_database d
-      where d.datname = current_database() and n.nspname = any($1::text[])`,
+            pg_catalog.pg_get_userbyid(case when n.nspowner = 'pg_database_owner'::regrole then d.datdba else n.nspowner end) as owner
+       from pg_catalog.pg_namespace n, pg_catalog.pg_database d
+      where d.datname = pg_catalog.current_database() and n.nspname = any($1::text[])`,
     [names],
   );
   return new Map(rows.map((r) => [r.name, r]));
 }
 
-const RELATION_COLUMNS = `c.oid, n.nspname as schema, c.relname as name, c.relkind, pg_get_userbyid(c.relowner) as owner`;
+const RELATION_COLUMNS = `c.oid, n.nspname as schema, c.relname as name, c.relkind, pg_catalog.pg_get_userbyid(c.relowner) as owner`;
 
 interface RelationRow {
   oid: number;
@@ -471,7 +471,7 @@ function relationInfo(row: RelationRow): RelationInfo {
  */
 async function readRelations(client: ClientBase, schemas: readonly string[]): Promise<RelationInfo[]> {
   const { rows } = await client.query<RelationRow>(
-    `select ${RELATION_COLUMNS} from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    `select ${RELATION_COLUMNS} from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
     [schemas],
   );
@@ -483,10 +483,10 @@ async function readOwnedSequences(client: ClientBase, tableOids: readonly number
   if (tableOids.length === 0) return [];
   const { rows } = await client.query<RelationRow>(
     `select distinct ${RELATION_COLUMNS}
-       from pg_depend dep
-       join pg_class c on c.oid = dep.objid and c.relkind = 'S'
-       join pg_namespace n on n.oid = c.relnamespace
-      where dep.classid = 'pg_class'::regclass and dep.refclassid = 'pg_class'::regclass
+       from pg_catalog.pg_depend dep
+       join pg_catalog.pg_class c on c.oid = dep.objid and c.relkind = 'S'
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where dep.classid = 'pg_catalog.pg_class'::regclass and dep.refclassid = 'pg_catalog.pg_class'::regclass
         and dep.deptype in ('a', 'i') and dep.refobjid = any($1::oid[])`,
     [tableOids],
   );

@@ -31,7 +31,7 @@ export function lockKey(name: string): number {
 export async function lockKeys(client: ClientBase, names: readonly string[]): Promise<void> {
   const keys = [...new Set(names.map(lockKey))].sort((a, b) => a - b);
   for (const key of keys) {
-    await client.query('select pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, key]);
+    await client.query('select pg_catalog.pg_advisory_xact_lock($1, $2)', [LOCK_NAMESPACE, key]);
   }
 }
 

@@ -331,7 +331,7 @@ async function cleanOtherDatabases(
   fail: (role: string, error: string) => void,
 ): Promise<RoleState[]> {
   const { rows } = await client.query<DependencyRow>(
-    `select d.datname::text as datname, d.datallowconn as allowed, array_agg(distinct s.refobjid::int8::float8) as oids
+    `select d.datname::text as datname, d.datallowconn as allowed, pg_catalog.array_agg(distinct s.refobjid::int8::float8) as oids
        from pg_catalog.pg_shdepend s join pg_catalog.pg_database d on d.oid = s.dbid
       where s.refclassid = 'pg_catalog.pg_authid'::regclass and s.refobjid = any($1::oid[])
         and d.datname <> pg_catalog.current_database()

@@ -11,10 +11,11 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
+import { SEARCH_PATH_OPTION } from '../access/sql';
 import type { TargetConfig, TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
 import { resolveTarget, type ResolvedTarget } from './secrets';
-import { describeAttempt, firstAttempt, freshProgress, nextAttempt, tlsOptions, type Attempt, type AttemptProgress } from './tls';
+import { describeAttempt, firstAttempt, freshProgress, nextAttempt, refuseUnsafeTls, tlsOptions, type Attempt, type AttemptProgress } from './tls';
 
 /** node-postgres' protocol connection of a client: its events show how far an attempt got. */
 function connectionOf(client: pg.Client): pg.Connection {
@@ -56,6 +57,8 @@ export function clientConfig(target: ResolvedTarget, attempt: Attempt, database 
     ...(target.password !== undefined ? { password: target.password } : {}),
     ssl: attempt.tls ? tlsOptions(attempt, target) : false,
     application_name: target.applicationName,
+    // Name lookup only in pg_catalog (and pg_temp last): see SEARCH_PATH_OPTION.
+    options: SEARCH_PATH_OPTION,
     connectionTimeoutMillis: Math.round(target.connectTimeoutSeconds * 1000),
     keepAlive: true,
     ...(redirect ? { stream: () => socketTo(target.host) } : {}),
@@ -123,9 +126,11 @@ export interface Negotiated {
 
 /**
  * Connects with libpq's sslmode semantics: the first attempt, and allow's or prefer's
- * retries when libpq would make them. Throws a ConnectionError naming every attempt.
+ * retries when libpq would make them. Throws a ConnectionError naming every attempt, or,
+ * before any attempt, a ValidationError for TLS settings the plan-time check refuses.
  */
 export async function negotiate(target: ResolvedTarget, database = target.database): Promise<Negotiated> {
+  refuseUnsafeTls(target.sslMode, target);
   const hasRoot = target.tlsRootCert !== undefined;
   const made: Attempt[] = [];
   const failures: AttemptFailure[] = [];
@@ -145,6 +150,7 @@ export async function negotiate(target: ResolvedTarget, database = target.databa
 
 /** Connects with an attempt already known to work (no retries), mapping errors. */
 export async function connectWith(target: ResolvedTarget, attempt: Attempt, database = target.database): Promise<pg.Client> {
+  refuseUnsafeTls(target.sslMode, target);
   try {
     return await attemptOnce(target, attempt, database, freshProgress());
   } catch (err) {
@@ -312,7 +318,7 @@ export async function testConnection(config: TargetConfig): Promise<ConnectionCh
   const { client, attempt, failures } = await negotiate(settings);
   try {
     const { rows } = await client.query<{ version: string; num: string }>(
-      "select current_setting('server_version') as version, current_setting('server_version_num') as num",
+      "select pg_catalog.current_setting('server_version') as version, pg_catalog.current_setting('server_version_num') as num",
     );
     const row = rows[0];
     if (!row) throw new Error('the server returned no version');

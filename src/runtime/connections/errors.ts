@@ -298,7 +298,7 @@ function tlsVerify(c: Classified, ctx: TargetContext): { what: string; fix: stri
     case 'HOSTNAME_MISMATCH':
       return {
         what: `the server's certificate is not valid for the name "${name}"`,
-        fix: 'connect using a host name the certificate lists (subjectAltName), or set tls_server_name to one of them; ssl_mode "verify-ca" skips the host name check but keeps the chain check',
+        fix: 'connect using a host name the certificate lists (subjectAltName), or set tls_server_name to one of them; ssl_mode "verify-ca" with tls_root_cert skips the host name check but keeps the chain check',
       };
     case 'CERT_HAS_EXPIRED':
       return {

@@ -69,12 +69,12 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
     signal: boolean;
     connect: boolean;
   }>(
-    `select current_user as "user", current_database() as database,
-            current_setting('server_version') as version, current_setting('server_version_num') as num,
+    `select current_user as "user", pg_catalog.current_database() as database,
+            pg_catalog.current_setting('server_version') as version, pg_catalog.current_setting('server_version_num') as num,
             r.rolsuper as superuser, r.rolcreaterole as createrole, r.rolinherit as inherit,
-            pg_has_role(current_user, 'pg_signal_backend', 'USAGE') as signal,
-            has_database_privilege(current_database(), 'CONNECT') as connect
-       from pg_roles r
+            pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE') as signal,
+            pg_catalog.has_database_privilege(pg_catalog.current_database(), 'CONNECT') as connect
+       from pg_catalog.pg_roles r
       where r.rolname = current_user`,
   );
   const row = rows[0];
@@ -115,8 +115,8 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
     if (manage.length > 0) {
       const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
         `select r.rolname as name, r.rolsuper as superuser,
-                pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
-           from pg_roles r
+                pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
+           from pg_catalog.pg_roles r
           where r.rolname = any($1::text[])
           order by r.rolname`,
         [manage],
@@ -142,11 +142,11 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
     // revocation anyway, so they are not asked for.
     const { rows: issued } = await target.pool.query<{ name: string }>(
       `select r.rolname as name
-         from pg_roles r
+         from pg_catalog.pg_roles r
         where not r.rolsuper and r.rolname <> current_user
-          and exists (select from pg_auth_members m join pg_roles g on g.oid = m.roleid
+          and exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                        where m.member = r.oid and g.rolname = $1 and not m.admin_option)
-          and not pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')
+          and not pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')
         order by r.rolname`,
       [MANAGED_ROLE],
     );

@@ -103,25 +103,25 @@ export async function inspectRole(db: Queryable, options: InspectOptions = {}): 
     valid_until: string | null;
     expired: boolean;
   }>(
-    `select current_database() as database, r.rolname as name, session_user as session_user,
+    `select pg_catalog.current_database() as database, r.rolname as name, session_user as session_user,
             r.rolsuper as superuser, r.rolcreaterole as createrole, r.rolcreatedb as createdb,
             r.rolcanlogin as login, r.rolinherit as inherit, r.rolreplication as replication,
             r.rolbypassrls as bypassrls, r.rolconnlimit as connlimit,
             case when r.rolvaliduntil is null then null
-                 when not isfinite(r.rolvaliduntil) then r.rolvaliduntil::text
-                 else to_char(r.rolvaliduntil at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end as valid_until,
-            coalesce(r.rolvaliduntil < now(), false) as expired
-       from pg_roles r
+                 when not pg_catalog.isfinite(r.rolvaliduntil) then r.rolvaliduntil::text
+                 else pg_catalog.to_char(r.rolvaliduntil at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end as valid_until,
+            coalesce(r.rolvaliduntil < pg_catalog.now(), false) as expired
+       from pg_catalog.pg_roles r
       where r.rolname = current_user`,
   );
   const row = roleRows[0];
   if (!row) throw new Error('the current role is not in pg_roles');
 
   const { rows: memberRows } = await db.query<{ role: string; admin: boolean }>(
-    `select g.rolname as role, bool_or(m.admin_option) as admin
-       from pg_auth_members m
-       join pg_roles g on g.oid = m.roleid
-       join pg_roles u on u.oid = m.member
+    `select g.rolname as role, pg_catalog.bool_or(m.admin_option) as admin
+       from pg_catalog.pg_auth_members m
+       join pg_catalog.pg_roles g on g.oid = m.roleid
+       join pg_catalog.pg_roles u on u.oid = m.member
       where u.rolname = current_user
       group by g.rolname
       order by g.rolname`,
@@ -129,32 +129,32 @@ export async function inspectRole(db: Queryable, options: InspectOptions = {}): 
 
   const { rows: dbRows } = await db.query<{ name: string; create: boolean; temp: boolean }>(
     `select d.datname as name,
-            has_database_privilege(d.oid, 'CREATE') as create,
-            has_database_privilege(d.oid, 'TEMPORARY') as temp
-       from pg_database d
-      where d.datallowconn and not d.datistemplate and has_database_privilege(d.oid, 'CONNECT')
+            pg_catalog.has_database_privilege(d.oid, 'CREATE') as create,
+            pg_catalog.has_database_privilege(d.oid, 'TEMPORARY') as temp
+       from pg_catalog.pg_database d
+      where d.datallowconn and not d.datistemplate and pg_catalog.has_database_privilege(d.oid, 'CONNECT')
       order by d.datname`,
   );
 
   const { rows: schemaRows } = await db.query<{ name: string; owner: string; usage: boolean; create: boolean }>(
     `select s.name, s.owner, s.usage, s."create"
-       from (select n.nspname as name, pg_get_userbyid(n.nspowner) as owner,
-                    has_schema_privilege(n.oid, 'USAGE') as usage,
-                    has_schema_privilege(n.oid, 'CREATE') as "create"
-               from pg_namespace n
+       from (select n.nspname as name, pg_catalog.pg_get_userbyid(n.nspowner) as owner,
+                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
+                    pg_catalog.has_schema_privilege(n.oid, 'CREATE') as "create"
+               from pg_catalog.pg_namespace n
               where ${NON_SYSTEM}) s
       where s.usage or s."create"
       order by s.name`,
   );
 
-  const privilegeColumns = TABLE_PRIVILEGES.map((p) => `has_table_privilege(c.oid, '${p}') as "${p}"`).join(',\n                    ');
+  const privilegeColumns = TABLE_PRIVILEGES.map((p) => `pg_catalog.has_table_privilege(c.oid, '${p}') as "${p}"`).join(',\n                    ');
   const { rows: tableRows } = await db.query<Record<TablePrivilege, boolean> & { schema: string; table: string; kind: string; usage: boolean; total: string }>(
-    `select t.*, count(*) over () as total
+    `select t.*, pg_catalog.count(*) over () as total
        from (select n.nspname as schema, c.relname as table, c.relkind::text as kind,
-                    has_schema_privilege(n.oid, 'USAGE') as usage,
+                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
                     ${privilegeColumns}
-               from pg_class c
-               join pg_namespace n on n.oid = c.relnamespace
+               from pg_catalog.pg_class c
+               join pg_catalog.pg_namespace n on n.oid = c.relnamespace
               where c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition and ${NON_SYSTEM}) t
       where ${TABLE_PRIVILEGES.map((p) => `t."${p}"`).join(' or ')}
       order by t.schema, t.table

@@ -22,12 +22,14 @@
  *
  * libpq verifies the chain in every TLS attempt whenever a root certificate exists (not
  * only for require), so allow and prefer do too when tls_root_cert is set. The host name
- * is checked only by verify-full. Without tls_root_cert, verify-ca and verify-full use
- * Node's default trust store, as libpq does with `sslrootcert=system`.
+ * is checked only by verify-full. Without tls_root_cert, verify-full uses Node's default
+ * trust store, as libpq does with `sslrootcert=system`; verify-ca without it is refused
+ * before connecting (`refuseUnsafeTls`), as libpq refuses `sslrootcert=system` with it.
  */
 import net from 'node:net';
 import tls from 'node:tls';
-import type { SslMode } from '../types';
+import { ValidationError, type SslMode } from '../types';
+import { sslModeRefusal } from '../validation/tls-mode';
 
 /** How much of the server's certificate a TLS attempt checks. */
 export type Verification = 'none' | 'chain' | 'full';
@@ -95,6 +97,17 @@ export function nextAttempt(mode: SslMode, hasRootCert: boolean, previous: reado
     if (progress.serverRefusedTls || handshakeFailed || rejectedBeforeAuth) return PLAIN;
   }
   return undefined;
+}
+
+/**
+ * Throws the plan-time check's ValidationError (on ssl_mode) for a combination that check
+ * refuses: verify-ca without a root certificate would trust every public CA for any host
+ * name. Validation stops it at plan time; this stops what bypasses it (a target record
+ * stored before the check existed) before anything is sent to the server.
+ */
+export function refuseUnsafeTls(mode: SslMode, material: Pick<TlsMaterial, 'tlsRootCert'>): void {
+  const refusal = sslModeRefusal(mode, material.tlsRootCert !== undefined);
+  if (refusal !== undefined) throw new ValidationError([{ field: 'ssl_mode', message: refusal }]);
 }
 
 /** What TLS options need from the target. */

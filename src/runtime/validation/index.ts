@@ -37,6 +37,7 @@ export {
   parsePrivateKey,
   type TlsCheckOptions,
 } from './tls-material';
+export { VERIFY_CA_NEEDS_ROOT_CERT, sslModeRefusal } from './tls-mode';
 export {
   DEFAULT_PORT,
   DEFAULT_SSL_MODE,

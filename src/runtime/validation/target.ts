@@ -14,8 +14,9 @@
  *   Manager (`use_aws_secrets = true` with `aws_secret_name`): not both, not neither.
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
  * - `ssl_mode` is one of libpq's six modes, lower case, default `prefer` as libpq.
- *   `verify-ca` / `verify-full` without `tls_root_cert` are accepted: the system trust store
- *   is used, as libpq's `sslrootcert=system`.
+ *   `verify-full` without `tls_root_cert` is accepted: the system trust store is used, with
+ *   the host name checked, as libpq's `sslrootcert=system`. `verify-ca` without it is
+ *   refused on `ssl_mode` (see ./tls-mode): libpq refuses it too.
  * - An empty string is refused with a hint to omit the attribute (null), not read as absent.
  * - Pool sizes: 1 <= min_connections <= max_connections <= 1000 (min compared with max only
  *   when both are set). connect_timeout: 1 to 3600 seconds (libpq's 0, "wait forever",
@@ -26,6 +27,7 @@ import { SSL_MODES, ValidationError, type AwsSecretRef, type SslMode, type Targe
 import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Length, type Unknown } from './common';
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
+import { sslModeRefusal } from './tls-mode';
 
 /** An attribute's value: known, not known yet, or absent (null). */
 export type InputValue<T> = T | Unknown | null | undefined;
@@ -262,6 +264,11 @@ function checkTls(input: TargetInput, options: TlsCheckOptions, out: Issues): vo
     if (!(SSL_MODES as readonly string[]).includes(mode)) {
       const lower = (SSL_MODES as readonly string[]).includes(mode.toLowerCase()) ? ` (modes are lower case: ${show(mode.toLowerCase())})` : '';
       out.push(issue('ssl_mode', `${show(mode)} is not an sslmode${lower}; accepted: ${SSL_MODE_LIST}, as in libpq (default ${DEFAULT_SSL_MODE})`));
+    } else {
+      // Judged only when it is known whether tls_root_cert is set.
+      const rootCert = presence(input.tls_root_cert);
+      const refusal = rootCert === undefined ? undefined : sslModeRefusal(mode as SslMode, rootCert);
+      if (refusal !== undefined) out.push(issue('ssl_mode', refusal));
     }
   }
   if (presence(input.tls_root_cert) === true) out.push(...checkCertificates(input.tls_root_cert as string | Unknown, 'tls_root_cert', options));

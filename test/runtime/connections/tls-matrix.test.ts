@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
 import { ConnectionError, openTarget, testConnection, type ConnectionErrorCause } from '../../../src/runtime/connections';
-import { SSL_MODES, type SslMode, type TargetConfig } from '../../../src/runtime/types';
+import { SSL_MODES, ValidationError, type SslMode, type TargetConfig } from '../../../src/runtime/types';
 import { createTestPki, type KeyPairPem, type TestPki } from '../../fixtures/pki';
 import { eachPostgres, startPostgres, startTlsPostgres } from '../../fixtures/postgres';
 
@@ -84,13 +84,22 @@ function psqlOutcome(settings: Record<string, string>, password: string): Promis
   });
 }
 
-/** Connects through openTarget and reports how the connection ended, and the error. */
-async function ourOutcome(config: TargetConfig): Promise<{ outcome: Outcome; cause?: ConnectionErrorCause; error?: ConnectionError }> {
+/** Whether libpq refuses the settings themselves: verify-ca without a root certificate (sslrootcert=system is verify-full only). */
+function refusedSettings(row: { readonly mode: SslMode; readonly ca: CaChoice }): boolean {
+  return row.mode === 'verify-ca' && row.ca === 'none';
+}
+
+/**
+ * Connects through openTarget and reports how the connection ended, and the error; settings
+ * refused before any attempt come back as `refused`.
+ */
+async function ourOutcome(config: TargetConfig): Promise<{ outcome: Outcome; cause?: ConnectionErrorCause; error?: ConnectionError; refused?: ValidationError }> {
   let target;
   try {
     target = await openTarget(config);
   } catch (err) {
     if (err instanceof ConnectionError) return { outcome: { connected: false }, cause: err.cause, error: err };
+    if (err instanceof ValidationError) return { outcome: { connected: false }, refused: err };
     throw err;
   }
   try {
@@ -182,6 +191,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const libpq = await psqlFor(row);
     const ours = await ourOutcome(configFor(row));
     expect(ours.outcome).toEqual(libpq.outcome);
+    // libpq fails these on whatever the server does; we refuse them before connecting.
+    expect(ours.refused?.issues.map((i) => i.field)).toEqual(refusedSettings(row) ? ['ssl_mode'] : undefined);
     if (ours.error) {
       // The same attempts failed. Where the server answers "no TLS" to allow or prefer,
       // libpq carries on in plain on the same connection and reports one failure, while
@@ -207,6 +218,11 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     );
     const ours = await ourOutcome({ ...configFor(row), password: wrong });
     expect(ours.outcome).toEqual(libpq.outcome);
+    if (refusedSettings(row)) {
+      // Refused before any attempt, so no attempts to compare.
+      expect(ours.refused?.issues.map((i) => i.field)).toEqual(['ssl_mode']);
+      return;
+    }
     const continued = row.mode === 'allow' || row.mode === 'prefer';
     expect(ours.error?.attempts.filter((a) => !(continued && a.cause === 'ssl_unsupported')).length).toBe(libpq.failedAttempts);
   });

@@ -274,7 +274,11 @@ describe('checkTargetInput: where the admin secret comes from', () => {
 });
 
 describe('checkTargetInput: TLS', () => {
-  it.each(SSL_MODES)('accepts ssl_mode %s', (mode) => {
+  it.each(SSL_MODES)('accepts ssl_mode %s with tls_root_cert', (mode) => {
+    expect(checkTargetInput({ ...BASE, ssl_mode: mode, tls_root_cert: pki.ca.certPem })).toEqual([]);
+  });
+
+  it.each(SSL_MODES.filter((m) => m !== 'verify-ca'))('accepts ssl_mode %s without tls_root_cert', (mode) => {
     expect(checkTargetInput({ ...BASE, ssl_mode: mode })).toEqual([]);
   });
 
@@ -287,9 +291,33 @@ describe('checkTargetInput: TLS', () => {
     expect(only({ ...BASE, ssl_mode: 'true' }).field).toBe('ssl_mode');
   });
 
-  it('accepts verify-ca and verify-full without tls_root_cert (the system trust store)', () => {
-    expect(checkTargetInput({ ...BASE, ssl_mode: 'verify-ca' })).toEqual([]);
+  it('refuses verify-ca without tls_root_cert on ssl_mode, saying how to fix it (libpq refuses sslrootcert=system with it)', () => {
+    // Every public CA in the system store, and no host name check: any certificate a public
+    // CA issued for any name would pass.
+    const refusal: ValidationIssue = {
+      field: 'ssl_mode',
+      message:
+        '"verify-ca" needs tls_root_cert: without it any certificate that a public CA in the system trust store issued, for any host name, is accepted ' +
+        "(libpq refuses this too); set tls_root_cert to the CA certificate that signed the server's certificate, " +
+        'or use ssl_mode "verify-full" to trust the system store with host name checking',
+    };
+    expect(checkTargetInput({ ...BASE, ssl_mode: 'verify-ca' })).toEqual([refusal]);
+    expect(checkTargetInput({ ...BASE, ssl_mode: 'verify-ca', tls_root_cert: null })).toEqual([refusal]);
+    expect(checkTargetInput({ ...AWS_BASE, ssl_mode: 'verify-ca', tls_cert_file: client.certPem, tls_key_file: client.keyPem })).toEqual([refusal]);
+    expect(thrown(() => toTargetConfig({ ...BASE, ssl_mode: 'verify-ca' })).issues).toEqual([refusal]);
+    expect(thrown(() => toTargetConfig({ ...BASE, ssl_mode: 'verify-ca' })).message).toBe(`ssl_mode: ${refusal.message}`);
+  });
+
+  it('accepts verify-ca with tls_root_cert, and a tls_root_cert not known yet at plan time', () => {
+    expect(toTargetConfig({ ...BASE, ssl_mode: 'verify-ca', tls_root_cert: pki.ca.certPem })).toMatchObject({ sslMode: 'verify-ca', tlsRootCert: pki.ca.certPem });
+    expect(checkTargetInput({ ...BASE, ssl_mode: 'verify-ca', tls_root_cert: UNKNOWN })).toEqual([]);
+    // A mode not known yet cannot be judged either.
+    expect(checkTargetInput({ ...BASE, ssl_mode: UNKNOWN })).toEqual([]);
+  });
+
+  it('accepts verify-full without tls_root_cert: the system trust store with host name checking (sslrootcert=system)', () => {
     expect(checkTargetInput({ ...BASE, ssl_mode: 'verify-full' })).toEqual([]);
+    expect(toTargetConfig({ ...BASE, ssl_mode: 'verify-full' })).not.toHaveProperty('tlsRootCert');
   });
 
   it('refuses a client certificate without its key, and a key without its certificate', () => {

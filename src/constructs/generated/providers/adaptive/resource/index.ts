@@ -98,7 +98,7 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly port?: string;
   /**
-  * TLS mode with libpq's exact semantics: `disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full` (default `prefer`). With `tls_root_cert`, `require` verifies the chain as libpq does; `verify-ca`/`verify-full` without it trust Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS` (like libpq's `sslrootcert=system`).
+  * TLS mode with libpq's exact semantics: `disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full` (default `prefer`). With `tls_root_cert`, `require` verifies the chain as libpq does. `verify-full` without it trusts the system store, Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS`, with the host name checked (like libpq 16's `sslrootcert=system`); `verify-ca` without it is refused, as libpq refuses it (any public CA's certificate for any host name would pass).
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#ssl_mode Resource#ssl_mode}
   */
@@ -116,7 +116,7 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly tlsKeyFile?: string;
   /**
-  * PEM contents of the CA certificate(s) that sign the server certificate, e.g. `file("ca.crt")`.
+  * PEM contents of the CA certificate(s) that sign the server certificate, e.g. `file("ca.crt")`. Required with `verify-ca`; without it, `verify-full` trusts the system store (libpq's `sslrootcert=system`).
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#tls_root_cert Resource#tls_root_cert}
   */
