@@ -7,7 +7,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { MANAGED_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
 import { nextExpiry, reapOnce, watch, type ReaperEvent } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
 import { ident } from '../../../src/runtime/access/sql';
@@ -158,8 +158,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(result).toEqual({ revoked: [cred!.roleName, 'never-existed@example.com/writer'], failed: [], skipped: [] });
       await Promise.all([here.ended, there.ended]);
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('owned_here')).toBe('postgres');
-      expect(await ownerOf('owned_there', 'otherdb')).toBe('postgres');
+      expect(await ownerOf('owned_here')).toBe(REVOKED_OWNER_ROLE);
+      expect(await ownerOf('owned_there', 'otherdb')).toBe(REVOKED_OWNER_ROLE);
       expect(await canLogIn(cred!.roleName, cred!.password)).toBe(false);
     });
 
@@ -190,7 +190,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(pass.reaped[0]).toMatchObject({ member: 'stuck@example.com', endpoint: 'writer' });
       expect(pass.failed).toEqual([]);
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('owned_locked', 'lockeddb')).toBe('postgres');
+      expect(await ownerOf('owned_locked', 'lockeddb')).toBe(REVOKED_OWNER_ROLE);
     });
   });
 
@@ -253,7 +253,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(events.find((e) => e.type === 'reaped')).toMatchObject({ target: target.name, role: cred!.roleName, member: 'expiring@example.com', expiredAt: validUntil });
       expect(events.filter((e) => e.type === 'failed' || e.type === 'error')).toEqual([]);
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('made_by_member')).toBe('postgres');
+      expect(await ownerOf('made_by_member')).toBe(REVOKED_OWNER_ROLE);
       expect((await admin.query<{ id: number }>('select id from made_by_member')).rows).toEqual([{ id: 42 }]);
     });
 
