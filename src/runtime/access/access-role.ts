@@ -476,8 +476,10 @@ async function purgeHere(client: ClientBase, role: string, mode: RevokedObjects)
  * Drops the endpoint's access role: refuses while it has members unless
  * `revokeMemberships`; revokes everything it holds in every database where it holds
  * anything (pg_shdepend), removes its default-privilege entries, disposes of what it owns
- * as `revokedObjects` says (reassigned to `adaptive_revoked` or dropped), then DROP ROLE. A non-superuser admin first grants itself the role's privileges (it
- * holds ADMIN OPTION as its creator), which REASSIGN/DROP OWNED require on PostgreSQL 16+.
+ * as `revokedObjects` says (reassigned to `adaptive_revoked`, never to the admin, or
+ * dropped), then DROP ROLE. A non-superuser admin first grants itself the role's
+ * privileges (it holds ADMIN OPTION as its creator), which REASSIGN/DROP OWNED require on
+ * PostgreSQL 16+.
  */
 export async function dropAccessRole(
   target: TargetDb,

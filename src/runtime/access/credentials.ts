@@ -272,7 +272,6 @@ export interface RoleState {
   readonly comment: string | null;
   /** Elevated attributes it holds (see `ELEVATED_ATTRIBUTES`). */
   readonly elevated: readonly ElevatedAttribute[];
-  readonly inherit: boolean;
 }
 
 interface RoleStateRow {
@@ -286,7 +285,6 @@ interface RoleStateRow {
   member_of: string[];
   comment: string | null;
   elevated: ElevatedAttribute[];
-  inherit: boolean;
 }
 
 /**
@@ -305,7 +303,7 @@ export async function readRoleStates(client: ClientBase, roleNames: readonly str
             array(select distinct g.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                   where m.member = r.oid and g.rolname <> $2 order by 1) as member_of,
             pg_catalog.shobj_description(r.oid, 'pg_authid') as comment,
-            ${ELEVATED_SQL} as elevated, r.rolinherit as inherit
+            ${ELEVATED_SQL} as elevated
        from pg_catalog.pg_roles r
       where r.rolname = any($1::text[])`,
     [[...new Set(roleNames)], MANAGED_ROLE],
@@ -324,7 +322,6 @@ export async function readRoleStates(client: ClientBase, roleNames: readonly str
         memberOf: r.member_of,
         comment: r.comment,
         elevated: r.elevated,
-        inherit: r.inherit,
       },
     ]),
   );
@@ -374,9 +371,16 @@ function checkRequest(r: CredentialRequest, index: number, now: number): void {
  * per role (its advisory lock, and the lock COMMENT takes), so with default settings
  * (64 x max_connections entries) one call suits up to a few thousand credentials.
  *
+ * Every role is created or altered with its attributes spelled out (NOSUPERUSER NOCREATEDB
+ * NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT), and the transaction fails if any issued
+ * role holds one of those after all. On PostgreSQL 16+ memberships carry SET FALSE (see
+ * `membershipGrants`).
+ *
  * Re-issue: when the role already exists and is managed, it is altered in place (new
- * password, new expiry, LOGIN, membership set back to exactly the access role plus the
- * marker, new comment). The old password stops working at commit; open sessions of the
+ * password, new expiry, LOGIN, attributes added by hand removed, membership set back to
+ * exactly the access role plus the marker, new comment). An attribute the admin may not
+ * remove (SUPERUSER, and for a non-superuser REPLICATION or BYPASSRLS) fails the call
+ * before any change, naming the SQL a superuser has to run. The old password stops working at commit; open sessions of the
  * same member continue under the new terms (revoke first to end them). A role of that name
  * that is *not* managed is never taken over: the whole call fails before any change.
  */

@@ -19,13 +19,12 @@
  *     privilege-less `adaptive_revoked` (never to the admin: a member's SECURITY DEFINER
  *     function would then run as the admin) with SECURITY DEFINER functions and views made
  *     to run as their caller, or dropped, as the target's `revokedObjects` says
- *     (revoked-owner.ts); then `DROP OWNED BY role`. `pg_shdepend` is exactly what `DROP ROLE` checks, so databases
- *     without such entries need no connection (which also keeps us out of template1,
+ *     (revoked-owner.ts); then `DROP OWNED BY role`. `pg_shdepend` is exactly what
+ *     `DROP ROLE` checks, so databases without such entries need no connection (which also keeps us out of template1,
  *     where a session blocks `CREATE DATABASE`).
  *  d. In the target's database, one transaction: the same for objects there and shared
- *     objects for the roles `pg_shdepend` names there, `DROP ROLE`; then a
- *     last termination pass by role OID for any backend that slipped in during the
- *     sequence. A role that owns and holds nothing, the usual case, costs only `DROP ROLE`.
+ *     objects for the roles `pg_shdepend` names there, `DROP ROLE`; then a last
+ *     termination pass by role OID for any backend that slipped in during the sequence. A role that owns and holds nothing, the usual case, costs only `DROP ROLE`.
  *
  * REASSIGN/DROP OWNED require the privileges of the role they act on. A superuser has
  * them; a CREATEROLE admin (managed PostgreSQL) does not: before PostgreSQL 16 it is no
@@ -34,7 +33,9 @@
  * role (CREATEROLE allows that before 16, ADMIN OPTION from 16 on, with INHERIT TRUE).
  * In (d) `DROP ROLE` removes that membership with the role, and a failure rolls it back
  * with everything else; in (c) the grant is taken back before COMMIT, so a role left
- * disabled never leaves the admin holding its privileges.
+ * disabled never leaves the admin holding its privileges. The admin's membership in
+ * `adaptive_revoked`, which receiving the objects needs too, is always taken back before
+ * COMMIT (revoked-owner.ts).
  *
  * A role that fails at any step after (a) stays disabled (NOLOGIN, expired) and is reported
  * for a later retry; nothing throws halfway. Each role's advisory lock is held (session
@@ -399,8 +400,8 @@ interface ActAsRow {
 /**
  * The disposal of what `roles` own in the connected database (revoked-owner.ts: reassigned
  * to `adaptive_revoked`, or dropped; then DROP OWNED), wrapped, for roles whose privileges
- * the admin lacks, in a membership it grants itself (see the module comment). With `undoGrant` the grant is taken back at the end
- * (same transaction), leaving the admin's memberships as they were; without it the caller
+ * the admin lacks, in a membership it grants itself (see the module comment). With
+ * `undoGrant` the grant is taken back at the end (same transaction), leaving the admin's memberships as they were; without it the caller
  * drops the roles in the same transaction, which removes the grant with them.
  */
 async function cleanupStatements(
