@@ -439,6 +439,29 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(await sql(main, 'appdb', 'select tableowner from pg_tables where tablename = $1', [table])).toEqual([{ tableowner: 'adaptive_revoked' }]);
   });
 
+  it('applyEndpoint gives a live credential back a membership it lost, on PostgreSQL 16+ without SET', async () => {
+    const h = await fresh();
+    await basics(h);
+    const ep = `${h.tag}-read`;
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    const result = await h.service.applyGroup({ name: `${h.tag}-g`, members: ['hal@example.com'], endpoints: [ep] }, new Set());
+    const login = result.issued[0]!.username;
+    await sql(main, 'appdb', `revoke ${ident(accessRoleName(ep))} from ${ident(login)}`);
+    expect(await queryResult(await session(result.issued[0]!), 'select * from app.items')).toBe('42501');
+
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    expect(await queryResult(await session(result.issued[0]!), 'select * from app.items')).toBe('ok');
+    if (main.major >= 16) {
+      const rows = await sql(
+        main,
+        'appdb',
+        `select inherit_option, set_option from pg_auth_members where roleid = $1::regrole and member = $2::regrole`,
+        [ident(accessRoleName(ep)), ident(login)],
+      );
+      expect(rows).toEqual([{ inherit_option: true, set_option: false }]);
+    }
+  });
+
   it('a member already given an endpoint by another group is refused without touching the other group’s credential', async () => {
     const h = await fresh();
     await basics(h);
