@@ -3,13 +3,13 @@
  * (`adaptive_resource`), with typed credentials and TLS settings, checked at synth time by
  * the same rules `terraform plan` applies.
  */
-import type { SslMode } from '../runtime/types';
+import type { RevokedObjects, SslMode } from '../runtime/types';
 import { checkTargetInput, type TargetInput } from '../runtime/validation';
 import { Token, Construct } from './cdk';
 import { resource as l1 } from './generated/providers/adaptive';
 import { forSynth, validateWith } from './validation';
 
-export type { SslMode } from '../runtime/types';
+export type { RevokedObjects, SslMode } from '../runtime/types';
 
 /** Admin credentials kept in AWS Secrets Manager. */
 export interface SecretsManagerCredentialsOptions {
@@ -144,6 +144,13 @@ export interface PostgresTargetProps {
    * @default 'adaptive-access'
    */
   readonly applicationName?: string;
+  /**
+   * What becomes of the objects a member created once the credential is revoked or expires
+   * (`revoked_objects`): `reassign` hands them to the privilege-less role `adaptive_revoked`
+   * (never to the admin), `drop` drops them.
+   * @default 'reassign'
+   */
+  readonly revokedObjects?: RevokedObjects;
 }
 
 /** The port as the string attribute wants it; a number token stays a token. */
@@ -185,6 +192,7 @@ export class PostgresTarget extends Construct {
       ...(props.minConnections !== undefined && { minConnections: props.minConnections }),
       ...(props.connectTimeout !== undefined && { connectTimeout: props.connectTimeout }),
       ...(props.applicationName !== undefined && { applicationName: props.applicationName }),
+      ...(props.revokedObjects !== undefined && { revokedObjects: props.revokedObjects }),
     });
     this.targetName = this.resource.name;
     this.serverVersion = this.resource.serverVersion;
@@ -218,6 +226,7 @@ function targetInput(r: l1.Resource): TargetInput {
     min_connections: r.minConnectionsInput,
     connect_timeout: r.connectTimeoutInput,
     application_name: r.applicationNameInput,
+    revoked_objects: r.revokedObjectsInput,
   };
   // Every value passes through forSynth: tokens become UNKNOWN, as at plan time.
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, forSynth(value)]));

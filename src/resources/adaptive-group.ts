@@ -47,7 +47,7 @@ const schema = {
     }),
     drift: attr.list(types.string, {
       computed: true,
-      description: 'Credentials found missing or disabled on their target at refresh (changed outside Terraform); applying issues them again.',
+      description: 'Credentials found missing, disabled or given attributes (such as CREATEDB) on their target at refresh (changed outside Terraform); applying issues them again.',
     }),
   },
 } as const;
@@ -222,14 +222,15 @@ export const adaptiveGroup = defineResource({
     const service = await ctx.provider.service();
     const found = await service.inspectGroup(state.name);
     if (!found) return null;
-    const missing = new Set(found.missing.map((c) => pairKey(c.member, c.endpoint)));
+    const reasons = new Map(found.missing.map((c) => [pairKey(c.member, c.endpoint), c.reason]));
+    const missing = new Set(reasons.keys());
     const current = new Map([...found.live, ...found.expired].map((c) => [pairKey(c.member, c.endpoint), c]));
     const now = Date.now();
     const drift: string[] = [];
     const credentials = stored(state.credentials).filter((c) => {
       const key = pairKey(c.member, c.endpoint);
       if (missing.has(key)) {
-        drift.push(`the login role of ${c.member} on ${c.endpoint} (${c.username}) is missing or disabled on its target`);
+        drift.push(`the login role of ${c.member} on ${c.endpoint} (${c.username}) ${reasons.get(key) ?? 'is missing or disabled on its target'}`);
         return false;
       }
       // Revoked by someone else before expiry (the reaper only takes expired ones).

@@ -55,6 +55,16 @@ const schema = {
     min_connections: attr.number({ optional: true, description: 'Idle admin connections kept open once made.' }),
     connect_timeout: attr.number({ optional: true, description: 'Seconds to wait for a connection (default 10).' }),
     application_name: attr.string({ optional: true, description: 'application_name of admin sessions (default `adaptive-access`).' }),
+    revoked_objects: attr.string({
+      optional: true,
+      description:
+        'What happens to the objects (tables, functions, ...) a member created with a credential when it is revoked or expires, ' +
+        "and to those an endpoint's access role owns when the endpoint is deleted: `reassign` (default) hands them to `adaptive_revoked`, " +
+        'a NOLOGIN role with no privileges, no attributes and no members, and makes their SECURITY DEFINER functions and views run ' +
+        "with their caller's privileges; `drop` drops them. Never the admin: the admin is often a superuser, and a member's " +
+        'SECURITY DEFINER function it came to own would let anyone run SQL as the admin. A role named `adaptive_revoked` that ' +
+        'is not the one adaptive-access created is refused.',
+    }),
     server_version: attr.string({ computed: true, description: 'PostgreSQL server version, read when the resource was last created or updated.' }),
   },
 } as const;
@@ -64,7 +74,7 @@ type Model = ModelOf<typeof schema>;
 const INPUT_FIELDS = [
   'type', 'name', 'host', 'port', 'database_name', 'username', 'password', 'use_aws_secrets', 'aws_region', 'aws_secret_name',
   'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
-  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name',
+  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects',
 ] as const;
 
 /**
@@ -122,6 +132,7 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
     min_connections: config.minConnections ?? null,
     connect_timeout: config.connectTimeoutSeconds ?? null,
     application_name: config.applicationName ?? null,
+    revoked_objects: config.revokedObjects ?? null,
   };
 }
 

@@ -84,10 +84,16 @@ export interface GroupInspection {
   readonly expired: MemberCredential[];
   /**
    * Recorded live, not expired, but unusable on the target: the role is gone, cannot log in,
-   * has a VALID UNTIL moved into the past, or lost its membership in the endpoint's access
-   * role (drift; re-issue by leaving the pair out of `have`).
+   * has a VALID UNTIL moved into the past, lost its membership in the endpoint's access
+   * role, or holds attributes someone added by hand (drift; re-issue by leaving the pair
+   * out of `have`). `reason` says which.
    */
-  readonly missing: MemberCredential[];
+  readonly missing: MissingCredential[];
+}
+
+/** A credential that is not usable as issued, and why (for people). */
+export interface MissingCredential extends MemberCredential {
+  readonly reason: string;
 }
 
 /** An endpoint's record with what its access role holds and what it should hold. */
@@ -180,11 +186,17 @@ function checkEndpointInput(spec: EndpointInput): void {
   if (issues.length > 0) throw new ValidationError(issues);
 }
 
-/** Whether a live, unexpired credential's role can be used: it logs in and holds the endpoint's access role. */
-function usable(role: ManagedRole | undefined, accessRole: string | undefined, now: number): boolean {
-  if (!role || !role.canLogin) return false;
-  if (role.validUntil !== null && role.validUntil.getTime() <= now) return false;
-  return accessRole === undefined || role.memberOf.includes(accessRole);
+/**
+ * Why a live, unexpired credential's role cannot be used as issued, or undefined when it
+ * can: it logs in, holds the endpoint's access role, and no attribute it was not issued with.
+ */
+function unusable(role: ManagedRole | undefined, accessRole: string | undefined, now: number): string | undefined {
+  if (!role) return 'is missing on its target';
+  if (!role.canLogin) return 'is disabled (cannot log in) on its target';
+  if (role.validUntil !== null && role.validUntil.getTime() <= now) return 'has had its VALID UNTIL moved into the past on its target';
+  if (accessRole !== undefined && !role.memberOf.includes(accessRole)) return `is no longer a member of the endpoint's access role ${accessRole}`;
+  if (role.elevated.length > 0) return `holds attributes added outside adaptive-access: ${role.elevated.join(', ')}`;
+  return undefined;
 }
 
 export class AccessService {
@@ -385,13 +397,17 @@ export class AccessService {
       await transaction(client, async () => {
         // The same locks as issuing and revoking, so a role is not dropped under our GRANT.
         await lockCredentialRoles(client, names, 'transaction', [accessRole]);
+        // As at issue (credentials.ts): from 16 on, the member inherits the access role but
+        // cannot SET ROLE to it.
+        const { rows: server } = await client.query<{ version: number }>(`select pg_catalog.current_setting('server_version_num')::int as version`);
+        const options = (server[0]?.version ?? 0) >= 160000 ? ' WITH INHERIT TRUE, SET FALSE' : '';
         const { rows } = await client.query<{ name: string }>(
           `select r.rolname::text as name from pg_catalog.pg_roles r
             where r.rolname = any($1::text[]) and r.rolcanlogin
               and not pg_catalog.pg_has_role(r.oid, (select oid from pg_catalog.pg_roles where rolname = $2), 'MEMBER')`,
           [names, accessRole],
         );
-        if (rows.length > 0) await client.query(rows.map((r) => `GRANT ${ident(accessRole)} TO ${ident(r.name)}`).join(';\n'));
+        if (rows.length > 0) await client.query(rows.map((r) => `GRANT ${ident(accessRole)} TO ${ident(r.name)}${options}`).join(';\n'));
       });
     } catch (err) {
       failure = err;
@@ -717,7 +733,7 @@ export class AccessService {
       if (e) endpoints.set(endpoint, e);
     }
     const accessRoles = new Map([...endpoints.values()].map((e) => [e.name, e.accessRole]));
-    const result: { live: MemberCredential[]; expired: MemberCredential[]; missing: MemberCredential[] } = { live: [], expired: [], missing: [] };
+    const result: { live: MemberCredential[]; expired: MemberCredential[]; missing: MissingCredential[] } = { live: [], expired: [], missing: [] };
     for (const [resource, creds] of groupBy(live, (c) => c.resource)) {
       const target = await this.target(resource);
       // Expiry is judged by the target's clock, the one that enforces it.
@@ -725,8 +741,9 @@ export class AccessService {
       const roles = new Map((await listManagedRoles(target)).map((r) => [r.roleName, r]));
       for (const c of creds) {
         const view = await this.credentialView(c, null);
+        const reason = unusable(roles.get(c.roleName), accessRoles.get(c.endpoint), now);
         if (c.expiresAt.getTime() <= now) result.expired.push(view);
-        else if (!usable(roles.get(c.roleName), accessRoles.get(c.endpoint), now)) result.missing.push(view);
+        else if (reason !== undefined) result.missing.push({ ...view, reason });
         else result.live.push(view);
       }
     }

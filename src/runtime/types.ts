@@ -9,6 +9,15 @@ import type { Client, Pool } from 'pg';
 export const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'] as const;
 export type SslMode = (typeof SSL_MODES)[number];
 
+/**
+ * What happens to the objects a revoked credential (or a dropped endpoint's access role)
+ * still owns: `reassign` hands them to the privilege-less NOLOGIN role `adaptive_revoked`
+ * (never to the admin), with SECURITY DEFINER functions and views made to run as their
+ * caller; `drop` drops them.
+ */
+export const REVOKED_OBJECTS = ['reassign', 'drop'] as const;
+export type RevokedObjects = (typeof REVOKED_OBJECTS)[number];
+
 /** Admin credentials kept in AWS Secrets Manager instead of in configuration. */
 export interface AwsSecretRef {
   readonly secretName: string;
@@ -44,6 +53,8 @@ export interface TargetConfig {
   readonly minConnections?: number;
   readonly connectTimeoutSeconds?: number;
   readonly applicationName?: string;
+  /** Default `reassign`. */
+  readonly revokedObjects?: RevokedObjects;
 }
 
 /**
@@ -55,6 +66,8 @@ export interface TargetDb {
   readonly name: string;
   readonly database: string;
   readonly pool: Pool;
+  /** What revocation and dropping an access role do with owned objects; default `reassign`. */
+  readonly revokedObjects?: RevokedObjects;
   connect(database?: string): Promise<Client>;
   close(): Promise<void>;
 }

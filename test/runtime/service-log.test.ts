@@ -50,7 +50,9 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await cluster.stop();
     const log = cluster.readLog();
     // The log is complete: it shows the statements that issued the roles, with verifiers.
-    expect(log).toContain('CREATE ROLE "bo@example.com/logged-write" WITH LOGIN PASSWORD \'SCRAM-SHA-256$');
+    expect(log).toContain(
+      'CREATE ROLE "bo@example.com/logged-write" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD \'SCRAM-SHA-256$',
+    );
     expect(log).toContain('DROP ROLE "bo@example.com/logged-write"');
     for (const password of passwords) expect(log).not.toContain(password);
   });

@@ -140,20 +140,22 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const attempt = h.service.applyResource(targetConfig(other, 'ops2', 'opsdb', second));
     if (other.major >= 16) {
       await expect(attempt).rejects.toThrow('GRANT "adaptive_managed" TO "ops_admin2" WITH ADMIN OPTION;');
+      await expect(attempt).rejects.toThrow('GRANT "adaptive_revoked" TO "ops_admin2" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;');
       expect(await h.catalog.getResource('ops2')).toBeUndefined();
     } else {
       await expect(attempt).resolves.toMatchObject({ missing: [] });
     }
 
     // The member creates a table (the admin lets the endpoint's role create in its schema):
-    // removing the group still ends the session, hands the table to the admin, drops the role.
+    // removing the group still ends the session, hands the table to the privilege-less
+    // adaptive_revoked (never to the admin), drops the role.
     await app.query(`grant create on schema app to ${ident(accessRoleName('ops-write'))}`);
     expect(await queryResult(member, 'create table app.ana_notes (id int)')).toBe('ok');
     const anaRole = result.issued[0]!.username;
     expect(await h.service.removeGroup('ops')).toEqual([anaRole]);
     expect(await queryResult(member, 'select 1')).not.toBe('ok');
     expect(await roleExists(other, anaRole)).toBe(false);
-    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'ana_notes'")).toEqual([{ tableowner: 'ops_admin' }]);
+    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'ana_notes'")).toEqual([{ tableowner: 'adaptive_revoked' }]);
 
     // The same for the reaper, once a credential has expired (by the servers' clocks: a short ttl).
     await h.service.applyEndpoint(endpoint('ops-brief', 'write', 3, 'ops'));
@@ -170,7 +172,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(pass.results.flatMap((r) => r.reaped.map((x) => x.role))).toEqual([late.issued[0]!.username]);
     expect(await queryResult(bo, 'select 1')).not.toBe('ok');
     expect(await roleExists(other, late.issued[0]!.username)).toBe(false);
-    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'bo_notes'")).toEqual([{ tableowner: 'ops_admin' }]);
+    expect(await sql(other, 'opsdb', "select tableowner from pg_tables where tablename = 'bo_notes'")).toEqual([{ tableowner: 'adaptive_revoked' }]);
   });
 
   // ---------------------------------------------------------------------------------------
@@ -394,6 +396,76 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(await loginResult(first.issued[0]!)).toBe('28P01');
     const rows = await credentialRows(main, h.db);
     expect(rows.map((r) => r.revoke_reason)).toEqual(['replaced', null]);
+  });
+
+  it('inspectGroup reports a credential whose role was given attributes by hand as missing, naming them; applying again re-issues it without them', async () => {
+    const h = await fresh();
+    await basics(h);
+    const ep = `${h.tag}-read`;
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    const spec = { name: `${h.tag}-g`, members: ['eve@example.com', 'fay@example.com'], endpoints: [ep] };
+    const first = await h.service.applyGroup(spec, new Set());
+    const eve = first.issued.find((c) => c.member === 'eve@example.com')!;
+    await sql(main, 'postgres', `alter role ${ident(eve.username)} createdb createrole`);
+
+    const seen = await h.service.inspectGroup(spec.name);
+    expect(seen!.live.map((c) => c.member)).toEqual(['fay@example.com']);
+    expect(seen!.missing.map((c) => [c.member, c.reason])).toEqual([['eve@example.com', expect.stringMatching(/CREATEDB, CREATEROLE/) as unknown]]);
+
+    const again = await h.service.applyGroup(spec, pairs(['fay@example.com'], [ep]));
+    expect(again.issued.map((c) => c.member)).toEqual(['eve@example.com']);
+    const attributes = await sql(main, 'postgres', 'select rolcreatedb, rolcreaterole from pg_roles where rolname = $1', [eve.username]);
+    expect(attributes).toEqual([{ rolcreatedb: false, rolcreaterole: false }]);
+    expect((await h.service.inspectGroup(spec.name))!.missing).toEqual([]);
+    expect(await loginResult(again.issued[0]!)).toBe('ok');
+  });
+
+  it('a resource’s revoked_objects is kept in the catalog and decides what becomes of a revoked member’s objects', async () => {
+    const h = await fresh();
+    await h.service.applyResource({ ...targetConfig(main, 'main', 'appdb'), revokedObjects: 'drop' });
+    expect((await h.catalog.getResource('main'))?.target.revokedObjects).toBe('drop');
+    await h.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
+    const ep = `${h.tag}-read`;
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    await sql(main, 'appdb', `grant create on schema app to ${ident(accessRoleName(ep))}`);
+    const spec = { name: `${h.tag}-g`, members: ['gil@example.com'], endpoints: [ep] };
+    const table = `${h.tag}_gil_notes`;
+
+    const dropped = await h.service.applyGroup(spec, new Set());
+    expect(await queryResult(await session(dropped.issued[0]!), `create table app.${table} (id int)`)).toBe('ok');
+    await h.service.removeGroup(spec.name);
+    expect(await sql(main, 'appdb', 'select tableowner from pg_tables where tablename = $1', [table])).toEqual([]);
+
+    // Back to the default: the next member's table is kept, owned by adaptive_revoked.
+    await h.service.applyResource(targetConfig(main, 'main', 'appdb'));
+    expect((await h.catalog.getResource('main'))?.target.revokedObjects).toBeUndefined();
+    const kept = await h.service.applyGroup(spec, new Set());
+    expect(await queryResult(await session(kept.issued[0]!), `create table app.${table} (id int)`)).toBe('ok');
+    await h.service.removeGroup(spec.name);
+    expect(await sql(main, 'appdb', 'select tableowner from pg_tables where tablename = $1', [table])).toEqual([{ tableowner: 'adaptive_revoked' }]);
+  });
+
+  it('applyEndpoint gives a live credential back a membership it lost, on PostgreSQL 16+ without SET', async () => {
+    const h = await fresh();
+    await basics(h);
+    const ep = `${h.tag}-read`;
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    const result = await h.service.applyGroup({ name: `${h.tag}-g`, members: ['hal@example.com'], endpoints: [ep] }, new Set());
+    const login = result.issued[0]!.username;
+    await sql(main, 'appdb', `revoke ${ident(accessRoleName(ep))} from ${ident(login)}`);
+    expect(await queryResult(await session(result.issued[0]!), 'select * from app.items')).toBe('42501');
+
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    expect(await queryResult(await session(result.issued[0]!), 'select * from app.items')).toBe('ok');
+    if (main.major >= 16) {
+      const rows = await sql(
+        main,
+        'appdb',
+        `select inherit_option, set_option from pg_auth_members where roleid = $1::regrole and member = $2::regrole`,
+        [ident(accessRoleName(ep)), ident(login)],
+      );
+      expect(rows).toEqual([{ inherit_option: true, set_option: false }]);
+    }
   });
 
   it('a member already given an endpoint by another group is refused without touching the other group’s credential', async () => {

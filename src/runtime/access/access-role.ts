@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
-import { TABLE_PRIVILEGES, ValidationError, type Permissions, type TargetDb, type ValidationIssue } from '../types';
+import { TABLE_PRIVILEGES, ValidationError, type Permissions, type RevokedObjects, type TargetDb, type ValidationIssue } from '../types';
 import { MANAGED_ROLE, MARKER_COMMENT, verifyManagedRole } from './marker';
 import {
   NOTHING_WANTED,
@@ -32,6 +32,7 @@ import {
   type Fix,
 } from './grants';
 import { isRetryable, lockKeys, transaction } from './locks';
+import { disposeOwnedStatements, ensureRevokedOwner } from './revoked-owner';
 import { ident, identList, literal } from './sql';
 
 /** The marker role every issued login role belongs to (defined with the credentials). */
@@ -127,22 +128,26 @@ function isDuplicateRole(err: unknown): boolean {
 }
 
 /**
- * Creates the marker role `adaptive_managed` (NOLOGIN) if it does not exist, and refuses
- * one that exists but is not ours (`verifyManagedRole`). Safe to run from many processes
- * at once. Returns whether this call created it.
+ * Creates the marker role `adaptive_managed` (NOLOGIN) if it does not exist, and
+ * `adaptive_revoked` likewise, refusing a role of either name that is not ours (`verifyManagedRole`). Safe to run
+ * from many processes at once. Returns whether this call created the marker.
  */
 export async function ensureManagedRole(target: TargetDb): Promise<boolean> {
   return withClient(target, target.database, async (client) => {
     try {
       return await transaction(client, async () => {
         await lockKeys(client, [roleLockName(MANAGED_ROLE)]);
-        if (await findRole(client, MANAGED_ROLE)) {
-          await verifyManagedRole(client);
-          return false;
+        let created = false;
+        if (await findRole(client, MANAGED_ROLE)) await verifyManagedRole(client);
+        else {
+          await client.query(`CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN`);
+          await client.query(`COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal(MARKER_COMMENT)}`);
+          created = true;
         }
-        await client.query(`CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN`);
-        await client.query(`COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal(MARKER_COMMENT)}`);
-        return true;
+        // The owner of revoked credentials' objects, made (and checked) up front: a role of
+        // that name that is not ours is refused when the resource is applied, not at revocation.
+        await ensureRevokedOwner(client);
+        return created;
       });
     } catch (err) {
       if (isDuplicateRole(err)) return false;
@@ -415,6 +420,8 @@ export interface DropAccessRoleOptions {
    * reaper). Default false: refuse, naming the members.
    */
   readonly revokeMemberships?: boolean;
+  /** What to do with objects the role owns; default the target's `revokedObjects`, else `reassign`. */
+  readonly revokedObjects?: RevokedObjects;
 }
 
 /** What a drop did. */
@@ -445,10 +452,12 @@ export class AccessRoleInUseError extends Error {
 /**
  * In the connected database: revoke whatever the role holds, including grants made by
  * other grantors (REVOKE only removes one's own grants, and DROP OWNED only the admin's,
- * so these would block DROP ROLE), then REASSIGN OWNED to the admin and DROP OWNED, which
- * also removes its default-privilege entries.
+ * so these would block DROP ROLE), then dispose of what it owns (revoked-owner.ts:
+ * reassigned to the privilege-less `adaptive_revoked`, never to the admin, whom a SECURITY
+ * DEFINER function a member created as the access role would otherwise run as; or
+ * dropped) and DROP OWNED, which also removes its default-privilege entries.
  */
-async function purgeHere(client: ClientBase, role: string): Promise<{ statements: string[]; warnings: string[] }> {
+async function purgeHere(client: ClientBase, role: string, mode: RevokedObjects): Promise<{ statements: string[]; warnings: string[] }> {
   const server = await readServer(client);
   const row = await findRole(client, role);
   if (!row) return { statements: [], warnings: [] };
@@ -457,17 +466,19 @@ async function purgeHere(client: ClientBase, role: string): Promise<{ statements
   // Memberships and attributes vanish with the role; only privileges block DROP ROLE.
   const fixes = fixesOf(items).filter((f) => f.kind !== 'membership' && f.kind !== 'attributes');
   const run = await runStatements(client, renderFixes(role, fixes));
-  const tail = [`REASSIGN OWNED BY ${ident(role)} TO ${ident(server.admin)}`, `DROP OWNED BY ${ident(role)}`];
-  for (const sql of tail) await client.query(sql);
+  const tail = await disposeOwnedStatements(client, [{ oid: row.oid, name: role }], mode);
+  await client.query(tail.join(';\n'));
   return { statements: [...run.executed, ...tail], warnings: run.warnings };
 }
 
 /**
  * Drops the endpoint's access role: refuses while it has members unless
  * `revokeMemberships`; revokes everything it holds in every database where it holds
- * anything (pg_shdepend), removes its default-privilege entries, REASSIGN/DROP OWNED,
- * then DROP ROLE. A non-superuser admin first grants itself the role's privileges (it
- * holds ADMIN OPTION as its creator), which REASSIGN/DROP OWNED require on PostgreSQL 16+.
+ * anything (pg_shdepend), removes its default-privilege entries, disposes of what it owns
+ * as `revokedObjects` says (reassigned to `adaptive_revoked`, never to the admin, or
+ * dropped), then DROP ROLE. A non-superuser admin first grants itself the role's
+ * privileges (it holds ADMIN OPTION as its creator), which REASSIGN/DROP OWNED require on
+ * PostgreSQL 16+.
  */
 export async function dropAccessRole(
   target: TargetDb,
@@ -480,6 +491,7 @@ export async function dropAccessRole(
   const meta = parseComment(located.comment);
   if (!meta) throw notOurs(endpoint, role);
   const database = meta.database;
+  const mode = options.revokedObjects ?? target.revokedObjects ?? 'reassign';
   const warnings: string[] = [];
 
   const checkMembers = async (client: ClientBase, oid: number): Promise<string[]> => {
@@ -509,7 +521,7 @@ export async function dropAccessRole(
     const purged = await withClient(target, db, (client) =>
       transaction(client, async () => {
         await lockKeys(client, [roleLockName(role), aclLockName(db)]);
-        return purgeHere(client, role);
+        return purgeHere(client, role, mode);
       }),
     );
     warnings.push(...purged.warnings);
@@ -522,7 +534,7 @@ export async function dropAccessRole(
       const row = await findRole(client, role);
       if (!row) return { role, dropped: false, revokedMembers: [], warnings };
       const members = await checkMembers(client, row.oid);
-      const purged = await purgeHere(client, role);
+      const purged = await purgeHere(client, role, mode);
       warnings.push(...purged.warnings);
       try {
         await client.query(`DROP ROLE ${ident(role)}`);

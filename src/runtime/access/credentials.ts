@@ -21,6 +21,19 @@ import { ident, identList, literal } from './sql';
 
 export { MANAGED_BY, MANAGED_ROLE, parseMetadata, type CredentialMetadata };
 
+/**
+ * The NOLOGIN role that owns what revoked credentials (and dropped access roles) created,
+ * in `revoked_objects = "reassign"` mode: never the admin, which is often a superuser, so
+ * that a member's SECURITY DEFINER function cannot end up running as the admin. It has no
+ * login, no attributes, no privileges of its own, no memberships, and no member that may
+ * inherit it or SET ROLE to it (on 16+ its non-superuser creator holds ADMIN OPTION only).
+ * A role of this name that does not look exactly like that is refused (revoked-owner.ts).
+ */
+export const REVOKED_OWNER_ROLE = 'adaptive_revoked';
+
+/** The comment that marks `adaptive_revoked` as ours. */
+export const REVOKED_OWNER_COMMENT =
+  'adaptive-access: owns the objects of revoked credentials; no login, no privileges, no members. Do not grant it to anyone.';
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
 export const MAX_ROLE_NAME_BYTES = 63;
@@ -63,9 +76,29 @@ export interface ManagedRole {
   readonly validUntil: Date | null;
   /** Roles it is a direct member of, `adaptive_managed` excepted. */
   readonly memberOf: readonly string[];
+  /**
+   * Attributes it holds that an issued credential never has (SUPERUSER, CREATEDB, CREATEROLE,
+   * REPLICATION, BYPASSRLS): added by hand; the next issue removes them. Empty normally.
+   */
+  readonly elevated: readonly ElevatedAttribute[];
   /** The parsed comment, or null when it is missing or not our JSON. */
   readonly metadata: CredentialMetadata | null;
 }
+
+/** Role attributes an issued credential must not hold, with their pg_roles columns. */
+export const ELEVATED_ATTRIBUTES = {
+  SUPERUSER: 'rolsuper',
+  CREATEDB: 'rolcreatedb',
+  CREATEROLE: 'rolcreaterole',
+  REPLICATION: 'rolreplication',
+  BYPASSRLS: 'rolbypassrls',
+} as const;
+export type ElevatedAttribute = keyof typeof ELEVATED_ATTRIBUTES;
+
+/** SQL: the elevated attributes of the pg_roles row `r`, as a text[] in a fixed order. */
+const ELEVATED_SQL = `array_remove(array[${Object.entries(ELEVATED_ATTRIBUTES)
+  .map(([name, column]) => `case when r.${column} then '${name}' end`)
+  .join(', ')}], null)::text[]`;
 
 // ---------------------------------------------------------------------------------------
 // Role names
@@ -180,6 +213,21 @@ function ensureManagedRoleSql(): string {
   );
 }
 
+/**
+ * A DO block creating `adaptive_revoked` (NOLOGIN, NOINHERIT, our comment) when missing,
+ * tolerant of a concurrent creator like the marker's. An existing role is left as it is:
+ * whoever gives it objects checks it first (revoked-owner.ts).
+ */
+export function ensureRevokedOwnerSql(): string {
+  return (
+    `DO $adaptive$ BEGIN ` +
+    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(REVOKED_OWNER_ROLE)}) THEN ` +
+    `CREATE ROLE ${ident(REVOKED_OWNER_ROLE)} NOLOGIN NOINHERIT; ` +
+    `COMMENT ON ROLE ${ident(REVOKED_OWNER_ROLE)} IS ${literal(REVOKED_OWNER_COMMENT)}; END IF; ` +
+    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
+  );
+}
+
 /** Facts about existing roles, read under the locks before anything is changed. */
 export interface RoleState {
   readonly name: string;
@@ -197,6 +245,8 @@ export interface RoleState {
   readonly validUntil: Date | null;
   readonly memberOf: readonly string[];
   readonly comment: string | null;
+  /** Elevated attributes it holds (see `ELEVATED_ATTRIBUTES`). */
+  readonly elevated: readonly ElevatedAttribute[];
 }
 
 interface RoleStateRow {
@@ -211,6 +261,7 @@ interface RoleStateRow {
   valid_until: Date | null;
   member_of: string[];
   comment: string | null;
+  elevated: ElevatedAttribute[];
 }
 
 /**
@@ -231,7 +282,8 @@ export async function readRoleStates(client: ClientBase, roleNames: readonly str
                     where m.member = r.oid and g.rolname = $2 and m.admin_option) as admin_of_marker,
             array(select distinct g.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                   where m.member = r.oid and g.rolname <> $2 order by 1) as member_of,
-            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment
+            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment,
+            ${ELEVATED_SQL} as elevated
        from pg_catalog.pg_roles r
       where r.rolname = any($1::text[])`,
     [[...new Set(roleNames)], MANAGED_ROLE],
@@ -252,6 +304,7 @@ export async function readRoleStates(client: ClientBase, roleNames: readonly str
         validUntil: r.valid_until,
         memberOf: r.member_of,
         comment: r.comment,
+        elevated: r.elevated,
       },
     ]),
   );
@@ -310,9 +363,16 @@ export async function serverNow(client: ClientBase | Pool): Promise<Date> {
  * per role (its advisory lock, and the lock COMMENT takes), so with default settings
  * (64 x max_connections entries) one call suits up to a few thousand credentials.
  *
+ * Every role is created or altered with its attributes spelled out (NOSUPERUSER NOCREATEDB
+ * NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT), and the transaction fails if any issued
+ * role holds one of those after all. On PostgreSQL 16+ memberships carry SET FALSE (see
+ * `membershipGrants`).
+ *
  * Re-issue: when the role already exists and is managed, it is altered in place (new
- * password, new expiry, LOGIN, membership set back to exactly the access role plus the
- * marker, new comment). The old password stops working at commit; open sessions of the
+ * password, new expiry, LOGIN, attributes added by hand removed, membership set back to
+ * exactly the access role plus the marker, new comment). An attribute the admin may not
+ * remove (SUPERUSER, and for a non-superuser REPLICATION or BYPASSRLS) fails the call
+ * before any change, naming the SQL a superuser has to run. The old password stops working at commit; open sessions of the
  * same member continue under the new terms (revoke first to end them). A role of that name
  * that is not ours (no member of the marker role, no credential comment of ours, or an
  * admin holding ADMIN OPTION on the marker) is never taken over: the whole call fails
@@ -338,7 +398,7 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
   try {
     await transaction(client, async () => {
       await lockCredentialRoles(client, names, 'transaction', requests.map((r) => r.accessRole));
-      await client.query(ensureManagedRoleSql());
+      await client.query(`${ensureManagedRoleSql()};\n${ensureRevokedOwnerSql()}`);
       await verifyManagedRole(client);
       const existing = await readRoleStates(client, names);
       const unmanaged = names.filter((n) => {
@@ -351,6 +411,8 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
             `(not a member of ${MANAGED_ROLE} with our comment, or an admin of it); refusing to take over roles this system did not create`,
         );
       }
+      const admin = await readAdmin(client);
+      refuseUnresettable(admin, existing);
       // now() is the transaction's start, the same instant for every role of the batch.
       const now = await serverNow(client);
       grantedAt = now;
@@ -368,10 +430,12 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
           granted_at: now.toISOString(),
           expires_at: expiryOf(now, r).toISOString(),
         };
-        statements.push(roleStatements(name, verifiers[i] as string, r, expiryOf(now, r), existing.get(name), metadata));
+        statements.push(roleStatements(name, verifiers[i] as string, r, expiryOf(now, r), existing.get(name), metadata, admin));
       });
       for (let start = 0; start < statements.length; start += ROLES_PER_SCRIPT) {
-        await client.query(statements.slice(start, start + ROLES_PER_SCRIPT).flat().join(';\n'));
+        const chunk = statements.slice(start, start + ROLES_PER_SCRIPT).flat();
+        if (start + ROLES_PER_SCRIPT >= statements.length) chunk.push(verifyIssuedSql(names));
+        await client.query(chunk.join(';\n'));
       }
     });
   } catch (err) {
@@ -396,6 +460,99 @@ function expiryOf(grantedAt: Date, r: CredentialRequest): Date {
   return new Date(grantedAt.getTime() + r.ttlSeconds * 1000);
 }
 
+/** The admin connection's version and the attributes that decide what it may change. */
+interface AdminInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly superuser: boolean;
+  readonly createdb: boolean;
+  readonly replication: boolean;
+  readonly bypassrls: boolean;
+}
+
+async function readAdmin(client: ClientBase): Promise<AdminInfo> {
+  const { rows } = await client.query<AdminInfo>(
+    `select r.rolname::text as name, pg_catalog.current_setting('server_version_num')::int as version, r.rolsuper as superuser,
+            r.rolcreatedb as createdb, r.rolreplication as replication, r.rolbypassrls as bypassrls
+       from pg_catalog.pg_roles r where r.rolname = current_user`,
+  );
+  const row = rows[0];
+  if (!row) throw new Error('the admin role (current_user) is not in pg_roles');
+  return row;
+}
+
+/**
+ * Whether a non-superuser admin may remove an attribute from a role: SUPERUSER never;
+ * before 16 REPLICATION and BYPASSRLS need a superuser (CREATEROLE covers the rest); from
+ * 16 on, changing CREATEDB, REPLICATION or BYPASSRLS needs the admin to hold it.
+ */
+function mayRemove(admin: AdminInfo, attribute: ElevatedAttribute): boolean {
+  if (admin.superuser) return true;
+  switch (attribute) {
+    case 'SUPERUSER':
+      return false;
+    case 'CREATEROLE':
+      return true;
+    case 'CREATEDB':
+      return admin.version < 160000 || admin.createdb;
+    case 'REPLICATION':
+      return admin.version >= 160000 && admin.replication;
+    case 'BYPASSRLS':
+      return admin.version >= 160000 && admin.bypassrls;
+  }
+}
+
+/**
+ * Re-issuing resets the attributes a DBA added by hand. One the admin may not remove fails
+ * the whole call before any change, rather than hand out a credential that keeps it.
+ */
+function refuseUnresettable(admin: AdminInfo, existing: ReadonlyMap<string, RoleState>): void {
+  const stuck = [...existing.values()]
+    .map((s) => ({ name: s.name, attributes: s.elevated.filter((a) => !mayRemove(admin, a)) }))
+    .filter((s) => s.attributes.length > 0);
+  if (stuck.length === 0) return;
+  throw new Error(
+    `refusing to re-issue: ${stuck.map((s) => `role ${ident(s.name)} holds ${s.attributes.join(', ')}`).join('; ')}, added outside adaptive-access, ` +
+      `which the admin role ${ident(admin.name)} may not remove (PostgreSQL ${Math.floor(admin.version / 10000)}: ` +
+      'SUPERUSER needs a superuser; REPLICATION, BYPASSRLS and from 16 on CREATEDB need a superuser or an admin holding them). ' +
+      `Nothing was changed. Run as a superuser: ${stuck.map((s) => `ALTER ROLE ${ident(s.name)} ${s.attributes.map((a) => `NO${a}`).join(' ')};`).join(' ')}`,
+  );
+}
+
+/** Every attribute an issued credential has, spelled out so that none a DBA added survives. */
+const BASE_ATTRIBUTES = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+
+/**
+ * The attributes to reset on re-issue. A superuser names them all. For anyone else,
+ * PostgreSQL refuses the mere mention of SUPERUSER, REPLICATION or BYPASSRLS (and on 16+
+ * CREATEDB) unless it may change them, so only those the role actually holds are named
+ * (`refuseUnresettable` has checked the admin may); the verification at the end of the
+ * script catches an attribute added between our read and our ALTER.
+ */
+function resetAttributes(existing: RoleState, admin: AdminInfo): string {
+  if (admin.superuser) return BASE_ATTRIBUTES;
+  const named = existing.elevated.filter((a) => a !== 'CREATEROLE').map((a) => `NO${a}`);
+  return ['LOGIN', 'NOCREATEROLE', 'INHERIT', ...named].join(' ');
+}
+
+/**
+ * The memberships of an issued login role. From PostgreSQL 16 on they are granted with
+ * `SET FALSE`: the access role's privileges are inherited, but the member cannot SET ROLE
+ * to it (objects it then created would belong to the access role, outliving the member);
+ * the marker carries nothing to inherit, and SET ROLE to it would let a member create
+ * objects the marker owns, so it gets `INHERIT FALSE, SET FALSE`. Nothing a member does
+ * needs SET ROLE. PostgreSQL 15 has no SET option: there any membership allows SET ROLE,
+ * which cannot be prevented (what the access role comes to own is handed over with it).
+ * A GRANT of an existing membership by the same grantor updates its options; a membership
+ * some other grantor gave keeps its own.
+ */
+function membershipGrants(role: string, accessRole: string, version: number): string[] {
+  return [
+    `GRANT ${ident(accessRole)} TO ${role} WITH INHERIT TRUE, SET FALSE`,
+    `GRANT ${ident(MANAGED_ROLE)} TO ${role} WITH INHERIT FALSE, SET FALSE`,
+  ].filter(() => version >= 160000);
+}
+
 function roleStatements(
   name: string,
   verifier: string,
@@ -403,20 +560,42 @@ function roleStatements(
   validUntil: Date,
   existing: RoleState | undefined,
   metadata: CredentialMetadata,
+  admin: AdminInfo,
 ): string[] {
   const role = ident(name);
   const out: string[] = [];
-  const attributes = `LOGIN PASSWORD ${literal(verifier)} VALID UNTIL ${timestampLiteral(validUntil)}`;
+  const secret = `PASSWORD ${literal(verifier)} VALID UNTIL ${timestampLiteral(validUntil)}`;
   if (!existing) {
-    out.push(`CREATE ROLE ${role} WITH ${attributes} IN ROLE ${identList([r.accessRole, MANAGED_ROLE])}`);
+    // CREATE ROLE ... IN ROLE cannot say SET FALSE: on 16+ the memberships are granted after.
+    const inRole = admin.version >= 160000 ? '' : ` IN ROLE ${identList([r.accessRole, MANAGED_ROLE])}`;
+    out.push(`CREATE ROLE ${role} WITH ${BASE_ATTRIBUTES} ${secret}${inRole}`);
+    out.push(...membershipGrants(role, r.accessRole, admin.version));
   } else {
-    out.push(`ALTER ROLE ${role} WITH ${attributes}`);
+    out.push(`ALTER ROLE ${role} WITH ${resetAttributes(existing, admin)} ${secret}`);
     const extra = existing.memberOf.filter((g) => g !== r.accessRole);
     if (extra.length > 0) out.push(`REVOKE ${identList(extra)} FROM ${role}`);
-    if (!existing.memberOf.includes(r.accessRole)) out.push(`GRANT ${ident(r.accessRole)} TO ${role}`);
+    if (admin.version >= 160000) out.push(...membershipGrants(role, r.accessRole, admin.version));
+    else if (!existing.memberOf.includes(r.accessRole)) out.push(`GRANT ${ident(r.accessRole)} TO ${role}`);
   }
   out.push(`COMMENT ON ROLE ${role} IS ${literal(JSON.stringify(metadata))}`);
   return out;
+}
+
+/**
+ * A DO block, last in the issuing transaction, that fails it when any issued role holds an
+ * elevated attribute or NOINHERIT after all (a DBA's ALTER ROLE between our read and ours).
+ */
+function verifyIssuedSql(names: readonly string[]): string {
+  const list = `ARRAY[${names.map((n) => literal(n)).join(', ')}]::text[]`;
+  return (
+    `DO $adaptive$ DECLARE found text; BEGIN ` +
+    `SELECT string_agg(pg_catalog.format('%I (%s)', r.rolname, pg_catalog.array_to_string(${ELEVATED_SQL} || ` +
+    `case when r.rolinherit then '{}'::text[] else '{NOINHERIT}'::text[] end, ', ')), '; ') INTO found ` +
+    `FROM pg_catalog.pg_roles r WHERE r.rolname = ANY (${list}) ` +
+    `AND (${Object.values(ELEVATED_ATTRIBUTES).map((c) => `r.${c}`).join(' OR ')} OR NOT r.rolinherit); ` +
+    `IF found IS NOT NULL THEN RAISE EXCEPTION 'issued login role(s) hold attributes a credential must not have: %; nothing was issued', found; END IF; ` +
+    `END $adaptive$`
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -493,12 +672,14 @@ interface ManagedRoleRow {
   valid_until: Date | null;
   member_of: string[];
   comment: string | null;
+  elevated: ElevatedAttribute[];
 }
 
 /**
  * Every direct member of `adaptive_managed` (the login roles this system issued, live,
- * expired or left disabled by a failed drop), with expiry, memberships and metadata.
- * Ordered by expiry, then name.
+ * expired or left disabled by a failed drop), with expiry, memberships, elevated attributes
+ * (drift: a credential that holds any is not usable as issued) and metadata. Ordered by
+ * expiry, then name.
  */
 export async function listManagedRoles(target: TargetDb): Promise<ManagedRole[]> {
   const { rows } = await target.pool.query<ManagedRoleRow>(
@@ -506,7 +687,8 @@ export async function listManagedRoles(target: TargetDb): Promise<ManagedRole[]>
             case when r.rolvaliduntil = 'infinity' then null when r.rolvaliduntil = '-infinity' then 'epoch' else r.rolvaliduntil end as valid_until,
             array(select distinct g.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                   where m.member = r.oid and g.rolname <> $1 order by 1) as member_of,
-            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment
+            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment,
+            ${ELEVATED_SQL} as elevated
        from pg_catalog.pg_roles r
       where exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
                      where m.member = r.oid and g.rolname = $1)
@@ -518,6 +700,7 @@ export async function listManagedRoles(target: TargetDb): Promise<ManagedRole[]>
     canLogin: r.can_login,
     validUntil: r.valid_until,
     memberOf: r.member_of,
+    elevated: r.elevated,
     metadata: parseMetadata(r.comment),
   }));
 }

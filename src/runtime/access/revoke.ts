@@ -15,14 +15,16 @@
  *     (bounded): a backend that passed authentication just before (a) committed shows up
  *     late, the race Teleport guards against the same way.
  *  c. In every database (connections allowed) where the role owns objects or holds
- *     privileges, as `pg_shdepend` records them: `REASSIGN OWNED BY role TO CURRENT_USER;
- *     DROP OWNED BY role`. `pg_shdepend` is exactly what `DROP ROLE` checks, so databases
- *     without such entries need no connection (which also keeps us out of template1,
+ *     privileges, as `pg_shdepend` records them: its objects are reassigned to the
+ *     privilege-less `adaptive_revoked` (never to the admin: a member's SECURITY DEFINER
+ *     function would then run as the admin) with SECURITY DEFINER functions and views made
+ *     to run as their caller, or dropped, as the target's `revokedObjects` says
+ *     (revoked-owner.ts); then `DROP OWNED BY role`. `pg_shdepend` is exactly what
+ *     `DROP ROLE` checks, so databases without such entries need no connection (which also keeps us out of template1,
  *     where a session blocks `CREATE DATABASE`).
- *  d. In the target's database, one transaction: REASSIGN OWNED and DROP OWNED (objects
- *     there and shared objects) for the roles `pg_shdepend` names there, `DROP ROLE`; then a
- *     last termination pass by role OID for any backend that slipped in during the
- *     sequence. A role that owns and holds nothing, the usual case, costs only `DROP ROLE`.
+ *  d. In the target's database, one transaction: the same for objects there and shared
+ *     objects for the roles `pg_shdepend` names there, `DROP ROLE`; then a last
+ *     termination pass by role OID for any backend that slipped in during the sequence. A role that owns and holds nothing, the usual case, costs only `DROP ROLE`.
  *
  * REASSIGN/DROP OWNED require the privileges of the role they act on. A superuser has
  * them; a CREATEROLE admin (managed PostgreSQL) does not: before PostgreSQL 16 it is no
@@ -31,7 +33,9 @@
  * role (CREATEROLE allows that before 16, ADMIN OPTION from 16 on, with INHERIT TRUE).
  * In (d) `DROP ROLE` removes that membership with the role, and a failure rolls it back
  * with everything else; in (c) the grant is taken back before COMMIT, so a role left
- * disabled never leaves the admin holding its privileges.
+ * disabled never leaves the admin holding its privileges. The admin's membership in
+ * `adaptive_revoked`, which receiving the objects needs too, is always taken back before
+ * COMMIT (revoked-owner.ts).
  *
  * A role that fails at any step after (a) stays disabled (NOLOGIN, expired) and is reported
  * for a later retry; nothing throws halfway. Each role's advisory lock is held (session
@@ -42,7 +46,7 @@
  * superusers, CREATEROLE roles, holders of ADMIN OPTION on the marker and the admin itself.
  */
 import type { Client, ClientBase, PoolClient } from 'pg';
-import type { TargetDb } from '../types';
+import type { RevokedObjects, TargetDb } from '../types';
 import {
   MANAGED_BY,
   MANAGED_ROLE,
@@ -55,6 +59,7 @@ import {
   type RoleState,
 } from './credentials';
 import { transaction } from './locks';
+import { disposeOwnedStatements } from './revoked-owner';
 import { ident, identList, literal } from './sql';
 
 /** A role revocation did not finish, and why. */
@@ -85,6 +90,13 @@ export interface RevokeOptions {
   readonly terminateTimeoutMs?: number;
   /** Termination rounds before giving up on a role for now (default 5). */
   readonly terminateRounds?: number;
+  /** What to do with objects the roles own; default the target's `revokedObjects`, else `reassign`. */
+  readonly revokedObjects?: RevokedObjects;
+}
+
+/** The disposal mode for a revocation: the option, the target's setting, or `reassign`. */
+function revokedObjectsOf(target: TargetDb, options: RevokeOptions): RevokedObjects {
+  return options.revokedObjects ?? target.revokedObjects ?? 'reassign';
 }
 
 type Outcome = { kind: 'revoked' } | { kind: 'skipped' } | { kind: 'failed'; error: string };
@@ -197,7 +209,7 @@ async function runSequence(
   if (work.length === 0) return;
 
   // (c) Owned objects and privileges in the other databases.
-  work = await cleanOtherDatabases(target, client, work, fail);
+  work = await cleanOtherDatabases(target, client, work, fail, revokedObjectsOf(target, options));
   if (work.length === 0) return;
 
   // (d) Here (and shared objects), then drop. Dependencies are read in the transaction
@@ -206,7 +218,8 @@ async function runSequence(
   const dropped = await eachBatch(work, fail, 'disabled but not dropped; retry later', (batch) =>
     transaction(client, async () => {
       const owning = await dependentHere(client, batch);
-      const statements = owning.length > 0 ? await cleanupStatements(client, owning, { undoGrant: false }) : [];
+      const mode = revokedObjectsOf(target, options);
+      const statements = owning.length > 0 ? await cleanupStatements(client, owning, { undoGrant: false, mode }) : [];
       statements.push(`DROP ROLE ${identList(batch.map((s) => s.name))}`);
       await client.query(statements.join(';\n'));
     }),
@@ -329,6 +342,7 @@ async function cleanOtherDatabases(
   client: ClientBase,
   work: RoleState[],
   fail: (role: string, error: string) => void,
+  mode: RevokedObjects,
 ): Promise<RoleState[]> {
   const { rows } = await client.query<DependencyRow>(
     `select d.datname::text as datname, d.datallowconn as allowed, pg_catalog.array_agg(distinct s.refobjid::int8::float8) as oids
@@ -366,7 +380,7 @@ async function cleanOtherDatabases(
     try {
       await eachBatch(roles, markFailed, `cleanup in database ${JSON.stringify(row.datname)} failed; disabled, not dropped`, (batch) =>
         transaction(other, async () => {
-          await other.query((await cleanupStatements(other, batch, { undoGrant: true })).join(';\n'));
+          await other.query((await cleanupStatements(other, batch, { undoGrant: true, mode })).join(';\n'));
         }),
       );
     } finally {
@@ -402,13 +416,17 @@ interface ActAsRow {
 }
 
 /**
- * `REASSIGN OWNED BY roles TO CURRENT_USER; DROP OWNED BY roles` for the connected
- * database, wrapped, for roles whose privileges the admin lacks, in a membership it grants
- * itself (see the module comment). With `undoGrant` the grant is taken back at the end
- * (same transaction), leaving the admin's memberships as they were; without it the caller
+ * The disposal of what `roles` own in the connected database (revoked-owner.ts: reassigned
+ * to `adaptive_revoked`, or dropped; then DROP OWNED), wrapped, for roles whose privileges
+ * the admin lacks, in a membership it grants itself (see the module comment). With
+ * `undoGrant` the grant is taken back at the end (same transaction), leaving the admin's memberships as they were; without it the caller
  * drops the roles in the same transaction, which removes the grant with them.
  */
-async function cleanupStatements(client: ClientBase, roles: readonly RoleState[], options: { readonly undoGrant: boolean }): Promise<string[]> {
+async function cleanupStatements(
+  client: ClientBase,
+  roles: readonly RoleState[],
+  options: { readonly undoGrant: boolean; readonly mode: RevokedObjects },
+): Promise<string[]> {
   const { rows } = await client.query<ActAsRow>(
     `select r.oid::int8::float8 as oid, a.rolname::text as admin,
             pg_catalog.pg_has_role(current_user, r.oid, 'USAGE') as usage,
@@ -444,8 +462,7 @@ async function cleanupStatements(client: ClientBase, roles: readonly RoleState[]
   const version = rows[0]?.version ?? 0;
   const statements: string[] = [];
   if (grant.length > 0) statements.push(`GRANT ${identList(grant)} TO CURRENT_USER${version >= 160000 ? ' WITH INHERIT TRUE' : ''}`);
-  const list = identList(roles.map((s) => s.name));
-  statements.push(`REASSIGN OWNED BY ${list} TO CURRENT_USER`, `DROP OWNED BY ${list}`);
+  statements.push(...(await disposeOwnedStatements(client, roles, options.mode)));
   if (options.undoGrant) {
     if (revoke.length > 0) statements.push(`REVOKE ${identList(revoke)} FROM CURRENT_USER`);
     if (restoreInherit.length > 0) statements.push(`GRANT ${identList(restoreInherit)} TO CURRENT_USER WITH INHERIT FALSE`);

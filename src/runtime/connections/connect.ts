@@ -12,7 +12,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
 import { SEARCH_PATH_OPTION } from '../access/sql';
-import type { TargetConfig, TargetDb } from '../types';
+import type { RevokedObjects, TargetConfig, TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
 import { resolveTarget, type ResolvedTarget } from './secrets';
 import { describeAttempt, firstAttempt, freshProgress, nextAttempt, refuseUnsafeTls, tlsOptions, type Attempt, type AttemptProgress } from './tls';
@@ -242,6 +242,7 @@ class PooledTarget implements OpenTarget {
   constructor(
     readonly settings: ResolvedTarget,
     readonly attempt: Attempt,
+    readonly revokedObjects: RevokedObjects,
   ) {
     this.name = settings.name;
     this.database = settings.database;
@@ -288,7 +289,7 @@ export async function openTarget(config: TargetConfig): Promise<OpenTarget> {
   const settings = await resolveTarget(config);
   const { client, attempt } = await negotiate(settings);
   await client.end();
-  return new PooledTarget(settings, attempt);
+  return new PooledTarget(settings, attempt, config.revokedObjects ?? 'reassign');
 }
 
 /** What "Test Connection" reports. */

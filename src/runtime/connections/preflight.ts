@@ -9,7 +9,10 @@
  *   it holds ADMIN OPTION on; it receives that automatically on the roles it creates, so
  *   only roles that already exist and were created by someone else need a grant: those
  *   passed as `manageRoles`, and the credentials already issued (members of
- *   `adaptive_managed`), which it could otherwise neither revoke nor reap;
+ *   `adaptive_managed`), which it could otherwise neither revoke nor reap, and
+ *   `adaptive_revoked` (which receives what revoked credentials owned: the admin grants
+ *   itself that role for the moment of the handover, which needs ADMIN OPTION; the fix
+ *   grants it without INHERIT and SET, since a member that could use the role is refused);
  * - the privileges of pg_signal_backend, to end the open sessions of revoked and expired
  *   credentials (the roles it creates are not its members, or from 16 on members without
  *   INHERIT, so that is the only way short of superuser);
@@ -19,7 +22,7 @@
  *   itself says INHERIT TRUE);
  * - CONNECT on the database.
  */
-import { MANAGED_ROLE } from '../access/credentials';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../access/credentials';
 import { ident, identList } from '../access/sql';
 import type { TargetDb } from '../types';
 
@@ -111,7 +114,8 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
     });
   }
   if (!row.superuser && major >= 16) {
-    const manage = [...new Set(options.manageRoles ?? [])];
+    // The owner of revoked credentials' objects, when it exists, like any role it must manage.
+    const manage = [...new Set([...(options.manageRoles ?? []), REVOKED_OWNER_ROLE])];
     if (manage.length > 0) {
       const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
         `select r.rolname as name, r.rolsuper as superuser,
@@ -130,7 +134,8 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
         } else if (!role.admin) {
           missing.push({
             what: `role "${row.user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
-            fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION;`,
+            // adaptive_revoked must never have a member that inherits it or may SET ROLE to it.
+            fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION${role.name === REVOKED_OWNER_ROLE ? ', INHERIT FALSE, SET FALSE' : ''};`,
           });
         }
       }

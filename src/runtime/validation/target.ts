@@ -21,9 +21,10 @@
  * - Pool sizes: 1 <= min_connections <= max_connections <= 1000 (min compared with max only
  *   when both are set). connect_timeout: 1 to 3600 seconds (libpq's 0, "wait forever",
  *   would hang terraform).
+ * - `revoked_objects`: "reassign" (default) or "drop", exactly, lower case.
  */
 import { isIP } from 'node:net';
-import { SSL_MODES, ValidationError, type AwsSecretRef, type SslMode, type TargetConfig, type ValidationIssue } from '../types';
+import { REVOKED_OBJECTS, SSL_MODES, ValidationError, type AwsSecretRef, type RevokedObjects, type SslMode, type TargetConfig, type ValidationIssue } from '../types';
 import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Length, type Unknown } from './common';
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
@@ -62,6 +63,8 @@ export interface TargetInput {
   /** Seconds. */
   readonly connect_timeout?: InputValue<number | string>;
   readonly application_name?: InputValue<string>;
+  /** "reassign" (default) or "drop". */
+  readonly revoked_objects?: InputValue<string>;
 }
 
 /** The attributes of `adaptive_resource`, in the order issues are reported. */
@@ -89,6 +92,7 @@ export const TARGET_FIELDS = [
   'min_connections',
   'connect_timeout',
   'application_name',
+  'revoked_objects',
 ] as const satisfies readonly (keyof TargetInput)[];
 
 /** The port used when `port` is not set, as libpq. */
@@ -367,6 +371,12 @@ function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnal
     }
   }
 
+  const revoked = known(input.revoked_objects);
+  const revokedHint = 'write "reassign" (the default: what a revoked credential created goes to the privilege-less role adaptive_revoked) or "drop" (it is dropped)';
+  if (revoked !== undefined && requireString(revoked, 'revoked_objects', out, revokedHint) && !(REVOKED_OBJECTS as readonly string[]).includes(revoked)) {
+    out.push(issue('revoked_objects', `${show(revoked)} is not accepted; ${revokedHint}`));
+  }
+
   const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field);
   const issues = out.map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
   return {
@@ -437,5 +447,6 @@ export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}
   set('minConnections', analysis.minConnections);
   set('connectTimeoutSeconds', analysis.connectTimeout);
   set('applicationName', text('application_name'));
+  set('revokedObjects', text('revoked_objects') as RevokedObjects | undefined);
   return config;
 }

@@ -333,6 +333,25 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(listed.metadata?.group).toBe('renewed');
     });
 
+    it('re-issue removes attributes added by hand, which listing shows until then', async () => {
+      const first = (await issueCredentials(target, [request('elevated@example.com', 600)]))[0]!;
+      const listed = async () => (await listManagedRoles(target)).find((r) => r.roleName === first.roleName)!;
+      const before = (await listed()).elevated;
+      await admin.query(`alter role ${ident(first.roleName)} createdb createrole bypassrls noinherit`);
+      const drifted = (await listed()).elevated;
+
+      const second = (await issueCredentials(target, [request('elevated@example.com', 1200)]))[0]!;
+      const { rows } = await admin.query(
+        'select rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls, rolinherit from pg_roles where rolname = $1',
+        [second.roleName],
+      );
+      expect(rows).toEqual([{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolreplication: false, rolbypassrls: false, rolinherit: true }]);
+      expect(await canLogIn(second.roleName, second.password)).toBe(true);
+      expect(before).toEqual([]);
+      expect(drifted).toEqual(['CREATEDB', 'CREATEROLE', 'BYPASSRLS']);
+      expect((await listed()).elevated).toEqual([]);
+    });
+
     it('never takes over an existing role that is not managed', async () => {
       const name = loginRoleName('human@example.com', 'postgres-read');
       await admin.query(`create role ${ident(name)} login password 'hand-made'`);
@@ -393,6 +412,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
         canLogin: true,
         validUntil: cred!.validUntil,
         memberOf: [READ_ONLY],
+        elevated: [],
         metadata: expect.objectContaining({ member: 'listed@example.com', endpoint: 'postgres-read', group: 'g1', comment: 'on call' }) as unknown,
       });
       // Only members of the marker: neither the admin, nor the access role, nor hand-made roles.

@@ -8,7 +8,7 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { MANAGED_BY, MANAGED_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { MANAGED_BY, MANAGED_ROLE, REVOKED_OWNER_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
 import { msUntilNextExpiry, reapOnce } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
 import { ident, literal } from '../../../src/runtime/access/sql';
@@ -171,8 +171,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(result).toEqual({ revoked: [cred!.roleName, 'never-existed@example.com/writer'], failed: [], skipped: [] });
       await Promise.all([here.ended, there.ended]);
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('owned_here')).toBe('postgres');
-      expect(await ownerOf('owned_there', 'otherdb')).toBe('postgres');
+      expect(await ownerOf('owned_here')).toBe(REVOKED_OWNER_ROLE);
+      expect(await ownerOf('owned_there', 'otherdb')).toBe(REVOKED_OWNER_ROLE);
       expect(await canLogIn(cred!.roleName, cred!.password)).toBe(false);
     });
 
@@ -204,7 +204,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(pass.reaped[0]).toMatchObject({ member: 'stuck@example.com', endpoint: 'writer' });
       expect(pass.failed).toEqual([]);
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('owned_locked', 'lockeddb')).toBe('postgres');
+      expect(await ownerOf('owned_locked', 'lockeddb')).toBe(REVOKED_OWNER_ROLE);
     });
   });
 

@@ -3,15 +3,17 @@
  * pg_signal_backend, as on managed PostgreSQL. REASSIGN/DROP OWNED need the privileges of
  * the role they act on, which such an admin lacks (before 16 it is no member of the roles it
  * creates; from 16 on its membership has ADMIN OPTION but not INHERIT): credentials whose
- * member created a table are still ended and dropped, the table going to the admin; a drop
- * that fails leaves the admin's memberships exactly as they were; preflight names what a
- * second admin needs before it can revoke credentials it did not create.
+ * member created a table are still ended and dropped, the table going to the privilege-less
+ * `adaptive_revoked` (never to the admin), which the admin may act as only within the
+ * handover; a drop that fails leaves the admin's memberships exactly as they were;
+ * preflight names what a second admin needs before it can revoke credentials it did not
+ * create; a re-issue removes attributes added by hand, or refuses when it may not.
  */
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
 import { accessRoleName, dropAccessRole, ensureManagedRole, syncAccessRole } from '../../../src/runtime/access/access-role';
-import { issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { REVOKED_OWNER_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
 import { reapOnce } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
 import { ident } from '../../../src/runtime/access/sql';
@@ -131,7 +133,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(report).toMatchObject({ user: 'provisioner', superuser: false, createRole: true, canSignalBackends: true, missing: [] });
   });
 
-  it('revokeCredentials ends the sessions, reassigns the tables the role created here and elsewhere to the admin, and drops it', async () => {
+  it('revokeCredentials ends the sessions, reassigns the tables the role created here and elsewhere to adaptive_revoked, and drops it', async () => {
     const membershipsBefore = await allAdminMemberships();
     const [cred] = await issueCredentials(target, [request('maker@example.com')]);
     const here = await connectAs(cred!);
@@ -143,10 +145,15 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(result).toEqual({ revoked: [cred!.roleName], failed: [], skipped: [] });
     await Promise.all([here.ended, there.ended]);
     expect(await roleExists(cred!.roleName)).toBe(false);
-    expect(await ownerOf('made_here')).toBe('provisioner');
-    expect(await ownerOf('made_there', 'otherdb')).toBe('provisioner');
+    expect(await ownerOf('made_here')).toBe(REVOKED_OWNER_ROLE);
+    expect(await ownerOf('made_there', 'otherdb')).toBe(REVOKED_OWNER_ROLE);
     expect((await su.query('select id from work.made_here')).rows).toEqual([{ id: 1 }]);
     expect(await allAdminMemberships()).toEqual(membershipsBefore);
+    // The admin acted as adaptive_revoked only inside the handover's transaction.
+    expect(await adminMemberships(REVOKED_OWNER_ROLE)).toEqual(
+      binaries.major >= 16 ? [expect.objectContaining({ admin_option: true, inherit_option: false, set_option: false }) as unknown] : [],
+    );
+    expect((await su.query(`select pg_has_role('provisioner', $1, 'USAGE') as usage`, [REVOKED_OWNER_ROLE])).rows).toEqual([{ usage: false }]);
   });
 
   it('a drop that fails leaves the role disabled, still owning its table here, and the admin’s memberships as they were; the reaper finishes later', async () => {
@@ -181,7 +188,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     // The last transaction rolled back as a whole; the other database's cleanup committed,
     // its membership grant taken back in the same transaction.
     expect(await ownerOf('kept_here')).toBe(role);
-    expect(await ownerOf('moved_there', 'otherdb')).toBe('provisioner');
+    expect(await ownerOf('moved_there', 'otherdb')).toBe(REVOKED_OWNER_ROLE);
     expect(await adminMemberships(role)).toEqual(membershipsBefore);
     const { rows } = await su.query(`select pg_has_role('provisioner', $1, 'USAGE') as usage`, [role]);
     expect(rows).toEqual([{ usage: false }]);
@@ -191,7 +198,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(pass).toMatchObject({ failed: [], skipped: [] });
     expect(pass.reaped.map((r) => r.role)).toEqual([role]);
     expect(await roleExists(role)).toBe(false);
-    expect(await ownerOf('kept_here')).toBe('provisioner');
+    expect(await ownerOf('kept_here')).toBe(REVOKED_OWNER_ROLE);
   });
 
   it('reapOnce ends the session of an expired role that created a table, reassigns the table and drops the role', async () => {
@@ -207,7 +214,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(pass.reaped).toEqual([{ role: cred!.roleName, member: 'expiring@example.com', endpoint: ENDPOINT, expiredAt: cred!.validUntil }]);
     await session.ended;
     expect(await roleExists(cred!.roleName)).toBe(false);
-    expect(await ownerOf('made_by_expiring')).toBe('provisioner');
+    expect(await ownerOf('made_by_expiring')).toBe(REVOKED_OWNER_ROLE);
   });
 
   it('a second admin is told what it needs to revoke credentials it did not create, and with that it can', async () => {
@@ -222,8 +229,13 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       const report = await preflight(second);
       if (binaries.major >= 16) {
         // PostgreSQL 16+: CREATEROLE manages only the roles it holds ADMIN OPTION on.
-        expect(report.missing.map((m) => m.fix)).toEqual([`GRANT ${ident(cred!.roleName)} TO "successor" WITH ADMIN OPTION;`]);
-        expect(report.missing[0]?.what).toMatch(/could neither revoke nor reap/);
+        // ... including adaptive_revoked, which it must act as to hand over what the
+        // credential owns, granted so that it cannot use the role outside that.
+        expect(report.missing.map((m) => m.fix)).toEqual([
+          `GRANT "${REVOKED_OWNER_ROLE}" TO "successor" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`,
+          `GRANT ${ident(cred!.roleName)} TO "successor" WITH ADMIN OPTION;`,
+        ]);
+        expect(report.missing[1]?.what).toMatch(/could neither revoke nor reap/);
         for (const m of report.missing) await su.query(m.fix);
         expect((await preflight(second)).missing).toEqual([]);
       } else {
@@ -235,7 +247,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(result).toEqual({ revoked: [cred!.roleName], failed: [], skipped: [] });
       await session.ended;
       expect(await roleExists(cred!.roleName)).toBe(false);
-      expect(await ownerOf('made_before_handover')).toBe('successor');
+      expect(await ownerOf('made_before_handover')).toBe(REVOKED_OWNER_ROLE);
     } finally {
       await second.close();
     }
@@ -249,8 +261,9 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       const report = await preflight(rigidTarget);
       if (binaries.major >= 16) {
         // Its grant to itself says WITH INHERIT TRUE, whatever the role's default; and its
-        // pg_signal_backend membership kept the INHERIT it was granted with.
-        expect(report.missing).toEqual([]);
+        // pg_signal_backend membership kept the INHERIT it was granted with. What it lacks is
+        // ADMIN OPTION on the role another admin created (as any second admin).
+        expect(report.missing.map((m) => m.fix)).toEqual([`GRANT "${REVOKED_OWNER_ROLE}" TO "rigid_admin" WITH ADMIN OPTION, INHERIT FALSE, SET FALSE;`]);
       } else {
         // Before 16 NOINHERIT also withholds pg_signal_backend's privileges.
         expect(report.missing.map((m) => m.fix)).toEqual(['GRANT pg_signal_backend TO "rigid_admin";', 'ALTER ROLE "rigid_admin" INHERIT;']);
@@ -258,6 +271,46 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       }
     } finally {
       await rigidTarget.close();
+    }
+  });
+
+  it('a member’s SECURITY DEFINER function goes to adaptive_revoked as SECURITY INVOKER, the admin holding no membership after', async () => {
+    const membershipsBefore = await allAdminMemberships();
+    const [cred] = await issueCredentials(target, [request('definer@example.com')]);
+    const session = await connectAs(cred!);
+    await session.client.query('create function work.who_defines() returns text language sql security definer as $$ select current_user::text $$');
+    const result = await revokeCredentials(target, [cred!.roleName], 'removed from group');
+    expect(result).toEqual({ revoked: [cred!.roleName], failed: [], skipped: [] });
+    await session.ended;
+    const { rows } = await su.query(`select pg_get_userbyid(proowner) as owner, prosecdef as definer from pg_proc where proname = 'who_defines'`);
+    expect(rows).toEqual([{ owner: REVOKED_OWNER_ROLE, definer: false }]);
+    expect(await allAdminMemberships()).toEqual(membershipsBefore);
+  });
+
+  it('re-issue by this admin removes CREATEROLE added by hand, and refuses (changing nothing) an attribute it may not remove', async () => {
+    const [first] = await issueCredentials(target, [request('attributes@example.com')]);
+    const role = cred(first);
+    await su.query(`alter role ${ident(role)} createrole`);
+    const [second] = await issueCredentials(target, [request('attributes@example.com')]);
+    expect((await su.query('select rolcreaterole from pg_roles where rolname = $1', [role])).rows).toEqual([{ rolcreaterole: false }]);
+
+    await su.query(`alter role ${ident(role)} replication`);
+    const attempt = issueCredentials(target, [request('attributes@example.com')]);
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`refusing to re-issue: role ${escape(ident(role))} holds REPLICATION, .*may not remove.*ALTER ROLE ${escape(ident(role))} NOREPLICATION;`),
+    );
+    // Nothing changed: the credential issued before still logs in, and still has REPLICATION.
+    const session = await connectAs(second!);
+    await session.client.end();
+    expect((await su.query('select rolreplication from pg_roles where rolname = $1', [role])).rows).toEqual([{ rolreplication: true }]);
+    await su.query(`alter role ${ident(role)} noreplication`);
+    expect((await revokeCredentials(target, [role], 'test done')).revoked).toEqual([role]);
+
+    function cred(c: IssuedCredential | undefined): string {
+      return c!.roleName;
+    }
+    function escape(text: string): string {
+      return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     }
   });
 

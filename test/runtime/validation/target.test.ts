@@ -74,6 +74,18 @@ describe('toTargetConfig', () => {
     });
   });
 
+  it('passes revoked_objects through, and refuses anything but "reassign" or "drop" with what each does', () => {
+    expect(toTargetConfig({ ...BASE, revoked_objects: 'drop' }).revokedObjects).toBe('drop');
+    expect(toTargetConfig({ ...BASE, revoked_objects: 'reassign' }).revokedObjects).toBe('reassign');
+    expect(toTargetConfig({ ...BASE, revoked_objects: null }).revokedObjects).toBeUndefined();
+    for (const bad of ['admin', 'DROP', '']) {
+      const issues = checkTargetInput({ ...BASE, revoked_objects: bad });
+      expect(issues.map((i) => i.field)).toEqual(['revoked_objects']);
+      expect(issues[0]!.message).toMatch(/"reassign" \(the default: .*adaptive_revoked\) or "drop"/);
+    }
+    expect(checkTargetInput({ ...BASE, revoked_objects: UNKNOWN })).toEqual([]);
+  });
+
   it('reads the port from a string or a number', () => {
     expect(toTargetConfig({ ...BASE, port: '6543' }).port).toBe(6543);
     expect(toTargetConfig({ ...BASE, port: 6543 }).port).toBe(6543);

@@ -98,6 +98,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly port?: string;
   /**
+  * What happens to the objects (tables, functions, ...) a member created with a credential when it is revoked or expires, and to those an endpoint's access role owns when the endpoint is deleted: `reassign` (default) hands them to `adaptive_revoked`, a NOLOGIN role with no privileges, no attributes and no members, and makes their SECURITY DEFINER functions and views run with their caller's privileges; `drop` drops them. Never the admin: the admin is often a superuser, and a member's SECURITY DEFINER function it came to own would let anyone run SQL as the admin. A role named `adaptive_revoked` that is not the one adaptive-access created is refused.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#revoked_objects Resource#revoked_objects}
+  */
+  readonly revokedObjects?: string;
+  /**
   * TLS mode with libpq's exact semantics: `disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full` (default `prefer`). With `tls_root_cert`, `require` verifies the chain as libpq does. `verify-full` without it trusts the system store, Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS`, with the host name checked (like libpq 16's `sslrootcert=system`); `verify-ca` without it is refused, as libpq refuses it (any public CA's certificate for any host name would pass).
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#ssl_mode Resource#ssl_mode}
@@ -212,6 +218,7 @@ export class Resource extends cdktf.TerraformResource {
     this._name = config.name;
     this._password = config.password;
     this._port = config.port;
+    this._revokedObjects = config.revokedObjects;
     this._sslMode = config.sslMode;
     this._tlsCertFile = config.tlsCertFile;
     this._tlsKeyFile = config.tlsKeyFile;
@@ -462,6 +469,22 @@ export class Resource extends cdktf.TerraformResource {
     return this._port;
   }
 
+  // revoked_objects - computed: false, optional: true, required: false
+  private _revokedObjects?: string; 
+  public get revokedObjects() {
+    return this.getStringAttribute('revoked_objects');
+  }
+  public set revokedObjects(value: string) {
+    this._revokedObjects = value;
+  }
+  public resetRevokedObjects() {
+    this._revokedObjects = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get revokedObjectsInput() {
+    return this._revokedObjects;
+  }
+
   // server_version - computed: true, optional: false, required: false
   public get serverVersion() {
     return this.getStringAttribute('server_version');
@@ -613,6 +636,7 @@ export class Resource extends cdktf.TerraformResource {
       name: cdktf.stringToTerraform(this._name),
       password: cdktf.stringToTerraform(this._password),
       port: cdktf.stringToTerraform(this._port),
+      revoked_objects: cdktf.stringToTerraform(this._revokedObjects),
       ssl_mode: cdktf.stringToTerraform(this._sslMode),
       tls_cert_file: cdktf.stringToTerraform(this._tlsCertFile),
       tls_key_file: cdktf.stringToTerraform(this._tlsKeyFile),
@@ -712,6 +736,12 @@ export class Resource extends cdktf.TerraformResource {
       },
       port: {
         value: cdktf.stringToHclTerraform(this._port),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      revoked_objects: {
+        value: cdktf.stringToHclTerraform(this._revokedObjects),
         isBlock: false,
         type: "simple",
         storageClassType: "string",
