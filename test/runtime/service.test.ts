@@ -412,6 +412,12 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(seen!.live.map((c) => c.member)).toEqual(['fay@example.com']);
     expect(seen!.missing.map((c) => [c.member, c.reason])).toEqual([['eve@example.com', expect.stringMatching(/CREATEDB, CREATEROLE/) as unknown]]);
 
+    // CREATEROLE marks an admin: the replaced credential is not revoked (nor anything issued)
+    // until someone who can tell removes it; the error says how.
+    await expect(h.service.applyGroup(spec, pairs(['fay@example.com'], [ep]))).rejects.toThrow(/CREATEROLE.*NOCREATEROLE/);
+    expect((await sql(main, 'postgres', 'select rolcreaterole from pg_roles where rolname = $1', [eve.username]))).toEqual([{ rolcreaterole: true }]);
+    await sql(main, 'postgres', `alter role ${ident(eve.username)} nocreaterole`);
+
     const again = await h.service.applyGroup(spec, pairs(['fay@example.com'], [ep]));
     expect(again.issued.map((c) => c.member)).toEqual(['eve@example.com']);
     const attributes = await sql(main, 'postgres', 'select rolcreatedb, rolcreaterole from pg_roles where rolname = $1', [eve.username]);

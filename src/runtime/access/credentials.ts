@@ -414,7 +414,7 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
       const admin = await readAdmin(client);
       refuseUnresettable(admin, existing);
       // now() is the transaction's start, the same instant for every role of the batch.
-      const now = await serverNow(client);
+      const now = admin.now;
       grantedAt = now;
       const statements: string[][] = [];
       requests.forEach((r, i) => {
@@ -460,9 +460,13 @@ function expiryOf(grantedAt: Date, r: CredentialRequest): Date {
   return new Date(grantedAt.getTime() + r.ttlSeconds * 1000);
 }
 
-/** The admin connection's version and the attributes that decide what it may change. */
+/**
+ * The admin connection's version and the attributes that decide what it may change, and
+ * the server's clock (the transaction's start) in the same round trip.
+ */
 interface AdminInfo {
   readonly name: string;
+  readonly now: Date;
   readonly version: number;
   readonly superuser: boolean;
   readonly createdb: boolean;
@@ -472,7 +476,7 @@ interface AdminInfo {
 
 async function readAdmin(client: ClientBase): Promise<AdminInfo> {
   const { rows } = await client.query<AdminInfo>(
-    `select r.rolname::text as name, pg_catalog.current_setting('server_version_num')::int as version, r.rolsuper as superuser,
+    `select r.rolname::text as name, pg_catalog.now() as now, pg_catalog.current_setting('server_version_num')::int as version, r.rolsuper as superuser,
             r.rolcreatedb as createdb, r.rolreplication as replication, r.rolbypassrls as bypassrls
        from pg_catalog.pg_roles r where r.rolname = current_user`,
   );

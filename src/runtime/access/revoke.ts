@@ -242,7 +242,9 @@ function refusalOf(state: RoleState): string | undefined {
   if (!state.managed) return `not a member of ${MANAGED_ROLE}`;
   if (!state.marked) return 'no credential comment of adaptive-access (not issued by it)';
   if (state.superuser) return 'role is a superuser';
-  if (state.createRole) return 'role has CREATEROLE (an admin, not a credential)';
+  if (state.createRole) {
+    return `role has CREATEROLE, which marks an admin, not a credential (if it is a credential given CREATEROLE by hand, run ALTER ROLE ${ident(state.name)} NOCREATEROLE and retry)`;
+  }
   if (state.adminOfMarker) return `role holds ADMIN OPTION on ${MANAGED_ROLE} (an admin, not a credential)`;
   if (state.isCurrentUser) return 'role is the admin role itself';
   return undefined;
