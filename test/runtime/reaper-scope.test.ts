@@ -10,12 +10,9 @@ import type { LocalCluster } from '../../src/localpg';
 import { MANAGED_BY, MANAGED_ROLE } from '../../src/runtime/access/credentials';
 import { ident, literal } from '../../src/runtime/access/sql';
 import { revokeCredentials } from '../../src/runtime/access/revoke';
-import type { Permissions } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { targetDbFor } from '../fixtures/target-db';
-import { APP_SCHEMA_SQL, createDatabase, openService, roleExists, sql, targetConfig, type ServiceHandle } from './service-fixture';
-
-const READ: Permissions = { grants: ['SELECT'], schemas: ['app'], tables: ['items'] };
+import { APP_SCHEMA_SQL, createDatabase, openService, roleExists, serviceWithEndpoint, sql, targetConfig, type ServiceHandle } from './service-fixture';
 
 /** A comment that looks like one of ours. */
 const OUR_COMMENT = JSON.stringify({ managed_by: MANAGED_BY, kind: 'credential', member: 'x@example.com', endpoint: 'e' });
@@ -45,15 +42,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await cluster?.stop();
   });
 
-  async function fresh(): Promise<ServiceHandle & { endpoint: string }> {
-    const handle = await openService(cluster);
-    handles.push(handle);
-    const endpoint = `scope-${++seq}`;
-    await handle.service.applyResource(targetConfig(cluster, 'main', 'appdb'));
-    await handle.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
-    await handle.service.applyEndpoint({ name: endpoint, type: 'direct', ttlSeconds: 3600, resource: 'main', authorization: 'read' });
-    return { ...handle, endpoint };
-  }
+  const fresh = () => serviceWithEndpoint(cluster, handles, `scope-${++seq}`, 3600);
 
   async function facts(role: string): Promise<RoleFacts> {
     const [row] = await sql<RoleFacts & Record<string, unknown>>(

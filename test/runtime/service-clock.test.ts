@@ -6,11 +6,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import type { Permissions } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
-import { APP_SCHEMA_SQL, createDatabase, credentialRows, loginResult, openService, roleExists, sql, targetConfig, type ServiceHandle } from './service-fixture';
+import { APP_SCHEMA_SQL, createDatabase, credentialRows, loginResult, roleExists, serviceWithEndpoint, sql, untilServerPasses, type ServiceHandle } from './service-fixture';
 
-const READ: Permissions = { grants: ['SELECT'], schemas: ['app'], tables: ['items'] };
 const HOUR_MS = 3_600_000;
 const HALF_HOUR = 1800;
 
@@ -37,15 +35,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await cluster?.stop();
   });
 
-  async function fresh(ttlSeconds: number): Promise<ServiceHandle & { endpoint: string }> {
-    const handle = await openService(cluster);
-    handles.push(handle);
-    const endpoint = `clock-${++seq}`;
-    await handle.service.applyResource(targetConfig(cluster, 'main', 'appdb'));
-    await handle.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
-    await handle.service.applyEndpoint({ name: endpoint, type: 'direct', ttlSeconds, resource: 'main', authorization: 'read' });
-    return { ...handle, endpoint };
-  }
+  const fresh = (ttlSeconds: number) => serviceWithEndpoint(cluster, handles, `clock-${++seq}`, ttlSeconds);
 
   /** The role's VALID UNTIL and how far it is from the server's now(), in ms. */
   async function serverView(role: string): Promise<{ validUntil: Date; leftMs: number }> {
@@ -56,20 +46,6 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       [role],
     );
     return { validUntil: row!.v, leftMs: row!.left };
-  }
-
-  /** Resolves once the server's clock has passed `at` (asked of the server, not of Date). */
-  async function untilServerPasses(at: Date): Promise<void> {
-    for (;;) {
-      const [row] = await sql<{ passed: boolean; wait: number }>(
-        cluster,
-        'postgres',
-        `select now() > $1::timestamptz as passed, greatest(0, extract(epoch from $1::timestamptz - now()) * 1000)::float8 as wait`,
-        [at],
-      );
-      if (row!.passed) return;
-      await new Promise((resolve) => setTimeout(resolve, Math.ceil(row!.wait) + 20));
-    }
   }
 
   for (const [label, skew] of [
@@ -110,7 +86,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const h = await fresh(1);
     const { issued } = await h.service.applyGroup({ name: 'g', members: ['ana@example.com'], endpoints: [h.endpoint] }, new Set());
     const role = issued[0]!.username;
-    await untilServerPasses((await serverView(role)).validUntil);
+    await untilServerPasses(cluster, (await serverView(role)).validUntil);
     skewClock(-HOUR_MS);
     const report = await h.service.reap({ onlyRecorded: true });
     expect(report.errors).toEqual([]);

@@ -72,6 +72,26 @@ export async function openService(cluster: LocalCluster, prefix = 'catalog'): Pr
   return { service: new AccessService(catalog), catalog, db, key };
 }
 
+/**
+ * A service over a fresh catalog with the resource "main" (database `database`), the
+ * authorization "read" (SELECT on app.items) and one endpoint of its own with `ttlSeconds`;
+ * the handle is pushed on `handles` for the caller to close.
+ */
+export async function serviceWithEndpoint(
+  cluster: LocalCluster,
+  handles: ServiceHandle[],
+  endpoint: string,
+  ttlSeconds: number,
+  database = 'appdb',
+): Promise<ServiceHandle & { endpoint: string }> {
+  const handle = await openService(cluster);
+  handles.push(handle);
+  await handle.service.applyResource(targetConfig(cluster, 'main', database));
+  await handle.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: { grants: ['SELECT'], schemas: ['app'], tables: ['items'] } });
+  await handle.service.applyEndpoint({ name: endpoint, type: 'direct', ttlSeconds, resource: 'main', authorization: 'read' });
+  return { ...handle, endpoint };
+}
+
 /** Another service over the same catalog, as a second provider process would open it. */
 export async function reopenService(cluster: LocalCluster, handle: ServiceHandle): Promise<ServiceHandle> {
   const catalog = await Catalog.open(cluster.url(handle.db), { key: handle.key });
