@@ -95,7 +95,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(config).toMatchObject({ host: cluster.host, port: cluster.port, database: 'production', username: cluster.user, sslMode: 'prefer' });
       expect(secrets).toBeInstanceOf(Buffer);
       expect(secrets!.includes(Buffer.from(cluster.password))).toBe(false);
-      const opened = openStoredSecrets(env, name, secrets!);
+      const opened = openStoredSecrets(env, name, stored!);
       expect(Object.keys(opened)).toEqual(['password']);
       expect(opened.password === cluster.password).toBe(true);
     }

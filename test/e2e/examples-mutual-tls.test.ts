@@ -83,7 +83,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       tlsClientCert: adminCert.certPem,
     });
     expect(stored?.secrets?.includes(Buffer.from(adminCert.keyPem))).toBe(false);
-    const opened = openStoredSecrets(env, 'postgres-mtls', stored!.secrets!);
+    const opened = openStoredSecrets(env, 'postgres-mtls', stored!);
     expect(Object.keys(opened).sort()).toEqual(['password', 'tlsClientKey']);
     expect(opened.tlsClientKey === adminCert.keyPem).toBe(true);
     const marker = await sql(target, 'postgres', "select 1 from pg_roles where rolname = 'adaptive_managed'", [], access);

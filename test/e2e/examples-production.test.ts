@@ -179,8 +179,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(replicaRecord?.config).toMatchObject({ host: 'localhost', port: replica.port, sslMode: 'verify-full', aws: { secretName: 'postgres-replica-credentials' } });
     expect(replicaRecord?.config).not.toHaveProperty('tlsRootCert');
     // Only references to the admin credentials: what is sealed is the AWS key pair (and the primary's client key).
-    expect(Object.keys(openStoredSecrets(env, 'postgres-production', prod!.secrets!)).sort()).toEqual(['awsAccessKeyId', 'awsSecretAccessKey', 'tlsClientKey']);
-    expect(Object.keys(openStoredSecrets(env, 'postgres-read-replica', replicaRecord!.secrets!)).sort()).toEqual(['awsAccessKeyId', 'awsSecretAccessKey']);
+    expect(Object.keys(openStoredSecrets(env, 'postgres-production', prod!)).sort()).toEqual(['awsAccessKeyId', 'awsSecretAccessKey', 'tlsClientKey']);
+    expect(Object.keys(openStoredSecrets(env, 'postgres-read-replica', replicaRecord!)).sort()).toEqual(['awsAccessKeyId', 'awsSecretAccessKey']);
     expect(await catalogCounts(catalog)).toEqual({ resources: 2, authorizations: 2, endpoints: 2, groups: 2, liveCredentials: 4 });
   });
 

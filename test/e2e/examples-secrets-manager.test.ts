@@ -122,7 +122,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(stored?.config).not.toHaveProperty('username');
     // What is sealed is the static AWS key pair of the configuration, not the database password.
     expect(stored?.secrets?.includes(Buffer.from(cluster.password))).toBe(false);
-    const opened = openStoredSecrets(env, 'postgres-secure', stored!.secrets!);
+    const opened = openStoredSecrets(env, 'postgres-secure', stored!);
     expect(Object.keys(opened).sort()).toEqual(['awsAccessKeyId', 'awsSecretAccessKey']);
   });
 
