@@ -290,7 +290,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     // Holding the old credential: told it is gone; not holding it: issued on the new target.
     const told = await h.service.applyGroup(spec, pairs(spec.members, [ep]));
     expect(told.issued).toEqual([]);
-    expect(told.warnings).toEqual([expect.stringContaining('ana@example.com on ' + ep + ' has no live credential')]);
+    expect(told.warnings).toEqual([{ kind: 'credential lost', message: expect.stringContaining('ana@example.com on ' + ep + ' has no live credential') as string }]);
     const after = await h.service.applyGroup(spec, new Set());
     expect(after.issued[0]).toMatchObject({ host: other.host, port: other.port, database: otherDb });
     const member = await session(after.issued[0]!);
