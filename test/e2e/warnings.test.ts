@@ -12,8 +12,11 @@
  *   (`authorization`).
  *
  * The workspace is the short-lived example with its group's members made a variable.
- * Warnings that need a broken second target (an endpoint moved off a target that cannot
- * be reached) are covered at the runtime level (test/runtime/service-warnings.test.ts).
+ * Not here: an endpoint moved to another target leaving its old one not cleaned up (a
+ * change of `resource` replaces the endpoint, so Terraform never moves one; the runtime's
+ * warning is tested in test/runtime/service.test.ts), and credentials past a lower ttl that
+ * could not be revoked (a failing target; the runtime names them, the endpoint shows them
+ * at `ttl` like the ones ended).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
