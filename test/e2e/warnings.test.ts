@@ -9,7 +9,9 @@
  * - an authorization change re-syncs the endpoints using it; what the sync could not make
  *   exact (here: a privilege granted by hand outside the model) is reported on the
  *   authorization (`permissions`) and, as the endpoint re-syncs too, on the endpoint
- *   (`authorization`).
+ *   (`authorization`);
+ * - a group applied (with the provider's own reaping off) while it keeps credentials that
+ *   expired names them (`credentials`).
  *
  * The workspace is the short-lived example with its group's members made a variable.
  * Not here: an endpoint moved to another target leaving its old one not cleaned up (a
@@ -25,11 +27,13 @@ import { edit, pointingAt, shownDiagnostics, type ShownDiagnostic } from '../fix
 import { exampleFiles, installAdaptiveProvider, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { TerraformWorkspace, type TerraformResult } from '../fixtures/terraform';
+import { untilInstant } from '../runtime/service-fixture';
 
 const ENDPOINT = 'short-lived-access';
 const AUTHORIZATION = 'short-lived-readonly';
 const MEMBER = 'oncall@company.com';
 const SECOND = 'second@company.com';
+const THIRD = 'third@company.com';
 
 const ENDPOINT_BLOCK = 'resource "adaptive_endpoint" "brief"';
 const GROUP_BLOCK = 'resource "adaptive_group" "oncall"';
@@ -44,7 +48,11 @@ function configuration(tables: string): string {
   let text = exampleFiles('short-lived')['main.tf']!;
   text = edit(text, '  members   = ["oncall@company.com"]', MEMBERS_LINE);
   text = edit(text, '    tables  = ["*"]', `    tables  = ${tables}`);
-  return `${text}\nvariable "members" {\n  type    = list(string)\n  default = ["${MEMBER}"]\n}\n`;
+  text = edit(text, 'provider "adaptive" {}', 'provider "adaptive" {\n  reap_on_run = var.reap_on_run\n}');
+  return (
+    `${text}\nvariable "members" {\n  type    = list(string)\n  default = ["${MEMBER}"]\n}\n` +
+    'variable "reap_on_run" {\n  type    = bool\n  default = true\n}\n'
+  );
 }
 
 const scratch = scratchDir('adaptive-warnings-');
@@ -78,7 +86,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
   function apply(...vars: string[]): Promise<TerraformResult> {
     // With colour (removed when reading): Terraform draws the diagnostics' boxes only then.
-    return ws.ok(['apply', '-input=false', '-auto-approve', ...vars.map((v) => `-var=${v}`)]);
+    return ws.ok(['apply', '-input=false', '-auto-approve', ...vars.map((v) => (v.startsWith('-') ? v : `-var=${v}`))]);
   }
 
   /** The one warning with this summary, checked to point at `line` of `block`. */
@@ -134,5 +142,23 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(onAuthorization.detail).toBe(`endpoint "${ENDPOINT}": ${held}`);
     const onEndpoint = warningAt(result, `Access role of endpoint "${ENDPOINT}" does not match its authorization exactly`, ENDPOINT_BLOCK, AUTHORIZATION_LINE);
     expect(onEndpoint.detail).toBe(held);
+  });
+
+  it('warns at credentials that the group keeps grants that expired (reaping left to later)', async () => {
+    const both = `members=["${MEMBER}","${SECOND}"]`;
+    // New credentials for both members, valid for 3 seconds.
+    await apply('ttl=3s', both, '-replace=adaptive_group.oncall');
+    const granted = await credentials();
+    expect(granted.map((c) => c.member)).toEqual([MEMBER, SECOND]);
+    await untilInstant(new Date(Math.max(...granted.map((c) => Date.parse(c.expires_at)))), 250);
+    // A member joins: the group is applied, keeping the two expired credentials it holds.
+    const result = await apply('ttl=3s', `members=["${MEMBER}","${SECOND}","${THIRD}"]`, 'reap_on_run=false');
+    const shown = shownDiagnostics(result.stdout + result.stderr).filter((d) => d.summary === 'Grants of group "oncall" expired');
+    expect(shown).toHaveLength(1);
+    expect(shown[0]).toMatchObject({ severity: 'Warning' });
+    expect(shown[0]!.context).toContain('  with adaptive_group.oncall,');
+    expect(shown[0]!.detail).toBe(
+      granted.map((c) => `${c.member} on ${ENDPOINT} expired at ${c.expires_at} (group "oncall"); renew with terraform apply -replace=<this adaptive_group>`).join(' '),
+    );
   });
 });
