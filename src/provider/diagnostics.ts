@@ -40,6 +40,30 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
 }
 
 /**
+ * Where `create`, `update` and `delete` report what Terraform should show even though the
+ * change went through (as terraform-plugin-framework's `resp.Diagnostics`): a warning does
+ * not stop the apply. `P` is the path type, rooted at one of the resource's attributes.
+ */
+export interface ApplyDiagnostics<P extends AttributePath = AttributePath> {
+  /** A warning; with `path`, Terraform shows the configuration line of that attribute. */
+  addWarning(summary: string, detail?: string, path?: P): void;
+}
+
+/** The framework's side of {@link ApplyDiagnostics}: collects what a resource reported. */
+export class DiagnosticCollector implements ApplyDiagnostics {
+  private readonly collected: Diagnostic[] = [];
+
+  addWarning(summary: string, detail?: string, path?: AttributePath): void {
+    this.collected.push(warning(summary, detail, path));
+  }
+
+  /** What was reported, in order. */
+  get diagnostics(): readonly Diagnostic[] {
+    return this.collected;
+  }
+}
+
+/**
  * Throw this from resource code to report a precise diagnostic (an attribute path, a
  * warning-free summary) instead of the generic one any other thrown error becomes. From
  * `create`/`update`, `state` records what was done before the failure, so Terraform keeps

@@ -4,7 +4,7 @@
  * everything that goes wrong into diagnostics. It knows nothing of gRPC (see server.ts), so
  * it can be exercised directly.
  */
-import { diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
+import { DiagnosticCollector, diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
 import { REDACTED, type Logger, type Redactor } from './log';
 import type { DiagnosticMessage, DynamicValueMessage, PathStepMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage } from './proto';
 import type { Provider, Resource, ResourceContext } from './resource';
@@ -469,16 +469,18 @@ export class ProviderEngine {
     const config = this.decode(attributes, request.config) ?? {};
     const privateData = (request.planned_private as Uint8Array | undefined) ?? EMPTY;
     const ctx = this.context(logger);
+    // What the resource reported on the way (warnings), shown before a failure if one follows.
+    const reported = new DiagnosticCollector();
     const answer = (state: ObjectValue | null, diagnostics: Diagnostic[] = []): Message => ({
       new_state: this.encode(attributes, state),
       private: privateData,
-      diagnostics: diagnostics.map(diagnosticToMessage),
+      diagnostics: [...reported.diagnostics, ...diagnostics].map(diagnosticToMessage),
     });
 
     if (planned === null) {
       if (prior === null) return answer(null);
       try {
-        await def.delete({ state: prior as never, ctx });
+        await def.delete({ state: prior as never, ctx, diagnostics: reported });
         return answer(null);
       } catch (err) {
         // The object still exists: keep it in state so a later destroy can retry.
@@ -490,10 +492,10 @@ export class ProviderEngine {
     let returned: unknown;
     try {
       if (prior === null) {
-        returned = await def.create({ plan: planned as never, config: config as never, ctx });
+        returned = await def.create({ plan: planned as never, config: config as never, ctx, diagnostics: reported });
       } else {
         if (!def.update) throw new ResourceError('In-place update is not supported', { detail: `${resource.typeName} cannot be updated in place; this is a bug in the provider's plan.` });
-        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, ctx });
+        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, ctx, diagnostics: reported });
       }
     } catch (err) {
       const diagnostic = diagnosticFromError(err, `Failed to ${action} ${resource.typeName}`);

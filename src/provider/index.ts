@@ -7,8 +7,8 @@
  * `./mirror`.
  */
 export { attr, type Attribute, type AttributeOptions, type ConfigOf, type ModelOf, type PlannedOf, type PlanModifier, type ProviderSchema, type ResourceSchema, type Validator } from './schema';
-export { defineProvider, defineResource, resourceFactory, type ModifyPlanResult, type Provider, type Resource, type ResourceContext, type ResourceDefinition } from './resource';
-export { error, warning, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
+export { defineProvider, defineResource, resourceFactory, type ModifyPlanResult, type Provider, type Resource, type ResourceContext, type ResourceDefinition, type ResourceDiagnostics, type ResourcePath } from './resource';
+export { error, warning, ResourceError, type ApplyDiagnostics, type Diagnostic, type DiagnosticInput } from './diagnostics';
 export { types, UNKNOWN, isUnknown, isWhollyKnown, type AttributePath, type Known, type MaybeUnknown, type TfType, type UnknownValue } from './values';
 export { requiresReplace, requiresReplaceIf, useStateForUnknown } from './planmodifiers';
 export { between, lengthBetween, matches, minItems, oneOf } from './validators';

@@ -3,11 +3,11 @@
  * and its resources; `resourceFactory<Client>()` (or `defineResource`) for each resource
  * with its schema and CRUD. The framework (`engine.ts`) does the Terraform-facing work.
  */
-import type { DiagnosticInput } from './diagnostics';
+import type { ApplyDiagnostics, DiagnosticInput } from './diagnostics';
 import type { Logger } from './log';
 import type { ConfigOf, ModelOf, PlannedOf, ProviderSchema, ResourceSchema, ValidatorResult } from './schema';
 import { schemaProblems } from './schema';
-import type { AttributePath } from './values';
+import type { AttributePath, PathStep } from './values';
 
 /** What every resource method receives besides its values. */
 export interface ResourceContext<P> {
@@ -26,6 +26,16 @@ export interface ResourceContext<P> {
 
 /** A resource's values by attribute name, partially: the framework fills in the rest. */
 export type PartialModel<S extends ResourceSchema> = Partial<ModelOf<S>>;
+
+/** An attribute path within resource `S`: one of its attribute names, then steps into the value. */
+export type ResourcePath<S extends ResourceSchema> = readonly [keyof ModelOf<S> & string, ...PathStep[]];
+
+/**
+ * What `create`, `update` and `delete` receive to report warnings (the runtime's "done, but
+ * ..."), each optionally at one of the resource's attributes: `diagnostics.addWarning(summary,
+ * detail, ['ttl'])`. Reported warnings reach Terraform also when the method then throws.
+ */
+export type ResourceDiagnostics<S extends ResourceSchema> = ApplyDiagnostics<ResourcePath<S>>;
 
 /** What `modifyPlan` may report. */
 export interface ModifyPlanResult<S extends ResourceSchema> {
@@ -58,9 +68,15 @@ export interface ResourceDefinition<S extends ResourceSchema, P> {
    * Creates the object. Returns the values the resource decided (computed attributes);
    * anything it leaves out is taken from the plan. Like `update` and `delete`, called only
    * when applying (ApplyResourceChange), never by plan, refresh, import or validate: the
-   * place for writes, and for work that must not happen while only planning.
+   * place for writes, and for work that must not happen while only planning. What went
+   * through with a caveat goes to `diagnostics` as a warning.
    */
-  create(request: { readonly plan: PlannedOf<S>; readonly config: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<PartialModel<S>> | PartialModel<S>;
+  create(request: {
+    readonly plan: PlannedOf<S>;
+    readonly config: ModelOf<S>;
+    readonly ctx: ResourceContext<P>;
+    readonly diagnostics: ResourceDiagnostics<S>;
+  }): Promise<PartialModel<S>> | PartialModel<S>;
 
   /**
    * Reads the object's current values; null when it no longer exists (Terraform plans to
@@ -77,10 +93,11 @@ export interface ResourceDefinition<S extends ResourceSchema, P> {
     readonly state: ModelOf<S>;
     readonly config: ModelOf<S>;
     readonly ctx: ResourceContext<P>;
+    readonly diagnostics: ResourceDiagnostics<S>;
   }): Promise<PartialModel<S>> | PartialModel<S>;
 
   /** Deletes the object. Deleting something already gone is not an error. */
-  delete(request: { readonly state: ModelOf<S>; readonly ctx: ResourceContext<P> }): Promise<void> | void;
+  delete(request: { readonly state: ModelOf<S>; readonly ctx: ResourceContext<P>; readonly diagnostics: ResourceDiagnostics<S> }): Promise<void> | void;
 
   /**
    * `terraform import`: turns the user's import id into enough state for `read` to find the

@@ -2,10 +2,10 @@
  * `adaptive_authorization`: a named permission set (`grants`, `schemas`, `tables`). It does
  * nothing on its own; endpoints apply it. Changing it re-syncs every endpoint using it.
  */
-import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
+import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { canonicalPermissionsJson, checkPermissions, parsePermissions } from '../runtime/validation/permissions';
 import { checkName } from '../runtime/validation/names';
-import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
 
@@ -28,15 +28,23 @@ const schema = {
 
 type Model = ModelOf<typeof schema>;
 
-async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
+async function apply(values: Model, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
   const service = await client.serviceForChange();
-  await service.applyAuthorization({
+  const { warnings } = await service.applyAuthorization({
     name: values.name,
     resourceType: values.resource_type,
     permissions: parsePermissions(values.permissions),
     permissionsSource: values.permissions,
     ...(values.description !== null ? { description: values.description } : {}),
   });
+  // The endpoints re-synced are not reported: following the authorization is what they do,
+  // and the plan showed the change. What a re-sync could not make exact is.
+  reportWarnings(
+    diagnostics,
+    warnings,
+    { 'access role': { summary: `Not every endpoint's access role matches authorization "${values.name}"`, path: ['permissions'] } },
+    `Authorization "${values.name}" applied with warnings`,
+  );
   return { id: values.name };
 }
 
@@ -50,8 +58,8 @@ export const adaptiveAuthorization = defineResource({
     }
     return issueDiagnostics(issues);
   },
-  create: ({ config, ctx }) => apply(config, ctx.provider),
-  update: ({ config, ctx }) => apply(config, ctx.provider),
+  create: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
+  update: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   async read({ state, ctx }) {
     const service = await ctx.provider.service();
     const record = await service.catalog.getAuthorization(state.name);

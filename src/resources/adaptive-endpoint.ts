@@ -4,10 +4,10 @@
  * login roles only get membership in it. Grants changed by hand show up as `drift` in the
  * plan, and applying puts them back.
  */
-import { attr, requiresReplace, resourceFactory, types, useStateForUnknown, type ModelOf } from '../provider';
+import { attr, requiresReplace, resourceFactory, types, useStateForUnknown, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { checkName } from '../runtime/validation/names';
 import { checkTtl, formatTtl, parseTtl } from '../runtime/validation/ttl';
-import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
 
@@ -36,15 +36,27 @@ const schema = {
 
 type Model = ModelOf<typeof schema>;
 
-async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
+async function apply(values: Model, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
   const service = await client.serviceForChange();
-  const { record } = await service.applyEndpoint({
+  const { record, warnings } = await service.applyEndpoint({
     name: values.name,
     type: 'direct',
     ttlSeconds: parseTtl(values.ttl),
     resource: values.resource,
     authorization: values.authorization,
   });
+  const name = values.name;
+  reportWarnings(
+    diagnostics,
+    warnings,
+    {
+      'access role': { summary: `Access role of endpoint "${name}" does not match its authorization exactly`, path: ['authorization'] },
+      'endpoint moved': { summary: `Endpoint "${name}" moved: its previous target is not cleaned up yet`, path: ['resource'] },
+      'ttl ended': { summary: `Credentials of endpoint "${name}" ended by the lower ttl`, path: ['ttl'] },
+      'ttl not revoked': { summary: `Credentials of endpoint "${name}" past the new ttl are not revoked yet`, path: ['ttl'] },
+    },
+    `Endpoint "${name}" applied with warnings`,
+  );
   return { id: values.name, access_role: record.accessRole, drift: [] };
 }
 
@@ -69,8 +81,8 @@ export const adaptiveEndpoint = defineResource({
     // Groups planned after this one may list the name before the endpoint exists.
     if (typeof plan.name === 'string') ctx.provider.plannedEndpoints.add(plan.name);
   },
-  create: ({ config, ctx }) => apply(config, ctx.provider),
-  update: ({ config, ctx }) => apply(config, ctx.provider),
+  create: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
+  update: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   async read({ state, ctx }) {
     const service = await ctx.provider.service();
     const found = await service.inspectEndpoint(state.name);

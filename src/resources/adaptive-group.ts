@@ -5,13 +5,13 @@
  * plan shows no change (access ending is by design) but warns which grants expired;
  * renewal is explicit (`terraform apply -replace=...`).
  */
-import { attr, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ModelOf } from '../provider';
+import { attr, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { nameList } from '../runtime/catalog/errors';
 import { pairKey, type MemberCredential, type PairKey } from '../runtime/service';
 import { closest } from '../runtime/validation/common';
 import { checkMembers, normaliseMember } from '../runtime/validation/members';
 import { checkName, checkNames } from '../runtime/validation/names';
-import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
 
@@ -169,7 +169,7 @@ async function endpointsNotFound(listed: unknown, client: AdaptiveClient): Promi
     });
 }
 
-async function apply(values: Model, prior: Model | null, client: AdaptiveClient): Promise<Partial<Model>> {
+async function apply(values: Model, prior: Model | null, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
   const service = await client.serviceForChange();
   const members = values.members.map((m) => normaliseMember(m));
   const wanted = wantedPairs(members, values.endpoints);
@@ -177,6 +177,15 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient)
   const priorCredentials = stored(prior?.credentials ?? null).filter((c) => wanted.has(pairKey(c.member, c.endpoint)));
   const have = new Set(priorCredentials.map((c) => pairKey(c.member, c.endpoint)));
   const result = await service.applyGroup({ name: values.name, members, endpoints: values.endpoints }, have);
+  reportWarnings(
+    diagnostics,
+    result.warnings,
+    {
+      'grant expired': { summary: `Grants of group "${values.name}" expired`, path: ['credentials'] },
+      'credential lost': { summary: `Members of group "${values.name}" have no live credential`, path: ['members'] },
+    },
+    `Group "${values.name}" applied with warnings`,
+  );
   const keptRoles = new Map(result.kept.map((k) => [pairKey(k.member, k.endpoint), k]));
   const credentials = [
     ...priorCredentials.map((c) => {
@@ -216,8 +225,8 @@ export const adaptiveGroup = defineResource({
     plan.drift = [];
     return { diagnostics };
   },
-  create: ({ config, ctx }) => apply(config, null, ctx.provider),
-  update: ({ config, state, ctx }) => apply(config, state, ctx.provider),
+  create: ({ config, ctx, diagnostics }) => apply(config, null, ctx.provider, diagnostics),
+  update: ({ config, state, ctx, diagnostics }) => apply(config, state, ctx.provider, diagnostics),
   async read({ state, ctx }) {
     const service = await ctx.provider.service();
     const found = await service.inspectGroup(state.name);

@@ -1,11 +1,11 @@
 /**
  * What the four resource types share: the provider's configured client (the access
  * service, opened on first use; reaping first when it is for a change), and the
- * translation of runtime validation issues and errors into Terraform diagnostics that
- * point at the attribute.
+ * translation of runtime validation issues, errors and warnings into Terraform diagnostics
+ * that point at the attribute.
  */
-import { isUnknown as isFrameworkUnknown, type DiagnosticInput } from '../provider';
-import type { AccessService } from '../runtime/service';
+import { isUnknown as isFrameworkUnknown, type ApplyDiagnostics, type AttributePath, type DiagnosticInput } from '../provider';
+import type { AccessService, ServiceWarning, ServiceWarningKind } from '../runtime/service';
 import { UNKNOWN as VALIDATION_UNKNOWN } from '../runtime/validation/common';
 import type { ValidationIssue } from '../runtime/types';
 
@@ -99,4 +99,31 @@ export function issueDiagnostics(issues: readonly ValidationIssue[], placement: 
 /** A value that must be known at apply time, as a plain string (null when unset). */
 export function str(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+/** How a resource shows one kind of runtime warning: a summary naming it, and the attribute. */
+export interface WarningPlacement<P extends AttributePath> {
+  readonly summary: string;
+  readonly path: P;
+}
+
+/**
+ * Passes every runtime warning of an apply on to Terraform: one warning per kind, the
+ * runtime's texts as its detail (one per line). Terraform folds warnings that share a
+ * summary into one, so each summary names the resource. A kind the resource has no
+ * placement for still reaches Terraform, under `otherwise`, on the resource as a whole.
+ */
+export function reportWarnings<P extends AttributePath>(
+  diagnostics: ApplyDiagnostics<P>,
+  warnings: readonly ServiceWarning[],
+  placements: Partial<Record<ServiceWarningKind, WarningPlacement<P>>>,
+  otherwise: string,
+): void {
+  const byKind = new Map<ServiceWarningKind, string[]>();
+  for (const w of warnings) byKind.set(w.kind, [...(byKind.get(w.kind) ?? []), w.message]);
+  for (const [kind, messages] of byKind) {
+    const placement = placements[kind];
+    if (placement) diagnostics.addWarning(placement.summary, messages.join('\n'), placement.path);
+    else diagnostics.addWarning(otherwise, messages.join('\n'));
+  }
 }

@@ -65,6 +65,30 @@ export interface MemberCredential {
   readonly sslmode: SslMode;
 }
 
+/**
+ * Something an apply did, or could not finish, that people should hear about: the change
+ * went through. `kind` says what it concerns, `message` says it for people.
+ */
+export interface ServiceWarning {
+  readonly kind: ServiceWarningKind;
+  readonly message: string;
+}
+
+/**
+ * - `access role`: an endpoint's access role could not be made exactly as authorized
+ *   (`syncAccessRole` warnings);
+ * - `endpoint moved`: what an endpoint left on its previous target is not cleaned up yet;
+ * - `ttl ended`: a lower ttl ended live credentials now;
+ * - `ttl not revoked`: credentials past a lower ttl could not be revoked yet;
+ * - `grant expired`: a group keeps credentials that expired;
+ * - `credential lost`: a group's member has no live credential for an endpoint any more.
+ */
+export type ServiceWarningKind = 'access role' | 'endpoint moved' | 'ttl ended' | 'ttl not revoked' | 'grant expired' | 'credential lost';
+
+function warn(kind: ServiceWarningKind, message: string): ServiceWarning {
+  return { kind, message };
+}
+
 /** What applying a group did. */
 export interface GroupApplyResult {
   /** Newly issued credentials, with passwords (including re-issues of pairs not in `have`). */
@@ -73,7 +97,7 @@ export interface GroupApplyResult {
   readonly kept: MemberCredential[];
   /** Role names revoked because their member or endpoint left the group. */
   readonly revoked: string[];
-  readonly warnings: string[];
+  readonly warnings: ServiceWarning[];
 }
 
 /** A group's credentials as the target and the catalog see them now. */
@@ -283,7 +307,7 @@ export class AccessService {
    * role of every endpoint that uses it. If one target fails, the endpoints already
    * re-synced are put back to the previous permissions and nothing is recorded.
    */
-  async applyAuthorization(spec: AuthorizationSpec): Promise<{ record: AuthorizationRecord; resynced: string[]; warnings: string[] }> {
+  async applyAuthorization(spec: AuthorizationSpec): Promise<{ record: AuthorizationRecord; resynced: string[]; warnings: ServiceWarning[] }> {
     const permissions = parsePermissions(spec.permissions);
     const normalised: AuthorizationSpec = { ...spec, permissions };
     const previous = await this.catalog.getAuthorization(spec.name);
@@ -292,12 +316,13 @@ export class AccessService {
     }
     const endpoints = await this.catalog.endpointsUsingAuthorization(spec.name);
     const done: EndpointRecord[] = [];
-    const warnings: string[] = [];
+    const warnings: ServiceWarning[] = [];
     try {
       for (const endpoint of endpoints) {
         const target = await this.target(endpoint.resource);
         const result = await syncAccessRole(target, { endpoint: endpoint.name, permissions });
-        warnings.push(...result.warnings);
+        // One authorization, several endpoints: each warning says which endpoint it is about.
+        warnings.push(...result.warnings.map((w) => warn('access role', `endpoint "${endpoint.name}": ${w}`)));
         done.push(endpoint);
       }
       const record = await this.catalog.putAuthorization(normalised);
@@ -339,7 +364,7 @@ export class AccessService {
    * 'ttl lowered'), and those left on a resource the endpoint moved away from are revoked.
    * Each step is idempotent, so applying again finishes what a failure interrupted.
    */
-  async applyEndpoint(spec: EndpointInput): Promise<{ record: EndpointRecord; warnings: string[]; extended: string[] }> {
+  async applyEndpoint(spec: EndpointInput): Promise<{ record: EndpointRecord; warnings: ServiceWarning[]; extended: string[] }> {
     checkEndpointInput(spec);
     const auth = await this.catalog.getAuthorization(spec.authorization);
     if (!auth) {
@@ -351,7 +376,7 @@ export class AccessService {
 
     await ensureManagedRole(target);
     const sync = await syncAccessRole(target, { endpoint: spec.name, permissions: auth.permissions });
-    const warnings = [...sync.warnings];
+    const warnings = sync.warnings.map((w) => warn('access role', w));
     let record: EndpointRecord;
     try {
       record = await this.catalog.putEndpoint({ ...spec, accessRole: sync.role });
@@ -370,13 +395,13 @@ export class AccessService {
     for (const [resource, creds] of groupBy(everywhere, (c) => c.resource)) {
       if (resource === spec.resource) continue;
       const result = await this.revoke(await this.target(resource), creds, 'endpoint moved');
-      if (result.failed.length > 0) warnings.push(`endpoint "${spec.name}" moved: not yet revoked on ${resource}: ${failureText(result.failed)}`);
+      if (result.failed.length > 0) warnings.push(warn('endpoint moved', `endpoint "${spec.name}" moved: not yet revoked on ${resource}: ${failureText(result.failed)}`));
     }
     if (previous && previous.resource !== spec.resource) {
       try {
         await dropAccessRole(await this.target(previous.resource), spec.name, { revokeMemberships: true });
       } catch (err) {
-        warnings.push(`endpoint "${spec.name}" moved: its access role on ${previous.resource} could not be dropped: ${errorText(err)}`);
+        warnings.push(warn('endpoint moved', `endpoint "${spec.name}" moved: its access role on ${previous.resource} could not be dropped: ${errorText(err)}`));
       }
     }
 
@@ -427,7 +452,7 @@ export class AccessService {
     resource: string,
     live: readonly CredentialRecord[],
     ttlSeconds: number,
-  ): Promise<{ moved: string[]; warnings: string[] }> {
+  ): Promise<{ moved: string[]; warnings: ServiceWarning[] }> {
     const now = (await serverNow(target.pool)).getTime();
     const byExpiry = new Map<number, CredentialRecord[]>();
     const ended: CredentialRecord[] = [];
@@ -439,7 +464,7 @@ export class AccessService {
       else byExpiry.set(at, [...(byExpiry.get(at) ?? []), c]);
     }
     const moved: string[] = [];
-    const warnings: string[] = [];
+    const warnings: ServiceWarning[] = [];
     for (const [at, creds] of byExpiry) {
       const expiresAt = new Date(at);
       const result = await extendCredentials(target, creds.map((c) => c.roleName), expiresAt);
@@ -470,9 +495,11 @@ export class AccessService {
         ttl_seconds: ttlSeconds,
       }));
       if (result.revoked.length > 0) {
-        warnings.push(`${result.revoked.length} credential(s) ended now: the new ttl puts their expiry in the past: ${nameList(result.revoked)}`);
+        warnings.push(warn('ttl ended', `${result.revoked.length} credential(s) ended now: the new ttl puts their expiry in the past: ${nameList(result.revoked)}`));
       }
-      if (result.failed.length > 0) warnings.push(`credential(s) past the new ttl not yet revoked (disabled, retried by the reaper): ${failureText(result.failed)}`);
+      if (result.failed.length > 0) {
+        warnings.push(warn('ttl not revoked', `credential(s) past the new ttl not yet revoked (disabled, retried by the reaper): ${failureText(result.failed)}`));
+      }
     }
     return { moved, warnings };
   }
@@ -655,20 +682,23 @@ export class AccessService {
       );
     }
 
-    const warnings: string[] = [];
+    const warnings: ServiceWarning[] = [];
     const keptViews: MemberCredential[] = [];
     const clocks = new Map<string, number>();
     for (const w of kept) {
       const c = liveByPair.get(w.key)!;
       const now = clocks.get(c.resource) ?? (await serverNow((await this.target(c.resource)).pool)).getTime();
       clocks.set(c.resource, now);
-      if (c.expiresAt.getTime() <= now) warnings.push(expiredWarning(c, spec.name));
+      if (c.expiresAt.getTime() <= now) warnings.push(warn('grant expired', expiredWarning(c, spec.name)));
       keptViews.push(await this.credentialView(c, null));
     }
     for (const w of lost) {
       warnings.push(
-        `${w.member} on ${w.endpoint.name} has no live credential any more (expired and reaped, or revoked) (group "${spec.name}"); ` +
-          'renew with terraform apply -replace=<this adaptive_group>',
+        warn(
+          'credential lost',
+          `${w.member} on ${w.endpoint.name} has no live credential any more (expired and reaped, or revoked) (group "${spec.name}"); ` +
+            'renew with terraform apply -replace=<this adaptive_group>',
+        ),
       );
     }
     const issuedViews = await Promise.all(

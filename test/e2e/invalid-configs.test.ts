@@ -11,73 +11,13 @@ import type { LocalCluster } from '../../src/localpg';
 import { accessRoles, exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir, sql } from '../fixtures/adaptive';
 import { CertificateAuthority } from '../fixtures/pki';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
+import { edit, lineNumber, plain, shownDiagnostics, type ShownDiagnostic } from '../fixtures/diagnostics';
 import type { TerraformResult, TerraformWorkspace } from '../fixtures/terraform';
 
 const EXAMPLE = exampleFiles('groups-and-endpoints')['main.tf']!;
 
 /** What a plugin failure looks like in Terraform's output, whatever the RPC. */
 const PLUGIN_FAILURE = /Plugin did not respond|panic|The plugin encountered an error|unexpected EOF|plugin (?:crashed|exited)/i;
-
-/** The example with `from` (which must occur exactly once) replaced. */
-function edit(text: string, from: string, to: string): string {
-  const at = text.indexOf(from);
-  if (at < 0 || text.indexOf(from, at + 1) >= 0) throw new Error(`expected exactly one ${JSON.stringify(from)} in the configuration`);
-  return text.slice(0, at) + to + text.slice(at + from.length);
-}
-
-/** The 1-based number of the first line equal to `line` after the block that starts with `block`. */
-function lineNumber(text: string, block: string, line: string): number {
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.startsWith(block));
-  if (start < 0) throw new Error(`no block ${block}`);
-  const found = lines.findIndex((l, i) => i >= start && l.trimEnd() === line);
-  if (found < 0) throw new Error(`no line ${JSON.stringify(line)} in ${block}`);
-  return found + 1;
-}
-
-/** One diagnostic as Terraform showed it, with the box-drawing margin removed. */
-interface ShownDiagnostic {
-  readonly severity: string;
-  readonly summary: string;
-  /** `with ...`, `on main.tf line N, in ...:` and the source lines, as printed. */
-  readonly context: readonly string[];
-  /** The detail, with Terraform's line wrapping undone. */
-  readonly detail: string;
-}
-
-// Colour codes are ESC-prefixed control sequences; the rule against control characters
-// in regular expressions does not apply to matching them on purpose.
-// eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
-
-/** Terraform's output without colour codes. */
-function plain(output: string): string {
-  return output.replace(ANSI, '');
-}
-
-/** Every diagnostic in Terraform's (coloured, boxed) output. */
-function shownDiagnostics(output: string): ShownDiagnostic[] {
-  return plain(output)
-    .split('╷')
-    .slice(1)
-    .map((block) => {
-      const lines = (block.split('╵')[0] ?? '')
-        .split('\n')
-        .filter((l) => l.startsWith('│'))
-        .map((l) => l.replace(/^│ ?/, '').trimEnd());
-      const head = /^(Error|Warning): (.*)$/.exec(lines[0] ?? '');
-      const paragraphs: string[][] = [[]];
-      for (const line of lines.slice(1)) {
-        if (line === '') paragraphs.push([]);
-        else paragraphs[paragraphs.length - 1]!.push(line);
-      }
-      const filled = paragraphs.filter((p) => p.length > 0);
-      const hasContext = /^ {2}(?:with|on) /.test(filled[0]?.[0] ?? '');
-      const context = hasContext ? filled[0]! : [];
-      const detail = (hasContext ? filled.slice(1) : filled).map((p) => p.join(' ')).join('\n');
-      return { severity: head?.[1] ?? '', summary: head?.[2] ?? '', context, detail };
-    });
-}
 
 /** Where Terraform should point: the block and the attribute line inside it. */
 interface Place {

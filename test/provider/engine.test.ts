@@ -46,7 +46,7 @@ const diags = (response: Message) => response.diagnostics as { severity: number;
 
 /** A full toy config with everything unset but what is given. */
 function toyConfig(values: Record<string, unknown>): Record<string, unknown> {
-  return { id: null, name: null, content: null, secret: null, tags: null, mode: null, size: null, created_at: null, fail_on_create: null, gate: null, ...values };
+  return { id: null, name: null, content: null, secret: null, tags: null, mode: null, size: null, created_at: null, fail_on_create: null, gate: null, warn: null, ...values };
 }
 
 async function configured(provider: Provider = toy, level?: 'trace') {
@@ -66,7 +66,7 @@ describe('schema', () => {
     const file = schemas.toy_file;
     expect(file?.version).toBe(1);
     const byName: Record<string, Record<string, unknown>> = Object.fromEntries((file?.block.attributes ?? []).map((a) => [String(a.name), a]));
-    expect(Object.keys(byName).sort()).toEqual(['content', 'created_at', 'fail_on_create', 'gate', 'id', 'mode', 'name', 'secret', 'size', 'tags']);
+    expect(Object.keys(byName).sort()).toEqual(['content', 'created_at', 'fail_on_create', 'gate', 'id', 'mode', 'name', 'secret', 'size', 'tags', 'warn']);
     expect(byName.secret).toMatchObject({ sensitive: true, optional: true });
     expect(byName.id).toMatchObject({ computed: true, required: false });
     expect(Buffer.from(byName.tags?.type as Uint8Array).toString()).toBe('["map","string"]');
@@ -222,7 +222,7 @@ describe('apply, read and import', () => {
     const created = state(applied.new_state);
     expect(created).toMatchObject({ name: 'one', content: 'hello', secret: 'top-secret-1', mode: 'rw', size: 5, fail_on_create: null, gate: null });
     expect(created?.id).toMatch(/^[0-9a-f]{12}$/);
-    expect(Object.keys(created ?? {})).toHaveLength(10);
+    expect(Object.keys(created ?? {})).toHaveLength(11);
     expect(existsSync(path.join(dir, `${String(created?.id)}.json`))).toBe(true);
 
     const read = await engine.handle('ReadResource', { type_name: 'toy_file', current_state: dv(created) });
@@ -249,6 +249,43 @@ describe('apply, read and import', () => {
     const plan = { ...config, id: UNKNOWN, mode: 'rw', size: UNKNOWN, created_at: UNKNOWN };
     const applied = await engine.handle('ApplyResourceChange', { type_name: 'toy_file', prior_state: dv(null), planned_state: dv(plan), config: dv(config) });
     expect(diags(applied)).toEqual([{ severity: 1, summary: 'Failed to create toy_file', detail: 'the toy was told to fail' }]);
+    expect(state(applied.new_state)).toBeNull();
+  });
+
+  it('passes the warnings create, update and delete report to Terraform, at their attribute', async () => {
+    const { engine } = await configured();
+    const at = { steps: [{ attribute_name: 'warn' }] };
+    const config = toyConfig({ name: 'one', content: 'hello', warn: 'look here' });
+    const plan = state((await engine.handle('PlanResourceChange', { type_name: 'toy_file', prior_state: dv(null), proposed_new_state: dv(config), config: dv(config) })).planned_state);
+    const created = await engine.handle('ApplyResourceChange', { type_name: 'toy_file', prior_state: dv(null), planned_state: dv(plan), config: dv(config) });
+    expect(diags(created)).toEqual([{ severity: 2, summary: 'Toy warning', detail: 'create: look here', attribute: at }]);
+    const createdState = state(created.new_state);
+    expect(createdState).toMatchObject({ name: 'one', content: 'hello', warn: 'look here' });
+
+    const updatedConfig = { ...config, warn: 'and here' };
+    const updatePlan = state(
+      (await engine.handle('PlanResourceChange', { type_name: 'toy_file', prior_state: dv(createdState), proposed_new_state: dv({ ...createdState, warn: 'and here' }), config: dv(updatedConfig) }))
+        .planned_state,
+    );
+    const updated = await engine.handle('ApplyResourceChange', { type_name: 'toy_file', prior_state: dv(createdState), planned_state: dv(updatePlan), config: dv(updatedConfig) });
+    expect(diags(updated)).toEqual([{ severity: 2, summary: 'Toy warning', detail: 'update: and here', attribute: at }]);
+    const updatedState = state(updated.new_state);
+    expect(updatedState).toMatchObject({ id: createdState?.id, warn: 'and here' });
+
+    const deleted = await engine.handle('ApplyResourceChange', { type_name: 'toy_file', prior_state: dv(updatedState), planned_state: dv(null), config: dv(null) });
+    expect(diags(deleted)).toEqual([{ severity: 2, summary: 'Toy warning', detail: 'delete: and here', attribute: at }]);
+    expect(state(deleted.new_state)).toBeNull();
+  });
+
+  it('keeps a warning reported before a failure, ahead of the error, and masks secrets in it', async () => {
+    const { engine } = await configured();
+    const config = toyConfig({ name: 'one', fail_on_create: true, secret: 'hush-7731', warn: 'the secret is hush-7731' });
+    const plan = { ...config, id: UNKNOWN, mode: 'rw', size: UNKNOWN, created_at: UNKNOWN };
+    const applied = await engine.handle('ApplyResourceChange', { type_name: 'toy_file', prior_state: dv(null), planned_state: dv(plan), config: dv(config) });
+    expect(diags(applied)).toEqual([
+      { severity: 2, summary: 'Toy warning', detail: 'create: the secret is (sensitive value)', attribute: { steps: [{ attribute_name: 'warn' }] } },
+      { severity: 1, summary: 'Failed to create toy_file', detail: 'the toy was told to fail' },
+    ]);
     expect(state(applied.new_state)).toBeNull();
   });
 

@@ -1,8 +1,8 @@
 /**
  * The framework end to end with the real terraform binary: the toy provider is bundled,
  * installed in a filesystem mirror and driven through init, apply, plan, replacement,
- * import, destroy, validation errors, failing creates, debug logs, sensitive values and an
- * interrupted apply.
+ * import, destroy, validation errors, failing creates, warnings from create, update and
+ * delete, debug logs, sensitive values and an interrupted apply.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerraformWorkspace, type TerraformResult } from '../fixtures/terraform';
 import { cliConfigFor } from '../../src/provider/mirror';
+import { pointingAt, shownDiagnostics } from '../fixtures/diagnostics';
 import { TOY_SOURCE, cleanup, installToy, tempDir } from './support';
 
 let dir: string;
@@ -144,6 +145,35 @@ describe('toy provider under terraform', () => {
     ws.write('main.tf', ws_main(store, fileResource('f', { name: '"fails"', fail_on_create: 'false' })));
     await ws.apply();
     expect((await ws.ok(['state', 'list'])).stdout.trim()).toBe('toy_file.f');
+  }, 120_000);
+
+  it('shows the warnings of create, update and delete in apply and destroy output, at the attribute', async () => {
+    const store = path.join(dir, 'store-warn');
+    const main = (warn: string): string => ws_main(store, fileResource('w', { name: '"warned"', warn: `"${warn}"` }));
+    const ws = toyWorkspace(store, '');
+    ws.write('main.tf', main('look here'));
+    await ws.init();
+    /**
+     * The toy's warnings as shown (with colour: Terraform draws boxes only then), each
+     * checked to point at the `warn` line; a destroy shows them without a place (Terraform
+     * has no configuration of the object left to point into).
+     */
+    const toyWarnings = (result: TerraformResult, warn: string, destroying = false): string[] => {
+      const place = destroying ? [] : pointingAt(main(warn), 'resource "toy_file" "w"', `  warn = "${warn}"`);
+      return shownDiagnostics(result.stdout + result.stderr)
+        .filter((d) => d.severity === 'Warning' && d.summary === 'Toy warning')
+        .map((d) => {
+          if (destroying) expect(d.context).toEqual([]);
+          else expect(d.context).toEqual(expect.arrayContaining(place));
+          return d.detail;
+        });
+    };
+    const apply = ['apply', '-input=false', '-auto-approve'];
+    expect(toyWarnings(await ws.ok(apply), 'look here')).toEqual(['create: look here']);
+    ws.write('main.tf', main('and here'));
+    expect(toyWarnings(await ws.ok(apply), 'and here')).toEqual(['update: and here']);
+    expect(toyWarnings(await ws.ok(['destroy', '-input=false', '-auto-approve']), 'and here', true)).toEqual(['delete: and here']);
+    expect(storeFiles(store)).toEqual([]);
   }, 120_000);
 
   it('logs hclog JSON that Terraform parses under TF_LOG=debug, and never a sensitive value', async () => {

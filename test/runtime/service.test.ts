@@ -290,11 +290,36 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     // Holding the old credential: told it is gone; not holding it: issued on the new target.
     const told = await h.service.applyGroup(spec, pairs(spec.members, [ep]));
     expect(told.issued).toEqual([]);
-    expect(told.warnings).toEqual([expect.stringContaining('ana@example.com on ' + ep + ' has no live credential')]);
+    expect(told.warnings).toEqual([{ kind: 'credential lost', message: expect.stringContaining('ana@example.com on ' + ep + ' has no live credential') as string }]);
     const after = await h.service.applyGroup(spec, new Set());
     expect(after.issued[0]).toMatchObject({ host: other.host, port: other.port, database: otherDb });
     const member = await session(after.issued[0]!);
     expect(await queryResult(member, 'select * from app.items')).toBe('ok');
+  });
+
+  it('moving an endpoint whose old access role cannot be dropped still moves it, and warns (kind "endpoint moved")', async () => {
+    const h = await fresh();
+    await basics(h);
+    const otherDb = `${h.tag}_moved`;
+    await createDatabase(other, otherDb);
+    await sql(other, otherDb, APP_SCHEMA_SQL);
+    await h.service.applyResource(targetConfig(other, 'elsewhere', otherDb));
+    const ep = `${h.tag}-stuck`;
+    await h.service.applyEndpoint(endpoint(ep, 'read'));
+    // Someone rewrote the role's comment: it no longer says adaptive-access made it, so it is left alone.
+    await sql(main, 'appdb', `comment on role ${ident(accessRoleName(ep))} is 'mine now'`);
+
+    const moved = await h.service.applyEndpoint(endpoint(ep, 'read', HOUR, 'elsewhere'));
+    expect(moved.record).toMatchObject({ resource: 'elsewhere' });
+    expect(await roleExists(other, accessRoleName(ep))).toBe(true);
+    expect(await roleExists(main, accessRoleName(ep))).toBe(true);
+    expect(moved.warnings).toEqual([
+      {
+        kind: 'endpoint moved',
+        message: expect.stringMatching(new RegExp(`^endpoint "${ep}" moved: its access role on main could not be dropped: .*was not created by adaptive-access`)) as string,
+      },
+    ]);
+    await sql(main, 'appdb', `drop owned by ${ident(accessRoleName(ep))}; drop role ${ident(accessRoleName(ep))}`);
   });
 
   // ---------------------------------------------------------------------------------------

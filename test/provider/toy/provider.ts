@@ -2,7 +2,8 @@
  * A toy provider for testing the framework end to end: `toy_file` keeps its values in a
  * JSON file per object under the provider's `directory`. It exercises a computed id, a
  * sensitive attribute, a requires-replace attribute, validators, a default, import, a
- * create that fails on demand, and a create that waits on a gate the test controls.
+ * create that fails on demand, a create that waits on a gate the test controls, and
+ * create, update and delete reporting a warning at an attribute (`warn`).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ const fileSchema = {
     created_at: attr.string({ computed: true, description: 'Creation time.', planModifiers: [useStateForUnknown()] }),
     fail_on_create: attr.bool({ optional: true, description: 'Make create fail (for tests).' }),
     gate: attr.string({ optional: true, description: 'Unix socket create waits on (for tests).' }),
+    warn: attr.string({ optional: true, description: 'Create, update and delete report this as a warning at this attribute (for tests).' }),
   },
 } as const;
 
@@ -100,7 +102,8 @@ export const toyFile = defineResource({
     return undefined;
   },
 
-  async create({ plan, ctx }) {
+  async create({ plan, ctx, diagnostics }) {
+    if (plan.warn) diagnostics.addWarning('Toy warning', `create: ${plan.warn}`, ['warn']);
     if (plan.fail_on_create) throw new Error('the toy was told to fail');
     if (plan.gate) {
       const decision = await passGate(plan.gate, ctx.signal);
@@ -117,6 +120,7 @@ export const toyFile = defineResource({
       created_at: new Date().toISOString(),
       fail_on_create: plan.fail_on_create,
       gate: plan.gate,
+      warn: plan.warn,
     };
     ctx.logger.info('toy created', { id: model.id, secret: plan.secret });
     save(ctx.provider, model);
@@ -132,7 +136,8 @@ export const toyFile = defineResource({
     }
   },
 
-  update({ plan, state, ctx }) {
+  update({ plan, state, ctx, diagnostics }) {
+    if (plan.warn) diagnostics.addWarning('Toy warning', `update: ${plan.warn}`, ['warn']);
     const model: FileModel = {
       ...state,
       content: plan.content,
@@ -142,12 +147,14 @@ export const toyFile = defineResource({
       size: plan.content?.length ?? 0,
       fail_on_create: plan.fail_on_create,
       gate: plan.gate,
+      warn: plan.warn,
     };
     save(ctx.provider, model);
     return model;
   },
 
-  delete({ state, ctx }) {
+  delete({ state, ctx, diagnostics }) {
+    if (state.warn) diagnostics.addWarning('Toy warning', `delete: ${state.warn}`, ['warn']);
     rmSync(file(ctx.provider, state.id ?? ''), { force: true });
   },
 
