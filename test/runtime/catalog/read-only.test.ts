@@ -11,10 +11,10 @@ import type { LocalCluster } from '../../../src/localpg';
 import { ident } from '../../../src/runtime/access/sql';
 import { Catalog, CatalogError, CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog, type CatalogOptions } from '../../../src/runtime/catalog';
 import { AccessService } from '../../../src/runtime/service';
-import type { TargetConfig } from '../../../src/runtime/types';
+import type { Permissions, TargetConfig } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 
-const READ = { grants: ['SELECT'], schemas: ['public'], tables: ['*'] };
+const READ: Permissions = { grants: ['SELECT'], schemas: ['public'], tables: ['*'] };
 
 function target(name: string): TargetConfig {
   return { name, host: 'db.internal', port: 5432, database: 'app', username: 'admin', password: 'Adm1n-Pa55word', sslMode: 'verify-full', maxConnections: 2 };
