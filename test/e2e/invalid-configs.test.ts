@@ -3,13 +3,17 @@
  * exit code 1, one error that Terraform places on the offending attribute's line, a
  * message saying what is wrong and what would be accepted, and no sign of the plugin
  * failing. The unmodified example plans cleanly on an empty catalog (its groups refer to
- * endpoints created in the same apply), and an endpoint name that exists nowhere is caught
- * by consulting the catalog.
+ * endpoints created in the same apply) without writing to it, and an endpoint name that
+ * exists nowhere is caught by consulting the catalog. A catalog the plan cannot reach, or
+ * one older than the provider, fails the plan on the provider block.
  */
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { CATALOG_VERSION } from '../../src/runtime/catalog';
+import { CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog } from '../../src/runtime/catalog';
+import { runCli } from '../cli/run-cli';
 import { accessRoles, exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir, sql } from '../fixtures/adaptive';
 import { CertificateAuthority } from '../fixtures/pki';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
@@ -386,6 +390,35 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(detail).toMatch(new RegExp(`^Cannot connect to the catalog database ${cluster.user}@127\\.0\\.0\\.1:${port}/adaptive_catalog: `));
     expect(detail).toContain('To fix it in the catalog URL:');
     expect(detail).toContain('Check catalog_url (or ADAPTIVE_CATALOG_URL)');
+  });
+
+  it('fails the plan on a catalog older than the provider, saying how to upgrade it; after that upgrade it plans', async () => {
+    await sql(cluster, 'postgres', 'create database adaptive_catalog_old');
+    const client = new Client(cluster.clientConfig('adaptive_catalog_old'));
+    await client.connect();
+    try {
+      await migrateCatalog(client, 'adaptive', CATALOG_MIGRATIONS.slice(0, CATALOG_VERSION - 1));
+    } finally {
+      await client.end();
+    }
+    const oldCatalog = { ADAPTIVE_CATALOG_URL: cluster.url('adaptive_catalog_old') };
+    const refused = await plan(EXAMPLE, oldCatalog);
+    expect(refused.code, plain(refused.stdout + refused.stderr)).toBe(1);
+    const errors = shownDiagnostics(refused.stderr).filter((d) => d.severity === 'Error');
+    expect(errors.map((d) => d.summary)).toEqual(['Catalog database needs an upgrade']);
+    expect(errors[0]!.detail).toBe(
+      `The catalog (schema "adaptive") is at version ${CATALOG_VERSION - 1}, older than version ${CATALOG_VERSION} that this provider uses, ` +
+        'and reading (plan, refresh, import, status, audit) never upgrades it. Upgrade it once with this release: run `adaptive-access reap` ' +
+        'with ADAPTIVE_CATALOG_URL and ADAPTIVE_CATALOG_KEY set as for Terraform (it migrates the catalog before reaping), then run the command again.',
+    );
+    const [before] = await sql<{ version: number }>(cluster, 'adaptive_catalog_old', 'select max(version)::int as version from adaptive.schema_migrations');
+    expect(before?.version).toBe(CATALOG_VERSION - 1);
+
+    const reaped = await runCli(['reap'], { env: { ...oldCatalog, ADAPTIVE_CATALOG_KEY: randomBytes(32).toString('hex') } });
+    expect(reaped.code, reaped.stderr).toBe(0);
+    const upgraded = await plan(EXAMPLE, oldCatalog);
+    expect(upgraded.code, plain(upgraded.stdout + upgraded.stderr)).toBe(2);
+    expect(plain(upgraded.stdout)).toContain('Plan: 7 to add, 0 to change, 0 to destroy.');
   });
 
   describe('once the example is applied', () => {
