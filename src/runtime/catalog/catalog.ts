@@ -1,7 +1,8 @@
 /**
  * Opening the catalog: where it is (provider setting or environment), connecting with a
  * small pool (libpq's sslmode semantics, see ./connection), and bringing its schema up to
- * date before anything reads it.
+ * date before anything reads it, or, for an open that only reads, checking its version and
+ * writing nothing.
  */
 import type { PoolClient } from 'pg';
 import type { OpenTarget } from '../connections';
