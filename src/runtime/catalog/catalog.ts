@@ -37,9 +37,10 @@ export interface CatalogOptions {
   readonly applicationName?: string | undefined;
   /**
    * Open only to read (plan, refresh, import, `status`, `audit`): nothing is migrated,
-   * locked or written. A database without the catalog's tables reads as an empty catalog;
-   * a catalog older than this build is refused (code `outdated`) rather than read with
-   * this build's idea of its shape. `allowWrites` makes such a catalog writable later.
+   * locked or written. A database without the catalog's tables reads as an empty catalog.
+   * A catalog older than this build is the exception: with the key it is upgraded (once,
+   * by the first open of this build), without it refused (code `outdated`). `allowWrites`
+   * makes a read-only catalog writable later.
    */
   readonly readOnly?: boolean | undefined;
 }
@@ -128,7 +129,18 @@ export class Catalog extends CatalogStore {
     try {
       if (options.readOnly) {
         const version = await withClient(connection, (client) => catalogVersion(client, schema));
-        if (version > 0 && version < CATALOG_VERSION) throw outdated(schema, version);
+        if (version > 0 && version < CATALOG_VERSION) {
+          // An older catalog is upgraded by the first open of this build that holds the key,
+          // plan included: refusing it would fail every deployment's next plan after an
+          // upgrade (the plan phase of an apply reads too). Without the key (status, audit)
+          // it is refused: upgrading seals the records it finds, which needs the key.
+          if (!options.key) throw outdated(schema, version);
+          const applied = (await withClient(connection, (client) => migrateCatalog(client, schema))).applied;
+          const upgraded = new Catalog(connection, schema, options.key, { readOnly: false, uninitialised: false }, applied);
+          await upgraded.sealIfSealsAdded(applied);
+          upgraded.ctx.access.readOnly = true;
+          return upgraded;
+        }
         return new Catalog(connection, schema, options.key, { readOnly: true, uninitialised: version === 0 }, []);
       }
       const applied = (await withClient(connection, (client) => migrateCatalog(client, schema))).applied;
@@ -207,15 +219,15 @@ async function withClient<T>(connection: OpenTarget, fn: (client: PoolClient) =>
 }
 
 /**
- * A read-only open of a catalog an earlier build migrated. Reading it with this build's
- * queries would miss columns, and records from before resource seals would look tampered
- * with: upgrading (which seals them, with the key) is a write, and so not the plan's to do.
+ * A read-only open without the catalog key of a catalog an earlier build migrated. Reading
+ * it with this build's queries would miss columns, and upgrading it seals the records it
+ * finds, which needs the key.
  */
 function outdated(schema: string, version: number): CatalogError {
   return new CatalogError(
     'outdated',
-    `the catalog (schema "${schema}") is at version ${version}, older than version ${CATALOG_VERSION} that this provider uses, ` +
-      'and reading (plan, refresh, import, status, audit) never upgrades it. Upgrade it once with this release: run ' +
-      `\`adaptive-access reap\` with ${CATALOG_URL_ENV} and ${CATALOG_KEY_ENV} set as for Terraform (it migrates the catalog before reaping), then run the command again.`,
+    `the catalog (schema "${schema}") is at version ${version}, older than version ${CATALOG_VERSION} that this release uses, ` +
+      'and upgrading it needs the catalog key, which this command does not use. Upgrade it once: run terraform plan or apply, or ' +
+      `\`adaptive-access reap\`, with ${CATALOG_URL_ENV} and ${CATALOG_KEY_ENV} set as for Terraform, then run the command again.`,
   );
 }

@@ -142,7 +142,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect((await catalog.getResource('pg'))?.target.password).toBe('Adm1n-Pa55word');
   });
 
-  it('refuses a catalog older than this build, saying what upgrades it, and leaves it at its version', async () => {
+  it('without the key, refuses a catalog older than this build, saying what upgrades it, and leaves it at its version; with the key, upgrades it once and stays read-only', async () => {
     const db = await freshDatabase();
     const older = CATALOG_VERSION - 1;
     await (async () => {
@@ -155,15 +155,23 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       }
     })();
     const before = await relations(db);
-    const refused = Catalog.open(cluster.url(db), { key, readOnly: true });
+    const refused = Catalog.open(cluster.url(db), { readOnly: true });
     await expect(refused).rejects.toBeInstanceOf(CatalogError);
     await expect(refused).rejects.toMatchObject({ code: 'outdated' });
-    await expect(refused).rejects.toThrow(
-      new RegExp(`is at version ${older}, older than version ${CATALOG_VERSION} .*never upgrades it.*adaptive-access reap`),
-    );
+    await expect(refused).rejects.toThrow(new RegExp(`is at version ${older}, older than version ${CATALOG_VERSION} .*needs the catalog key.*adaptive-access reap`));
     expect(await relations(db)).toEqual(before);
-    const [row] = await query<{ version: number }>(db, 'select max(version)::int as version from adaptive.schema_migrations');
-    expect(row?.version).toBe(older);
+    const version = async (): Promise<number | undefined> =>
+      (await query<{ version: number }>(db, 'select max(version)::int as version from adaptive.schema_migrations'))[0]?.version;
+    expect(await version()).toBe(older);
+
+    const upgraded = await Catalog.open(cluster.url(db), { key, readOnly: true });
+    try {
+      expect(await version()).toBe(CATALOG_VERSION);
+      expect(upgraded.readOnly).toBe(true);
+      await expect(upgraded.putAuthorization({ name: 'a', resourceType: 'postgresql', permissions: { grants: ['SELECT'], schemas: ['public'], tables: ['*'] } })).rejects.toMatchObject({ code: 'read-only' });
+    } finally {
+      await upgraded.close();
+    }
   });
 
   it('refuses a catalog newer than this build, as a writing open does', async () => {
