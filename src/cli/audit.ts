@@ -63,7 +63,7 @@ export async function audit(values: AuditValues, out: Output): Promise<number> {
   const limit = limitFrom(values.limit);
   const filter = filterFrom(values, new Date());
   const settings = catalogSettingsFrom('audit', values, withoutCatalogKey(out.io.env));
-  const catalog = await openCatalog('audit', settings, values['catalog-schema']);
+  const catalog = await openCatalog('audit', settings, values['catalog-schema'], { readOnly: true });
   let records: AuditRecord[];
   try {
     // One more than asked for tells whether the limit cut anything off.

@@ -36,16 +36,28 @@ export function catalogSettingsFrom(command: string, values: CatalogValues, env:
   }
 }
 
-/** Opens (and if needed migrates) the catalog, with failures an operator can act on. */
-export async function openCatalog(command: string, settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
+/**
+ * Opens the catalog, with failures an operator can act on: migrating it if needed, or with
+ * `readOnly` (commands that only look) without migrating or writing anything.
+ */
+export async function openCatalog(
+  command: string,
+  settings: CatalogSettings,
+  schema: string | undefined,
+  options: { readonly readOnly?: boolean } = {},
+): Promise<Catalog> {
   try {
-    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: `adaptive-access ${command}` });
+    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: `adaptive-access ${command}`, readOnly: options.readOnly });
   } catch (err) {
     if (err instanceof CatalogError && err.code === 'connect') {
       throw new CliError(err.message, `Check --catalog-url / ${CATALOG_URL_ENV} and that the database accepts connections.`, { cause: err });
     }
     if (err instanceof CatalogError && err.code === 'version') {
       throw new CliError(err.message, 'Use the adaptive-access release that migrated the catalog, or a newer one.', { cause: err });
+    }
+    if (err instanceof CatalogError && err.code === 'outdated') {
+      // The message says how to upgrade it.
+      throw new CliError(err.message, undefined, { cause: err });
     }
     throw err;
   }

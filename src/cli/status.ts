@@ -47,7 +47,7 @@ const SOON_MS = 5 * 60 * 1000;
 export async function status(values: StatusValues, out: Output): Promise<number> {
   const settings = catalogSettingsFrom('status', values, withoutCatalogKey(out.io.env));
   const filter = filterFrom(values);
-  const catalog = await openCatalog('status', settings, values['catalog-schema']);
+  const catalog = await openCatalog('status', settings, values['catalog-schema'], { readOnly: true });
   let records: CredentialRecord[];
   try {
     records = await catalog.liveCredentials(filter);

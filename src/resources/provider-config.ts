@@ -1,12 +1,12 @@
 /**
  * The `provider "adaptive" {}` block: where the catalog is, its encryption key, AWS
- * defaults. `configure` checks the settings at once (a missing catalog is a plan-time
- * error) but connects only when a resource first needs the catalog. Before the first
+ * defaults. `configure` checks the settings and opens the catalog read-only at once (a
+ * missing or unreachable catalog is a plan-time error). Before the first
  * change of an apply (never during plan, refresh or import: those only read) it runs one
  * cheap reaper pass over grants the catalog knows have expired.
  */
 import { attr, ResourceError, type ConfigOf, type Logger } from '../provider';
-import { Catalog, CATALOG_URL_ENV, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
+import { Catalog, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from '../runtime/catalog';
 import { AccessService } from '../runtime/service';
 import { ValidationError } from '../runtime/types';
 import type { AdaptiveClient } from './common';
@@ -69,35 +69,66 @@ function catalogSettings(config: ProviderConfig): CatalogSettings {
   }
 }
 
-/** Turns the provider block into the client resources use. */
-export function configureAdaptive(config: ProviderConfig, logger: Logger, redact: (secret: string) => void): AdaptiveClient {
+/**
+ * Turns the provider block into the client resources use. The catalog is opened here,
+ * read-only, once per process: a plan whose apply could not reach the catalog fails now
+ * rather than passing, and the one pool is what `service()` reads with (nothing migrated,
+ * nothing written). The first change makes it writable (migrating it, e.g. creating the
+ * schema of a new catalog) and runs the reaper pass.
+ */
+export async function configureAdaptive(config: ProviderConfig, logger: Logger, redact: (secret: string) => void): Promise<AdaptiveClient> {
   const settings = catalogSettings(config);
   redact(settings.url);
   const schema = known(config.catalog_schema);
   const reapOnRun = config.reap_on_run !== false;
-  let opening: Promise<AccessService> | undefined;
-  let reaping: Promise<AccessService> | undefined;
-  const service = (): Promise<AccessService> => {
-    opening ??= (async () => new AccessService(await Catalog.open(settings.url, { key: settings.key, ...(schema ? { schema } : {}) })))();
-    return opening;
-  };
+  const catalog = await openForReading(config, settings, schema);
+  const reading = Promise.resolve(new AccessService(catalog));
+  let writing: Promise<AccessService> | undefined;
   return {
     plannedEndpoints: new Set<string>(),
     awsDefaults: {
       ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
       ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),
     },
-    service,
+    service: () => reading,
     serviceForChange() {
       // Once per process, and only on the way to a write: a plan must leave targets and catalog as they are.
-      reaping ??= (async () => {
-        const opened = await service();
+      writing ??= (async () => {
+        const opened = await reading;
+        await catalog.allowWrites();
         if (reapOnRun) await reapExpired(opened, logger);
         return opened;
       })();
-      return reaping;
+      return writing;
     },
   };
+}
+
+/** What the diagnostic says when the catalog cannot be opened, by the kind of problem. */
+const OPEN_FAILURES: Partial<Record<CatalogErrorCode, { readonly summary: string; readonly fix?: string }>> = {
+  connect: {
+    summary: 'Cannot reach the catalog database',
+    fix: `Check catalog_url (or ${CATALOG_URL_ENV}) and that the database exists and accepts connections from here: a plan that cannot read the catalog cannot tell what an apply would do.`,
+  },
+  version: { summary: 'Catalog database from a newer provider' },
+  outdated: { summary: 'Catalog database needs an upgrade' },
+  invalid: { summary: 'Invalid catalog_schema' },
+};
+
+/** The catalog, opened read-only; a failure is a diagnostic on the provider block. */
+async function openForReading(config: ProviderConfig, settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
+  try {
+    return await Catalog.open(settings.url, { key: settings.key, readOnly: true, ...(schema ? { schema } : {}) });
+  } catch (err) {
+    const failure = err instanceof CatalogError ? OPEN_FAILURES[err.code] : undefined;
+    if (!(err instanceof CatalogError) || failure === undefined) throw err;
+    const field = err.code === 'invalid' ? 'catalog_schema' : 'catalog_url';
+    const message = err.message.charAt(0).toUpperCase() + err.message.slice(1);
+    throw new ResourceError(failure.summary, {
+      detail: failure.fix === undefined ? message : `${message}\n\n${failure.fix}`,
+      ...(known((config as Record<string, unknown>)[field]) !== undefined ? { path: [field] } : {}),
+    });
+  }
 }
 
 /** The cheap reaper pass: only targets whose catalog records show expired, unrevoked grants. */

@@ -192,6 +192,17 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     }
   });
 
+  it('reads a database without the catalog as an empty one, and creates nothing in it', async () => {
+    await createDatabase(cluster, 'statuscli_new');
+    const tables = (): Promise<Array<Record<string, unknown>>> =>
+      sql(cluster, 'statuscli_new', "select n.nspname from pg_catalog.pg_namespace n where n.nspname = 'adaptive' union all select c.relname::name from pg_catalog.pg_class c where c.relname = 'schema_migrations'");
+    expect(await tables()).toEqual([]);
+    const r = await status(['--json'], { ...env, ADAPTIVE_CATALOG_URL: cluster.url('statuscli_new') });
+    expect(r.code, r.stderr).toBe(0);
+    expect((JSON.parse(r.stdout) as StatusJson).grants).toEqual([]);
+    expect(await tables()).toEqual([]);
+  });
+
   it('an unreachable catalog exits 1 with one line and a fix, without its password', async () => {
     const r = await status([], { ADAPTIVE_CATALOG_URL: 'postgres://someone:hunter2secret@127.0.0.1:1/adaptive' });
     expect(r.code).toBe(1);

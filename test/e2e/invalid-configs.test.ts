@@ -3,11 +3,16 @@
  * exit code 1, one error that Terraform places on the offending attribute's line, a
  * message saying what is wrong and what would be accepted, and no sign of the plugin
  * failing. The unmodified example plans cleanly on an empty catalog (its groups refer to
- * endpoints created in the same apply), and an endpoint name that exists nowhere is caught
- * by consulting the catalog.
+ * endpoints created in the same apply) without writing to it, and an endpoint name that
+ * exists nowhere is caught by consulting the catalog. A catalog the plan cannot reach, or
+ * one older than the provider, fails the plan on the provider block.
  */
+import { createServer } from 'node:net';
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
+import { CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog } from '../../src/runtime/catalog';
+import { runCli } from '../cli/run-cli';
 import { accessRoles, exampleFiles, exampleWorkspace, installAdaptiveProvider, prepareCluster, scratchDir, sql } from '../fixtures/adaptive';
 import { CertificateAuthority } from '../fixtures/pki';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
@@ -188,6 +193,16 @@ const CASES: readonly InvalidCase[] = [
   },
 ];
 
+/** A local port nothing listens on: one the system just handed out and that was closed again. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no TCP port was assigned');
+  return address.port;
+}
+
 describe.each(eachPostgres())('$name', ({ binaries }) => {
   let cluster: LocalCluster;
   let ws: TerraformWorkspace;
@@ -213,17 +228,40 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     scratch.remove();
   });
 
+  /** Every schema and relation (with its kind) of the catalog database, outside PostgreSQL's own. */
+  async function catalogRelations(): Promise<string[]> {
+    const rows = await sql<{ relation: string }>(
+      cluster,
+      'adaptive_catalog',
+      `select n.nspname::text || coalesce('.' || c.relname || ' (' || c.relkind::text || ')', '') as relation
+         from pg_catalog.pg_namespace n left join pg_catalog.pg_class c on c.relnamespace = n.oid
+        where n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_toast%'
+        order by 1`,
+    );
+    return rows.map((r) => r.relation);
+  }
+
   /** `terraform plan` with colours, as a terminal shows it (the `│` margin included). */
   function plan(configuration: string, env: Readonly<Record<string, string>> = {}): Promise<TerraformResult> {
     ws.write('main.tf', configuration);
     return ws.run(['plan', '-input=false', '-detailed-exitcode'], env);
   }
 
-  it('plans the unmodified example cleanly on an empty catalog', async () => {
+  it('plans the unmodified example cleanly on a brand-new catalog database, and leaves it without a schema or table', async () => {
+    const before = await catalogRelations();
+    expect(before.filter((r) => r.startsWith('adaptive'))).toEqual([]);
     const result = await plan(EXAMPLE);
     expect(result.code, plain(result.stdout + result.stderr)).toBe(2);
     expect(shownDiagnostics(result.stdout + result.stderr)).toEqual([]);
     expect(plain(result.stdout)).toContain('Plan: 7 to add, 0 to change, 0 to destroy.');
+    // A plan only reads: the catalog's schema is created by the first apply.
+    expect(await catalogRelations()).toEqual(before);
+    // A group listing an endpoint by a name this configuration does not plan makes the
+    // plan look in the catalog: it holds none, and still has no tables afterwards.
+    const checked = await plan(MISSPELLED_ENDPOINT);
+    const shown = expectPlanError(checked, MISSPELLED_ENDPOINT, { block: ANALYSTS, line: '  endpoints = [' }, 'Unknown endpoint "postgres-readonly-acess"');
+    expect(shown.detail).toContain('the catalog holds none');
+    expect(await catalogRelations()).toEqual(before);
   });
 
   it.each(CASES)('refuses $title at plan time, on the attribute', async (c) => {
@@ -240,37 +278,94 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(shown.detail).toBe(VERIFY_CA_REFUSAL);
     expect(plain(result.stdout)).not.toMatch(/Creating\.\.\.|Creation complete/);
     expect(await accessRoles(cluster)).toEqual([]);
-    // The catalog may not even have its tables yet; when it has, they are empty.
-    const [counts] = await sql<{ resources: number | null; groups: number | null }>(
-      cluster,
-      'adaptive_catalog',
-      `select case when to_regclass('adaptive.resources') is null then 0 else (select count(*)::int from adaptive.resources) end as resources,
-              case when to_regclass('adaptive.groups') is null then 0 else (select count(*)::int from adaptive."groups") end as groups`,
-    );
-    expect(counts).toEqual({ resources: 0, groups: 0 });
+    // Refused while planning, before any change: the catalog was not even given its tables.
+    expect((await catalogRelations()).filter((r) => r.startsWith('adaptive'))).toEqual([]);
     const show = await ws.run(['show', '-json']);
     expect(show.code, show.stderr).toBe(0);
     const state = JSON.parse(show.stdout) as { values?: { root_module?: { resources?: unknown[] } } };
     expect(state.values?.root_module?.resources ?? []).toEqual([]);
   });
 
-  it('only warns about endpoint names it cannot check when the catalog cannot be read', async () => {
-    const result = await plan(MISSPELLED_ENDPOINT, { ADAPTIVE_CATALOG_URL: cluster.url('no_such_catalog') });
+  /** Asserts the plan failed on the provider block because the catalog cannot be reached, and returns the detail. */
+  function expectUnreachable(result: TerraformResult): string {
     const output = plain(result.stdout + result.stderr);
-    expect(result.code, output).toBe(2);
+    expect(result.code, output).toBe(1);
     expect(output).not.toMatch(PLUGIN_FAILURE);
-    // Terraform prints warnings with the plan, on stdout.
-    const shown = shownDiagnostics(result.stdout + result.stderr);
-    expect(shown.map((d) => `${d.severity}: ${d.summary}`)).toEqual(['Warning: Could not check endpoints against the catalog']);
-    expect(shown[0]?.detail).toMatch(
-      /^endpoints lists "postgres-readonly-acess", which this configuration does not plan before this group, and the catalog could not be read to check that they exist: cannot connect to the catalog database .*no_such_catalog.*does not exist/,
+    expect(output).not.toContain('Plan:');
+    const errors = shownDiagnostics(result.stderr).filter((d) => d.severity === 'Error');
+    expect(errors.map((d) => d.summary)).toEqual(['Cannot reach the catalog database']);
+    const detail = errors[0]!.detail;
+    // The URL without its password, what happened, and what to change.
+    expect(detail).not.toContain(cluster.password);
+    expect(output).not.toContain(cluster.password);
+    expect(detail).toContain('To fix it in the catalog URL:');
+    expect(detail).toContain('Check catalog_url (or ADAPTIVE_CATALOG_URL) and that the database exists and accepts connections from here');
+    return detail;
+  }
+
+  it('fails the plan when the catalog database does not exist, naming it without the password', async () => {
+    const result = await plan(EXAMPLE, { ADAPTIVE_CATALOG_URL: cluster.url('no_such_catalog') });
+    const detail = expectUnreachable(result);
+    expect(detail).toMatch(
+      new RegExp(`^Cannot connect to the catalog database ${cluster.user}@${cluster.host}:${cluster.port}/no_such_catalog: .*"no_such_catalog" does not exist`),
     );
+    // Set in the environment, not the provider block: Terraform shows no attribute line.
+    expect(plain(result.stderr)).not.toContain('catalog_url =');
+  });
+
+  it('fails the plan when nothing listens at the catalog URL, on the catalog_url attribute', async () => {
+    const port = await closedPort();
+    const url = `postgres://${cluster.user}:${encodeURIComponent(cluster.password)}@127.0.0.1:${port}/adaptive_catalog`;
+    const configuration = edit(EXAMPLE, 'provider "adaptive" {}', `provider "adaptive" {\n  catalog_url = "${url}"\n}`);
+    const result = await plan(configuration);
+    expect(result.code, plain(result.stdout + result.stderr)).toBe(1);
+    // Terraform shows the attribute's line with the sensitive value, so only the diagnostic's text is checked for the password.
+    const shown = shownDiagnostics(result.stderr).filter((d) => d.severity === 'Error');
+    expect(shown.map((d) => d.summary)).toEqual(['Cannot reach the catalog database']);
+    expect(shown[0]!.context.join('\n')).toContain('in provider "adaptive"');
+    expect(shown[0]!.context.join('\n')).toContain('catalog_url');
+    const detail = shown[0]!.detail;
+    expect(detail).not.toContain(cluster.password);
+    expect(detail).toMatch(new RegExp(`^Cannot connect to the catalog database ${cluster.user}@127\\.0\\.0\\.1:${port}/adaptive_catalog: `));
+    expect(detail).toContain('To fix it in the catalog URL:');
+    expect(detail).toContain('Check catalog_url (or ADAPTIVE_CATALOG_URL)');
+  });
+
+  it('upgrades a catalog older than the provider once, in the first plan that holds the key (the one write a plan may make), and plans', async () => {
+    await sql(cluster, 'postgres', 'create database adaptive_catalog_old');
+    const client = new Client(cluster.clientConfig('adaptive_catalog_old'));
+    await client.connect();
+    try {
+      await migrateCatalog(client, 'adaptive', CATALOG_MIGRATIONS.slice(0, CATALOG_VERSION - 1));
+    } finally {
+      await client.end();
+    }
+    const oldCatalog = { ADAPTIVE_CATALOG_URL: cluster.url('adaptive_catalog_old') };
+    // Without the key (status, audit) it is refused, with the way to upgrade it.
+    const status = await runCli(['status'], { env: { ...oldCatalog } });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`is at version ${CATALOG_VERSION - 1}, older than version ${CATALOG_VERSION}`);
+    const version = async (): Promise<number | undefined> =>
+      (await sql<{ version: number }>(cluster, 'adaptive_catalog_old', 'select max(version)::int as version from adaptive.schema_migrations'))[0]?.version;
+    expect(await version()).toBe(CATALOG_VERSION - 1);
+
+    const upgraded = await plan(EXAMPLE, oldCatalog);
+    expect(upgraded.code, plain(upgraded.stdout + upgraded.stderr)).toBe(2);
+    expect(plain(upgraded.stdout)).toContain('Plan: 7 to add, 0 to change, 0 to destroy.');
+    expect(await version()).toBe(CATALOG_VERSION);
   });
 
   describe('once the example is applied', () => {
     beforeAll(async () => {
       ws.write('main.tf', EXAMPLE);
       await ws.apply();
+    });
+
+    it('the apply after plans on the empty catalog created its schema, at this build\'s version, with the records', async () => {
+      const [row] = await sql<{ version: number }>(cluster, 'adaptive_catalog', 'select max(version)::int as version from adaptive.schema_migrations');
+      expect(row?.version).toBe(CATALOG_VERSION);
+      const groups = await sql<{ name: string }>(cluster, 'adaptive_catalog', 'select name from adaptive."groups" order by name');
+      expect(groups.map((g) => g.name)).toEqual(['data-analysts', 'postgres-developers']);
     });
 
     it('lets a group list an existing endpoint by its name', async () => {

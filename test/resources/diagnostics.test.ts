@@ -89,9 +89,9 @@ describe('provider block', () => {
     }
   });
 
-  function configureError(config: Parameters<typeof configureAdaptive>[0]): ResourceError {
+  async function configureError(config: Parameters<typeof configureAdaptive>[0]): Promise<ResourceError> {
     try {
-      configureAdaptive(config, logger, () => undefined);
+      await configureAdaptive(config, logger, () => undefined);
     } catch (err) {
       if (err instanceof ResourceError) return err;
       throw err;
@@ -99,8 +99,8 @@ describe('provider block', () => {
     throw new Error('configure accepted the configuration');
   }
 
-  it('names both catalog_url and ADAPTIVE_CATALOG_URL when neither is set', () => {
-    const err = configureError(unset);
+  it('names both catalog_url and ADAPTIVE_CATALOG_URL when neither is set', async () => {
+    const err = await configureError(unset);
     expect(err.message).toBe('No catalog database configured');
     expect(err.detail).toBe(
       "No catalog database is configured: set the provider's catalog_url or the ADAPTIVE_CATALOG_URL environment variable to a PostgreSQL URL " +
@@ -109,17 +109,17 @@ describe('provider block', () => {
     expect(err.path).toBeUndefined();
   });
 
-  it('points a malformed catalog_key at the attribute, without repeating it', () => {
-    const err = configureError({ ...unset, catalog_url: 'postgres://u@localhost/catalog', catalog_key: 'abc123' });
+  it('points a malformed catalog_key at the attribute, without repeating it', async () => {
+    const err = await configureError({ ...unset, catalog_url: 'postgres://u@localhost/catalog', catalog_key: 'abc123' });
     expect(err.message).toBe('Invalid catalog_key');
     expect(err.path).toEqual(['catalog_key']);
     expect(err.detail).toMatch(/^The catalog key \(catalog_key or ADAPTIVE_CATALOG_KEY\) has 6 hex characters, not 64\./);
     expect(err.detail).not.toContain('abc123');
   });
 
-  it('does not point at catalog_url when the environment variable holds the bad value', () => {
+  it('does not point at catalog_url when the environment variable holds the bad value', async () => {
     process.env.ADAPTIVE_CATALOG_URL = 'http://example.com/catalog';
-    const err = configureError(unset);
+    const err = await configureError(unset);
     expect(err.message).toBe('Invalid catalog_url');
     expect(err.path).toBeUndefined();
   });

@@ -1,8 +1,10 @@
 /**
  * Opening the catalog: where it is (provider setting or environment), connecting with a
  * small pool (libpq's sslmode semantics, see ./connection), and bringing its schema up to
- * date before anything reads it.
+ * date before anything reads it, or, for an open that only reads, checking its version and
+ * writing nothing.
  */
+import type { PoolClient } from 'pg';
 import type { OpenTarget } from '../connections';
 import { qualified } from '../access/sql';
 import { runtimeSecrets } from '../secret-registry';
@@ -10,8 +12,8 @@ import { ValidationError } from '../types';
 import { connectCatalog, parseCatalogUrl } from './connection';
 import { parseCatalogKey } from './crypto';
 import { CatalogError } from './errors';
-import { CATALOG_VERSION, RESOURCE_SEAL_MIGRATION, migrateCatalog } from './migrations';
-import { CatalogStore } from './store';
+import { CATALOG_VERSION, RESOURCE_SEAL_MIGRATION, catalogVersion, migrateCatalog } from './migrations';
+import { CatalogStore, type CatalogAccess } from './store';
 
 /** The schema the catalog's tables live in unless configured otherwise. */
 export const DEFAULT_CATALOG_SCHEMA = 'adaptive';
@@ -33,6 +35,14 @@ export interface CatalogOptions {
   readonly connectTimeoutSeconds?: number | undefined;
   /** `application_name` shown in pg_stat_activity; default `adaptive-access catalog`. */
   readonly applicationName?: string | undefined;
+  /**
+   * Open only to read (plan, refresh, import, `status`, `audit`): nothing is migrated,
+   * locked or written. A database without the catalog's tables reads as an empty catalog.
+   * A catalog older than this build is the exception: with the key it is upgraded (once,
+   * by the first open of this build), without it refused (code `outdated`). `allowWrites`
+   * makes a read-only catalog writable later.
+   */
+  readonly readOnly?: boolean | undefined;
 }
 
 /** Where the catalog is and how its secrets are encrypted, resolved from settings and environment. */
@@ -80,7 +90,7 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 /**
  * An open catalog: the full API (see `CatalogStore`) on a small pool, with the schema
- * migrated to the version this build knows.
+ * migrated to the version this build knows, or opened read-only (see `CatalogOptions`).
  */
 export class Catalog extends CatalogStore {
   /** The schema version this build writes and reads. */
@@ -92,17 +102,18 @@ export class Catalog extends CatalogStore {
     private readonly connection: OpenTarget,
     schema: string,
     key: Buffer | undefined,
-    /** Migrations this open applied (empty when the catalog was already current). */
+    access: CatalogAccess,
+    /** Migrations this open applied (empty when the catalog was already current or opened read-only). */
     readonly appliedMigrations: readonly number[],
   ) {
-    super({ pool: connection.pool, schema, key });
+    super({ pool: connection.pool, schema, key, access });
   }
 
   /**
    * Connects to the catalog database at `url` and applies any pending migrations (safely
-   * when several processes open it at once). Refuses a catalog migrated by a newer build
-   * (code `version`). The URL's `sslmode` has libpq's meaning (default prefer). Errors
-   * never contain the URL's password.
+   * when several processes open it at once), or with `readOnly` only checks the schema's
+   * version. Refuses a catalog migrated by a newer build (code `version`). The URL's
+   * `sslmode` has libpq's meaning (default prefer). Errors never contain the URL's password.
    */
   static async open(url: string, options: CatalogOptions = {}): Promise<Catalog> {
     const parsed = parseCatalogUrl(url);
@@ -116,23 +127,60 @@ export class Catalog extends CatalogStore {
       applicationName: options.applicationName,
     });
     try {
-      const client = await connection.pool.connect();
-      let applied: readonly number[];
-      try {
-        applied = (await migrateCatalog(client, schema)).applied;
-      } finally {
-        client.release();
+      if (options.readOnly) {
+        const version = await withClient(connection, (client) => catalogVersion(client, schema));
+        if (version > 0 && version < CATALOG_VERSION) {
+          // An older catalog is upgraded by the first open of this build that holds the key,
+          // plan included: refusing it would fail every deployment's next plan after an
+          // upgrade (the plan phase of an apply reads too). Without the key (status, audit)
+          // it is refused: upgrading seals the records it finds, which needs the key.
+          if (!options.key) throw outdated(schema, version);
+          const applied = (await withClient(connection, (client) => migrateCatalog(client, schema))).applied;
+          const upgraded = new Catalog(connection, schema, options.key, { readOnly: false, uninitialised: false }, applied);
+          await upgraded.sealIfSealsAdded(applied);
+          upgraded.ctx.access.readOnly = true;
+          return upgraded;
+        }
+        return new Catalog(connection, schema, options.key, { readOnly: true, uninitialised: version === 0 }, []);
       }
-      const catalog = new Catalog(connection, schema, options.key, applied);
-      // Records an earlier build wrote have no seal of their settings; the open that adds
-      // seals trusts them as they are (as every run of that build did) and seals them, so
-      // later opens with the key can refuse a record without one.
-      if (applied.includes(RESOURCE_SEAL_MIGRATION)) await catalog.sealUnsealedResources();
+      const applied = (await withClient(connection, (client) => migrateCatalog(client, schema))).applied;
+      const catalog = new Catalog(connection, schema, options.key, { readOnly: false, uninitialised: false }, applied);
+      await catalog.sealIfSealsAdded(applied);
       return catalog;
     } catch (err) {
       await connection.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Makes a catalog opened read-only writable, on the same pool: applies the pending
+   * migrations as a writing open does (creating the schema on a new database) and lifts
+   * the read-only guard. For a process that reads first and may then change something
+   * (Terraform's apply). Returns the migrations applied; nothing to do when already writable.
+   */
+  async allowWrites(): Promise<readonly number[]> {
+    const access = this.ctx.access;
+    if (!access.readOnly) return [];
+    const { applied } = await withClient(this.connection, (client) => migrateCatalog(client, this.ctx.schema));
+    access.readOnly = false;
+    access.uninitialised = false;
+    await this.sealIfSealsAdded(applied);
+    return applied;
+  }
+
+  /** Whether the catalog was opened read-only and has not been made writable. */
+  get readOnly(): boolean {
+    return this.ctx.access.readOnly;
+  }
+
+  /**
+   * Records an earlier build wrote have no seal of their settings; the open that adds
+   * seals trusts them as they are (as every run of that build did) and seals them, so
+   * later opens with the key can refuse a record without one.
+   */
+  private async sealIfSealsAdded(applied: readonly number[]): Promise<void> {
+    if (applied.includes(RESOURCE_SEAL_MIGRATION)) await this.sealUnsealedResources();
   }
 
   /** The PostgreSQL schema holding the catalog's tables. */
@@ -159,4 +207,27 @@ export class Catalog extends CatalogStore {
     this.closed = true;
     await this.connection.close();
   }
+}
+
+async function withClient<T>(connection: OpenTarget, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await connection.pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * A read-only open without the catalog key of a catalog an earlier build migrated. Reading
+ * it with this build's queries would miss columns, and upgrading it seals the records it
+ * finds, which needs the key.
+ */
+function outdated(schema: string, version: number): CatalogError {
+  return new CatalogError(
+    'outdated',
+    `the catalog (schema "${schema}") is at version ${version}, older than version ${CATALOG_VERSION} that this release uses, ` +
+      'and upgrading it needs the catalog key, which this command does not use. Upgrade it once: run terraform plan or apply, or ' +
+      `\`adaptive-access reap\`, with ${CATALOG_URL_ENV} and ${CATALOG_KEY_ENV} set as for Terraform, then run the command again.`,
+  );
 }

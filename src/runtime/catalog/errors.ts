@@ -10,6 +10,13 @@ export type CatalogErrorCode =
   | 'connect'
   /** The catalog was migrated by a newer (or incompatible) build. */
   | 'version'
+  /**
+   * The catalog's schema is older than this build's, and it was opened read-only (a plan),
+   * which does not upgrade it: a command that writes (e.g. `adaptive-access reap`) does.
+   */
+  | 'outdated'
+  /** A write on a catalog opened read-only. */
+  | 'read-only'
   /** The catalog key is missing, or is not the key a stored secret was sealed with. */
   | 'key'
   /**

@@ -227,6 +227,21 @@ function currentVersion(schema: string, applied: readonly AppliedRow[], migratio
   return applied.length;
 }
 
+/**
+ * The version of the catalog in `schema` (0 when it has no schema or tables yet), without
+ * taking a lock or writing anything: what a read-only open checks. Throws like
+ * `migrateCatalog` (code `version`) for a catalog migrated by a newer or incompatible build.
+ */
+export async function catalogVersion(
+  client: ClientBase,
+  schema: string,
+  migrations: readonly CatalogMigration[] = CATALOG_MIGRATIONS,
+): Promise<number> {
+  checkOrder(migrations);
+  const applied = await recorded(client, schema);
+  return applied === undefined ? 0 : currentVersion(schema, applied, migrations);
+}
+
 /** What `migrateCatalog` did. */
 export interface MigrationResult {
   /** Versions applied by this call, in order (empty when the catalog was up to date). */

@@ -46,6 +46,31 @@ export interface CatalogContext {
   readonly schema: string;
   /** The key that encrypts stored secrets; absent when none is configured. */
   readonly key: Buffer | undefined;
+  /** Whether the catalog may be written; changes when a read-only open is made writable. */
+  readonly access: CatalogAccess;
+}
+
+/** How an open catalog may be used (see `Catalog.open` with `readOnly`). */
+export interface CatalogAccess {
+  /** Opened read-only: only plain SELECTs run; anything else is refused (code `read-only`). */
+  readOnly: boolean;
+  /**
+   * Opened read-only on a database where the catalog has no schema or tables yet: every
+   * read finds nothing, as it would in a freshly created catalog, and none is sent.
+   */
+  uninitialised: boolean;
+}
+
+/**
+ * A statement a read-only catalog runs: a SELECT that locks no rows (a row lock is a
+ * write too, and no read of the plan path needs one).
+ */
+function isPlainRead(text: string): boolean {
+  return /^\s*select\b/i.test(text) && !/\bfor\s+(?:no\s+key\s+|key\s+)?(?:update|share)\b/i.test(text);
+}
+
+function noRows<R extends QueryResultRow>(): QueryResult<R> {
+  return { command: 'SELECT', rowCount: 0, oid: 0, fields: [], rows: [] };
 }
 
 interface Tables {
@@ -361,6 +386,20 @@ export class CatalogStore {
   }
 
   protected query<R extends QueryResultRow>(text: string, values: readonly unknown[] = []): Promise<QueryResult<R>> {
+    // Every statement of the store passes here, so this one guard keeps a read-only open
+    // from writing and makes a catalog without tables read as an empty one.
+    const { access } = this.ctx;
+    if (access.readOnly) {
+      if (!isPlainRead(text)) {
+        return Promise.reject(
+          new CatalogError(
+            'read-only',
+            'the catalog was opened read-only (as plan, refresh and import open it), so it cannot be changed; a change needs it opened for writing',
+          ),
+        );
+      }
+      if (access.uninitialised) return Promise.resolve(noRows<R>());
+    }
     const params = [...values];
     return this.client ? this.client.query<R>(text, params) : this.ctx.pool.query<R>(text, params);
   }
