@@ -19,7 +19,7 @@ import { reap } from '../cli/reap';
 import { CliError } from '../cli/errors';
 import { pluginEntry } from '../cli/install';
 import { columns, oneLine, Output, type OutStream } from '../cli/output';
-import { startCluster, type LocalCluster, type PostgresBinaries } from '../localpg';
+import { LocalPostgresError, startCluster, type LocalCluster, type PostgresBinaries } from '../localpg';
 import { bundlePlugin } from '../provider/bundle';
 import { cliConfigFor, PROVIDER_SOURCE, writeFilesystemMirror } from '../provider/mirror';
 import { packageVersion } from '../provider/version';
@@ -523,6 +523,8 @@ function errorText(err: unknown): string {
 /** A failure as the CLI reports it: one line, with a fix. */
 function failure(err: unknown): unknown {
   if (err instanceof CliError) return err;
+  // The machine keeps PostgreSQL from starting (e.g. as root, from a private directory): say why and what to do.
+  if (err instanceof LocalPostgresError) return new CliError(err.reason, err.fix, { cause: err });
   if (err instanceof TerraformError) {
     return new CliError(err.message, 'See terraform\'s output above; run again with --debug for the stack trace.', { cause: err });
   }

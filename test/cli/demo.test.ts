@@ -4,8 +4,10 @@
  * that it never shows a password, and that it leaves nothing behind: not on success, not
  * when interrupted.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, startCli, type CliResult } from './run-cli';
 
@@ -120,4 +122,31 @@ describe('adaptive-access demo', () => {
     expect(r.stderr).toMatch(/error: terraform was not found on PATH.*Install Terraform 1\.5 or later \(https:\/\/developer\.hashicorp\.com\/terraform\/install\)/);
     expect(r.stdout).toBe('');
   });
+
+  it(
+    'a TMPDIR only we may pass through: as root (the server runs as postgres) exit 1 at the first step with the cause and the fix, nothing left behind',
+    async () => {
+      const tmp = mkdtempSync(path.join(os.tmpdir(), 'adaptive-private-tmp-')); // mode 0700, as mktemp -d makes it
+      try {
+        const r = await runCli(['demo', '--short-ttl', '1'], { env: { TMPDIR: tmp } });
+        if (process.getuid?.() !== 0) {
+          // Not root: the server runs as ourselves, who may pass; nothing to refuse.
+          expect(r.code, r.stdout + r.stderr).toBe(0);
+          return;
+        }
+        expect(r.code, r.stdout + r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/^\[1\/9\] Starting a throwaway PostgreSQL \d+ \.\.\. failed$/m);
+        expect(r.stderr).toContain(
+          `error: PostgreSQL runs as the postgres user when started as root, and that user cannot reach the temporary directory ${tmp} for its data: ` +
+            `${tmp} (mode 0700, owner uid 0) does not let it pass. ` +
+            'Set TMPDIR to a directory every user can pass through (e.g. TMPDIR=/tmp), or run as a user other than root (PostgreSQL then runs as that user).',
+        );
+        // Its working directory and any scratch are gone (tsx, which runs the sources, keeps its cache there).
+        expect(readdirSync(tmp).filter((name) => name.startsWith('adaptive-'))).toEqual([]);
+      } finally {
+        rmSync(tmp, { recursive: true, force: true });
+      }
+    },
+    LONG,
+  );
 });
