@@ -6,7 +6,7 @@
  * next to spawn-to-exit of bare `node -e 0`. Every handshake's certificate is parsed too,
  * so a large run count doubles as a start-up stress test.
  *
- *   node --import tsx bench/cold-start.ts [--runs 20] [--entry src/provider/main.ts]
+ *   node --import tsx bench/cold-start.ts [--runs 20] [--entry src/plugin/main.ts]
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { bundlePlugin } from '../src/provider/bundle';
+import { bundlePlugin } from '../src/install/bundle';
 import { selfSignedCertificate, toPem } from '../src/provider/cert';
 import { controllerService, loadProtocol, providerService } from '../src/provider/proto';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../src/provider/server';
@@ -25,7 +25,7 @@ function option(name: string, fallback: string): string {
 }
 
 const runs = Number.parseInt(option('runs', '20'), 10);
-const entry = path.resolve(option('entry', 'src/provider/main.ts'));
+const entry = path.resolve(option('entry', 'src/plugin/main.ts'));
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 

@@ -18,9 +18,9 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bundlePlugin } from '../src/provider/bundle';
-import { PROVIDER_SOURCE, writeFilesystemMirror } from '../src/provider/mirror';
-import { packageVersion } from '../src/provider/version';
+import { bundlePlugin } from '../src/install/bundle';
+import { PROVIDER_SOURCE, writeFilesystemMirror } from '../src/install/mirror';
+import { packageVersion } from '../src/install/version';
 
 const run = promisify(execFile);
 

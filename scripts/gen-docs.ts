@@ -20,8 +20,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { cliConfigFor, PROVIDER_SOURCE } from '../src/provider/mirror';
-import { adaptiveProvider } from '../src/provider/provider';
+import { cliConfigFor, PROVIDER_SOURCE } from '../src/install/mirror';
+import { adaptiveProvider } from '../src/plugin/provider';
 import type { AnyAttribute, Attributes } from '../src/provider/schema';
 import type { TfType } from '../src/provider/values';
 import { freshProgress, firstAttempt, nextAttempt, type Attempt, type AttemptProgress } from '../src/runtime/connections/tls';

@@ -5,7 +5,7 @@
  * problem is named exactly; then parsed strictly for typed values.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { UsageError } from './errors';
+import { UsageError } from '../terminal/errors';
 
 export type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
 

@@ -11,8 +11,8 @@
 import type { AuditFilter, AuditRecord } from '../runtime/catalog';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openCatalog, withoutCatalogKey } from './catalog';
-import { EXIT_OK, UsageError } from './errors';
-import { columns, type Output } from './output';
+import { EXIT_OK, UsageError } from '../terminal/errors';
+import { columns, type Output } from '../terminal/output';
 import type { AUDIT_OPTIONS } from './specs/audit';
 import { isoSeconds, parseWhen } from './time-format';
 

@@ -6,7 +6,7 @@
  */
 import { Catalog, CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
 import { ValidationError } from '../runtime/types';
-import { CliError, EXIT_USAGE, UsageError } from './errors';
+import { CliError, EXIT_USAGE, UsageError } from '../terminal/errors';
 
 /** The catalog options, as parsed. */
 export interface CatalogValues {

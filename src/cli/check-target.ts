@@ -11,7 +11,7 @@ import { SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from
 import { checkTargetInput, type TargetInput } from '../runtime/validation';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openCatalog } from './catalog';
-import { CliError, UsageError } from './errors';
+import { CliError, UsageError } from '../terminal/errors';
 import type { CHECK_OPTIONS } from './specs/check';
 
 export type CheckValues = OptionValues<typeof CHECK_OPTIONS>;

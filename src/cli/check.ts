@@ -32,8 +32,8 @@ import {
 } from '../runtime/connections';
 import { ValidationError } from '../runtime/types';
 import { AD_HOC, checkCombinations, inOptionTerms, planFromCatalog, planFromOptions, resolvedConfig, usageFromIssues, type CheckValues, type Plan } from './check-target';
-import { CliError, EXIT_OK } from './errors';
-import { columns, oneLine, type Output } from './output';
+import { CliError, EXIT_OK } from '../terminal/errors';
+import { columns, oneLine, type Output } from '../terminal/output';
 
 export interface CheckJsonReport {
   readonly ok: boolean;

@@ -3,15 +3,13 @@
  * writes a Terraform CLI configuration that points at it, then tells the person how to use
  * both. Nothing is downloaded: the bundle is made from this checkout by esbuild.
  */
-import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { bundlePlugin } from '../provider/bundle';
-import { cliConfigFor, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../provider/mirror';
-import { packageVersion } from '../provider/version';
+import { cliConfigFor, installProvider, packageVersion, PROVIDER_SOURCE, terraformPlatform } from '../install';
 import { PROG } from './spec';
-import { CliError, EXIT_OK } from './errors';
-import type { Output } from './output';
+import { CliError, errorText, EXIT_OK } from '../terminal/errors';
+import type { Output } from '../terminal/output';
 
 /** What `install --json` prints. */
 export interface InstallReport {
@@ -59,32 +57,8 @@ export function requiredProvidersBlock(source: string, version: string): string 
   ].join('\n');
 }
 
-/**
- * The plugin's entry point next to this module: the TypeScript source when the CLI runs
- * from source, the compiled JavaScript when it runs from dist/, so the plugin is always
- * built from the same tree as the CLI that installs it.
- */
-export function pluginEntry(): string {
-  const entry = path.join(__dirname, '..', 'provider', `main${path.extname(__filename)}`);
-  if (!existsSync(entry)) {
-    throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access from its repository (npm ci, then npm run build).');
-  }
-  return entry;
-}
-
 function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Writes `content` to `file` through a temporary file, so a reader never sees half of it. */
-function writeAtomically(file: string, content: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, content);
-  renameSync(temporary, file);
 }
 
 export async function install(
@@ -95,8 +69,6 @@ export async function install(
   const dir = path.resolve(values.dir ?? defaultInstallDir(env));
   const mirrorDir = path.join(dir, 'mirror');
   const cliConfigFile = path.join(dir, 'terraform.rc');
-  const version = packageVersion();
-  const entry = pluginEntry();
 
   try {
     mkdirSync(dir, { recursive: true });
@@ -104,38 +76,17 @@ export async function install(
     throw new CliError(`cannot create the install directory ${dir}: ${errorText(err)}`, 'Choose another one with --dir DIR, or fix its permissions.', { cause: err });
   }
 
-  out.note(`Bundling the provider plugin ${version}...`);
-  // A private scratch directory per run: two installs at once never share a half-written bundle.
-  const scratch = mkdtempSync(path.join(dir, '.bundle-'));
-  let installed: { packageDir: string; executable: string };
-  try {
-    let bundle: string;
-    try {
-      bundle = await bundlePlugin({ entry, outfile: path.join(scratch, 'adaptive-plugin.cjs') });
-    } catch (err) {
-      throw new CliError(
-        `cannot bundle the provider plugin: ${errorText(err)}`,
-        'Run npm ci in the adaptive-access repository (it provides esbuild and the plugin\'s dependencies), then install again.',
-        { cause: err },
-      );
-    }
-    out.note(`Installing it into ${mirrorDir}...`);
-    try {
-      installed = writeFilesystemMirror({ mirrorDir, sourceAddress: PROVIDER_SOURCE, version, pluginEntry: bundle });
-      writeAtomically(
-        cliConfigFile,
-        `# Terraform CLI configuration written by \`${PROG} install\`: the adaptive provider from the\n` +
-          `# filesystem mirror below, every other provider from its registry as usual.\n` +
-          cliConfigFor(mirrorDir),
-      );
-    } catch (err) {
-      throw new CliError(`cannot write the provider into ${dir}: ${errorText(err)}`, 'Choose another directory with --dir DIR, or fix its permissions.', {
-        cause: err,
-      });
-    }
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
+  const installed = await installProvider({
+    dir,
+    mirrorDir,
+    cliConfigFile,
+    cliConfigHeader:
+      `# Terraform CLI configuration written by \`${PROG} install\`: the adaptive provider from the\n` +
+      `# filesystem mirror below, every other provider from its registry as usual.\n`,
+    chooseDirHint: 'with --dir DIR',
+    onStep: (step) => out.note(step === 'bundling' ? `Bundling the provider plugin ${packageVersion()}...` : `Installing it into ${mirrorDir}...`),
+  });
+  const version = installed.version;
 
   const report: InstallReport = {
     cliConfigFile,

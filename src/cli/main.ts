@@ -5,9 +5,9 @@
  */
 import { parseOptions } from './args';
 import { COMMANDS, findCommand, PROG, TOP_HELP } from './commands';
-import { EXIT_OK, reportError, UsageError } from './errors';
-import { Output, type Io } from './output';
-import { packageVersion } from '../provider/version';
+import { EXIT_OK, reportError, UsageError } from '../terminal/errors';
+import { Output, type Io } from '../terminal/output';
+import { packageVersion } from '../install/version';
 
 const TOP_OPTIONS = {
   help: { type: 'boolean', short: 'h' },

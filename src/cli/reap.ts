@@ -17,8 +17,8 @@ import type { Catalog } from '../runtime/catalog';
 import { AccessService, type ReapReport } from '../runtime/service';
 import { secondsOption } from './args';
 import { catalogSettingsFrom, openCatalog, type CatalogValues } from './catalog';
-import { CliError, EXIT_OK, UsageError } from './errors';
-import { columns, oneLine, type Output } from './output';
+import { CliError, EXIT_OK, UsageError } from '../terminal/errors';
+import { columns, oneLine, type Output } from '../terminal/output';
 
 /** The options of `reap`, as parsed. */
 export interface ReapValues extends CatalogValues {

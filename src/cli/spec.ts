@@ -5,7 +5,7 @@
  * PostgreSQL, esbuild or Terraform code.
  */
 import type { OptionsConfig, OptionValues } from './args';
-import type { Output } from './output';
+import type { Output } from '../terminal/output';
 
 export const PROG = 'adaptive-access';
 

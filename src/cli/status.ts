@@ -11,8 +11,8 @@
 import type { CredentialFilter, CredentialRecord } from '../runtime/catalog';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openCatalog, withoutCatalogKey } from './catalog';
-import { EXIT_OK } from './errors';
-import { columns, type Output } from './output';
+import { EXIT_OK } from '../terminal/errors';
+import { columns, type Output } from '../terminal/output';
 import { PROG } from './spec';
 import type { STATUS_OPTIONS } from './specs/status';
 import { isoSeconds, shortDuration } from './time-format';

@@ -3,7 +3,7 @@
  * ISO instants to the second in UTC (what operators paste into tickets and log searches),
  * and `--since`/`--until` values, which are either a time or a duration back from now.
  */
-import { UsageError } from './errors';
+import { UsageError } from '../terminal/errors';
 
 const UNITS: ReadonlyArray<readonly [string, number]> = [
   ['d', 86_400],

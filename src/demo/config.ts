@@ -3,7 +3,7 @@
  * authorizations, three endpoints and three groups, in the same shape as
  * examples/groups-and-endpoints and examples/short-lived.
  */
-import { PROVIDER_SOURCE } from '../provider/mirror';
+import { PROVIDER_SOURCE } from '../install';
 import { SHOP_DATABASE } from './seed';
 
 /** The three people the demo grants access to. */

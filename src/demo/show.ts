@@ -30,15 +30,6 @@ export function indent(text: string, by = 4): string[] {
     .map((line) => (line === '' ? '' : `${' '.repeat(by)}${line}`));
 }
 
-/** The last `count` non-empty lines of `text` (terraform's stderr tail for an error message). */
-export function tail(text: string, count = 6): string[] {
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.replace(/[│╷╵]/g, '').trimEnd())
-    .filter((l) => l.trim() !== '')
-    .slice(-count);
-}
-
 /** `HH:MM:SS` in UTC, for the audit log. */
 export function clock(at: Date): string {
   return at.toISOString().slice(11, 19);

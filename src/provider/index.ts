@@ -13,4 +13,3 @@ export { types, UNKNOWN, isUnknown, isWhollyKnown, type AttributePath, type Know
 export { requiresReplace, requiresReplaceIf, useStateForUnknown } from './planmodifiers';
 export { between, lengthBetween, matches, minItems, oneOf } from './validators';
 export type { Logger } from './log';
-export { providerVersion } from './version';

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { packageVersion } from '../../src/provider/version';
+import { packageVersion } from '../../src/install/version';
 import { CLI_BIN, cliEnv, REPO_ROOT, runCli } from './run-cli';
 
 const ESC = '\u001b[';

@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PROVIDER_SOURCE, terraformPlatform } from '../../src/provider/mirror';
-import { packageVersion } from '../../src/provider/version';
+import { PROVIDER_SOURCE, terraformPlatform } from '../../src/install/mirror';
+import { packageVersion } from '../../src/install/version';
 import { TerraformWorkspace } from '../fixtures/terraform';
 import { runCli } from './run-cli';
 

@@ -20,10 +20,10 @@ import {
   typeLabel,
 } from '../../scripts/gen-docs';
 import { attr } from '../../src/provider/schema';
-import { adaptiveProvider } from '../../src/provider/provider';
+import { adaptiveProvider } from '../../src/plugin/provider';
 import type { AnyAttribute, Attributes } from '../../src/provider/schema';
 import { types } from '../../src/provider/values';
-import { PROVIDER_SOURCE } from '../../src/provider/mirror';
+import { PROVIDER_SOURCE } from '../../src/install/mirror';
 import { CATALOG_KEY_ENV, CATALOG_URL_ENV } from '../../src/runtime/catalog';
 
 const REGENERATE = 'run `npx tsx scripts/gen-docs.ts` and commit docs/';

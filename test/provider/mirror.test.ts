@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliConfigFor, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/provider/mirror';
-import { packageVersion } from '../../src/provider/version';
+import { cliConfigFor, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/install/mirror';
+import { packageVersion } from '../../src/install/version';
 import { cleanup, tempDir } from './support';
 
 const dir = tempDir('toy-mirror-');

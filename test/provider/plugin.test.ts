@@ -18,7 +18,7 @@ const running: RunningPlugin[] = [];
 
 beforeAll(async () => {
   dir = tempDir('toy-plugin-');
-  [toyBundle, mainBundle] = await Promise.all([bundle('test/provider/toy/main.ts', dir, 'toy'), bundle('src/provider/main.ts', dir, 'adaptive')]);
+  [toyBundle, mainBundle] = await Promise.all([bundle('test/provider/toy/main.ts', dir, 'toy'), bundle('src/plugin/main.ts', dir, 'adaptive')]);
 });
 
 afterAll(() => {

@@ -10,9 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { bundlePlugin } from '../../src/provider/bundle';
+import { bundlePlugin } from '../../src/install/bundle';
 import { selfSignedCertificate, toPem } from '../../src/provider/cert';
-import { writeFilesystemMirror } from '../../src/provider/mirror';
+import { writeFilesystemMirror } from '../../src/install/mirror';
 import { controllerService, healthService, loadProtocol, providerService } from '../../src/provider/proto';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../../src/provider/server';
 

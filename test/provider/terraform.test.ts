@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerraformWorkspace, type TerraformResult } from '../fixtures/terraform';
-import { cliConfigFor } from '../../src/provider/mirror';
+import { cliConfigFor } from '../../src/install/mirror';
 import { pointingAt, shownDiagnostics } from '../fixtures/diagnostics';
 import { TOY_SOURCE, cleanup, installToy, tempDir } from './support';
 

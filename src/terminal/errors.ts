@@ -73,3 +73,8 @@ function traceOf(err: unknown): string[] {
   }
   return lines;
 }
+
+/** The message of an error (or the text of a thrown non-error), for one line of a report. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -4,8 +4,8 @@
  */
 import { adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
 import { runtimeSecrets } from '../runtime/secret-registry';
-import { defineProvider, type Provider } from './resource';
-import { providerVersion } from './version';
+import { defineProvider, type Provider } from '../provider';
+import { providerVersion } from '../install/version';
 
 /** The provider definition served by the plugin. */
 export function adaptiveProvider(): Provider {

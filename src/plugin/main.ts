@@ -1,5 +1,5 @@
 /** The plugin's entry point, bundled into the executable Terraform runs. */
+import { runPlugin } from '../provider/server';
 import { adaptiveProvider } from './provider';
-import { runPlugin } from './server';
 
 runPlugin(adaptiveProvider());

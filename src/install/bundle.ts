@@ -10,7 +10,7 @@ import { packageVersion } from './version';
 
 /** Options for `bundlePlugin`. */
 export interface BundleOptions {
-  /** The entry module (TypeScript), e.g. `src/provider/main.ts`. */
+  /** The entry module (TypeScript), e.g. `src/plugin/main.ts`. */
   readonly entry: string;
   /** Where to write the bundle (`.cjs`). */
   readonly outfile: string;
