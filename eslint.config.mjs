@@ -2,9 +2,10 @@
 // hurt most in pg and AWS SDK code, and only type-aware rules catch them.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layers, sizes } from './eslint.layers.mjs';
 
 export default tseslint.config(
-  { ignores: ['.scratch/**', 'dist/**', 'node_modules/**', 'coverage/**', '**/*.d.ts', 'eslint.config.mjs', '.gen/**', 'src/constructs/generated/**'] },
+  { ignores: ['.scratch/**', 'dist/**', 'node_modules/**', 'coverage/**', '**/*.d.ts', 'eslint.config.mjs', 'eslint.layers.mjs', '.gen/**', 'src/constructs/generated/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -21,4 +22,6 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  layers,
+  sizes,
 );

@@ -237,7 +237,25 @@ export function checkCombinations(values: CheckValues): void {
 }
 
 /** The connection described by --url, --host... and the PG* variables, validated. */
-export function planFromOptions(values: CheckValues, env: Env): Plan {
+/** Every connection setting given, each with where it came from. */
+interface Settings {
+  readonly host?: Setting | undefined;
+  readonly port?: Setting | undefined;
+  readonly user?: Setting | undefined;
+  readonly database?: Setting | undefined;
+  readonly password?: Setting | undefined;
+  readonly sslMode?: Setting | undefined;
+  readonly rootCert?: Setting | undefined;
+  readonly clientCert?: Setting | undefined;
+  readonly clientKey?: Setting | undefined;
+  readonly timeout?: Setting | undefined;
+  readonly serverName?: Setting | undefined;
+  /** --aws-secret: the secret's name. */
+  readonly aws?: string | undefined;
+}
+
+/** The settings from the options, then --url, then the PG* variables (libpq's order). */
+function gatherSettings(values: CheckValues, env: Env): Settings {
   const url = values.url === undefined ? undefined : parseUrl(values.url);
   for (const [param, attribute] of Object.entries(URL_PARAMS)) {
     const option = OPTION_OF[attribute]!;
@@ -248,74 +266,92 @@ export function planFromOptions(values: CheckValues, env: Env): Plan {
   const aws = values['aws-secret'];
   // With a secret, what the options leave out comes from the secret, not from PG* variables.
   const envOf = (name: string): Setting | undefined => (aws === undefined ? fromEnv(env, name) : undefined);
-  const host = first(fromOption(values, 'host'), fromUrl(url, 'host'), envOf('PGHOST'));
-  const port = first(fromOption(values, 'port'), fromUrl(url, 'port'), envOf('PGPORT'));
-  const user = first(fromOption(values, 'user'), fromUrl(url, 'user'), envOf('PGUSER'));
-  const database = first(fromOption(values, 'database'), fromUrl(url, 'database'), envOf('PGDATABASE'));
-  const sslMode = first(fromOption(values, 'sslmode'), fromParam(url, 'sslmode'), fromEnv(env, 'PGSSLMODE'));
-  const rootCert = first(fromOption(values, 'sslrootcert'), fromParam(url, 'sslrootcert'), fromEnv(env, 'PGSSLROOTCERT'));
-  const clientCert = first(fromOption(values, 'sslcert'), fromParam(url, 'sslcert'), fromEnv(env, 'PGSSLCERT'));
-  const clientKey = first(fromOption(values, 'sslkey'), fromParam(url, 'sslkey'), fromEnv(env, 'PGSSLKEY'));
-  const timeout = first(fromOption(values, 'connect-timeout'), fromParam(url, 'connect_timeout'), fromEnv(env, 'PGCONNECT_TIMEOUT'));
-  const serverName = fromOption(values, 'tls-server-name');
-
   let password: Setting | undefined;
   if (url?.password !== undefined) password = { value: url.password, from: '--url' };
   else if (aws === undefined) password = fromEnv(env, 'PGPASSWORD');
   if (aws !== undefined && url?.password !== undefined) {
     throw new UsageError(`option '--url' must not hold a password with --aws-secret: the password comes from the secret`, COMMAND);
   }
-  if (aws === undefined && user === undefined) {
-    throw new UsageError('no user given: pass --user, put the user in --url, or set PGUSER', COMMAND);
-  }
-  if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode.value)) {
-    throw new UsageError(`${sslMode.from} must be one of ${SSL_MODES.join(', ')}, not ${JSON.stringify(sslMode.value)}`, COMMAND);
-  }
-
-  const sources: Record<string, string> = {};
-  const note = (attribute: string, setting: Setting | undefined): void => {
-    if (setting !== undefined) sources[attribute] = setting.from;
+  return {
+    host: first(fromOption(values, 'host'), fromUrl(url, 'host'), envOf('PGHOST')),
+    port: first(fromOption(values, 'port'), fromUrl(url, 'port'), envOf('PGPORT')),
+    user: first(fromOption(values, 'user'), fromUrl(url, 'user'), envOf('PGUSER')),
+    database: first(fromOption(values, 'database'), fromUrl(url, 'database'), envOf('PGDATABASE')),
+    password,
+    sslMode: first(fromOption(values, 'sslmode'), fromParam(url, 'sslmode'), fromEnv(env, 'PGSSLMODE')),
+    rootCert: first(fromOption(values, 'sslrootcert'), fromParam(url, 'sslrootcert'), fromEnv(env, 'PGSSLROOTCERT')),
+    clientCert: first(fromOption(values, 'sslcert'), fromParam(url, 'sslcert'), fromEnv(env, 'PGSSLCERT')),
+    clientKey: first(fromOption(values, 'sslkey'), fromParam(url, 'sslkey'), fromEnv(env, 'PGSSLKEY')),
+    timeout: first(fromOption(values, 'connect-timeout'), fromParam(url, 'connect_timeout'), fromEnv(env, 'PGCONNECT_TIMEOUT')),
+    serverName: fromOption(values, 'tls-server-name'),
+    aws,
   };
-  note('host', host);
-  note('port', port);
-  note('username', user);
-  note('database_name', database);
-  note('ssl_mode', sslMode);
-  note('tls_root_cert', rootCert);
-  note('tls_cert_file', clientCert);
-  note('tls_key_file', clientKey);
-  note('tls_server_name', serverName);
-  note('connect_timeout', timeout);
-  note('aws_secret_name', fromOption(values, 'aws-secret'));
-  note('aws_region', fromOption(values, 'aws-region'));
-  note('aws_endpoint', fromOption(values, 'aws-endpoint'));
+}
 
-  // Without a secret: libpq's defaults (the database is named after the user).
-  const hostValue = host?.value ?? (aws === undefined ? '127.0.0.1' : undefined);
-  const databaseValue = database?.value ?? (aws === undefined ? user?.value : undefined);
-  const system = (s: Setting | undefined): Setting | undefined => (s?.value === 'system' ? undefined : s);
-  const rootPem = readPem(system(rootCert));
-  const certPem = readPem(clientCert);
-  const keyPem = readPem(clientKey);
+/** Where each target attribute came from, to word a validation issue in the person's terms. */
+function sourcesOf(s: Settings, values: CheckValues): Record<string, string> {
+  const sources: Record<string, string> = {};
+  const noted: Array<[string, Setting | undefined]> = [
+    ['host', s.host],
+    ['port', s.port],
+    ['username', s.user],
+    ['database_name', s.database],
+    ['ssl_mode', s.sslMode],
+    ['tls_root_cert', s.rootCert],
+    ['tls_cert_file', s.clientCert],
+    ['tls_key_file', s.clientKey],
+    ['tls_server_name', s.serverName],
+    ['connect_timeout', s.timeout],
+    ['aws_secret_name', fromOption(values, 'aws-secret')],
+    ['aws_region', fromOption(values, 'aws-region')],
+    ['aws_endpoint', fromOption(values, 'aws-endpoint')],
+  ];
+  for (const [attribute, setting] of noted) if (setting !== undefined) sources[attribute] = setting.from;
+  return sources;
+}
 
+/** The settings with libpq's defaults filled in (without a secret) and the PEM files read. */
+interface Resolved {
+  readonly host: string | undefined;
+  readonly database: string | undefined;
+  readonly rootPem: string | undefined;
+  readonly certPem: string | undefined;
+  readonly keyPem: string | undefined;
+}
+
+function resolveSettings(s: Settings): Resolved {
+  const system = (setting: Setting | undefined): Setting | undefined => (setting?.value === 'system' ? undefined : setting);
+  return {
+    // Without a secret: libpq's defaults (the database is named after the user).
+    host: s.host?.value ?? (s.aws === undefined ? '127.0.0.1' : undefined),
+    database: s.database?.value ?? (s.aws === undefined ? s.user?.value : undefined),
+    rootPem: readPem(system(s.rootCert)),
+    certPem: readPem(s.clientCert),
+    keyPem: readPem(s.clientKey),
+  };
+}
+
+/** Checks the settings as the provider checks an adaptive_resource; a problem is a usage error. */
+function validateSettings(s: Settings, r: Resolved, values: CheckValues, sources: Readonly<Record<string, string>>): void {
+  const aws = s.aws;
   const input: TargetInput = {
     type: 'postgres',
     name: AD_HOC,
-    host: hostValue,
-    port: port?.value,
-    database_name: databaseValue,
-    username: user?.value,
-    password: password?.value,
+    host: r.host,
+    port: s.port?.value,
+    database_name: r.database,
+    username: s.user?.value,
+    password: s.password?.value,
     use_aws_secrets: aws !== undefined ? true : undefined,
     aws_secret_name: aws,
     aws_region: values['aws-region'],
     aws_endpoint: values['aws-endpoint'],
-    ssl_mode: sslMode?.value,
-    tls_root_cert: rootPem,
-    tls_cert_file: certPem,
-    tls_key_file: keyPem,
-    tls_server_name: serverName?.value,
-    connect_timeout: timeout?.value,
+    ssl_mode: s.sslMode?.value,
+    tls_root_cert: r.rootPem,
+    tls_cert_file: r.certPem,
+    tls_key_file: r.keyPem,
+    tls_server_name: s.serverName?.value,
+    connect_timeout: s.timeout?.value,
   };
   const issues = checkTargetInput(input).filter((i) => {
     // Not needed here: a role may log in without a password (trust, certificates), and
@@ -325,12 +361,16 @@ export function planFromOptions(values: CheckValues, env: Env): Plan {
     return true;
   });
   if (issues.length > 0) throw usageFromIssues(issues, sources);
+}
 
-  const config: TargetConfig = {
+/** The runtime's connection settings for the checked target. */
+function targetConfigOf(s: Settings, r: Resolved, values: CheckValues): TargetConfig {
+  const { aws, port, user, password, timeout, serverName } = s;
+  return {
     name: AD_HOC,
-    host: hostValue ?? '',
+    host: r.host ?? '',
     port: port === undefined ? (aws === undefined ? 5432 : 0) : Number(port.value),
-    database: databaseValue ?? '',
+    database: r.database ?? '',
     ...(user !== undefined ? { username: user.value } : {}),
     ...(password !== undefined ? { password: password.value } : {}),
     ...(aws !== undefined
@@ -342,17 +382,31 @@ export function planFromOptions(values: CheckValues, env: Env): Plan {
           },
         }
       : {}),
-    sslMode: (sslMode?.value as SslMode | undefined) ?? 'prefer',
-    ...(rootPem !== undefined ? { tlsRootCert: rootPem } : {}),
-    ...(certPem !== undefined ? { tlsClientCert: certPem } : {}),
-    ...(keyPem !== undefined ? { tlsClientKey: keyPem } : {}),
+    sslMode: (s.sslMode?.value as SslMode | undefined) ?? 'prefer',
+    ...(r.rootPem !== undefined ? { tlsRootCert: r.rootPem } : {}),
+    ...(r.certPem !== undefined ? { tlsClientCert: r.certPem } : {}),
+    ...(r.keyPem !== undefined ? { tlsClientKey: r.keyPem } : {}),
     ...(serverName !== undefined ? { tlsServerName: serverName.value } : {}),
     ...(timeout !== undefined ? { connectTimeoutSeconds: Number(timeout.value) } : {}),
     applicationName: APPLICATION_NAME,
     maxConnections: 2,
   };
+}
+
+export function planFromOptions(values: CheckValues, env: Env): Plan {
+  const settings = gatherSettings(values, env);
+  const { aws, user, sslMode, password } = settings;
+  if (aws === undefined && user === undefined) {
+    throw new UsageError('no user given: pass --user, put the user in --url, or set PGUSER', COMMAND);
+  }
+  if (sslMode !== undefined && !(SSL_MODES as readonly string[]).includes(sslMode.value)) {
+    throw new UsageError(`${sslMode.from} must be one of ${SSL_MODES.join(', ')}, not ${JSON.stringify(sslMode.value)}`, COMMAND);
+  }
+  const sources = sourcesOf(settings, values);
+  const resolved = resolveSettings(settings);
+  validateSettings(settings, resolved, values, sources);
   return {
-    config,
+    config: targetConfigOf(settings, resolved, values),
     passwordFrom: aws !== undefined ? undefined : password === undefined ? undefined : password.from,
     adminRequired: values.admin === true,
     sources,

@@ -33,6 +33,10 @@ export const KEY_BLOCKS = ['"adaptive_authorization" "analyst_readonly"', '"adap
 
 /** main.tf. The admin password is not in it: Terraform reads it from TF_VAR_pg_password. */
 export function mainTf(o: DemoConfigOptions): string {
+  return [header(), target(o), authorizations(), endpoints(o), groups(), credentialsOutput()].join('\n');
+}
+
+function header(): string {
   return `# Written by \`adaptive-access demo\`: time-limited, per-person access to the shop database.
 terraform {
   required_providers {
@@ -49,8 +53,11 @@ variable "pg_password" {
   type      = string
   sensitive = true
 }
+`;
+}
 
-# The database to grant on, and an admin login the provider manages roles with.
+function target(o: DemoConfigOptions): string {
+  return `# The database to grant on, and an admin login the provider manages roles with.
 resource "adaptive_resource" "shop" {
   type = "postgres"
 
@@ -61,8 +68,11 @@ resource "adaptive_resource" "shop" {
   password      = var.pg_password
   database_name = "${SHOP_DATABASE}"
 }
+`;
+}
 
-resource "adaptive_authorization" "analyst_readonly" {
+function authorizations(): string {
+  return `resource "adaptive_authorization" "analyst_readonly" {
   name          = "analyst-readonly"
   resource_type = "postgres"
 
@@ -83,8 +93,11 @@ resource "adaptive_authorization" "developer_readwrite" {
     tables  = ["*"]
   })
 }
+`;
+}
 
-resource "adaptive_endpoint" "analyst" {
+function endpoints(o: DemoConfigOptions): string {
+  return `resource "adaptive_endpoint" "analyst" {
   name          = "${ENDPOINTS.analyst}"
   type          = "direct"
   ttl           = "8h"
@@ -107,8 +120,11 @@ resource "adaptive_endpoint" "oncall" {
   resource      = adaptive_resource.shop.name
   authorization = adaptive_authorization.analyst_readonly.name
 }
+`;
+}
 
-resource "adaptive_group" "analysts" {
+function groups(): string {
+  return `resource "adaptive_group" "analysts" {
   name      = "analysts"
   members   = ["${MEMBERS.analyst}"]
   endpoints = [adaptive_endpoint.analyst.name]
@@ -125,8 +141,11 @@ resource "adaptive_group" "oncall" {
   members   = ["${MEMBERS.oncall}"]
   endpoints = [adaptive_endpoint.oncall.name]
 }
+`;
+}
 
-# One credential per member and endpoint: username, password, expires_at, host, port, uri, ...
+function credentialsOutput(): string {
+  return `# One credential per member and endpoint: username, password, expires_at, host, port, uri, ...
 output "credentials" {
   value = concat(
     adaptive_group.analysts.credentials,
