@@ -11,7 +11,7 @@ import { SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from
 import { checkTargetInput, type TargetInput } from '../runtime/validation';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openCatalog } from './catalog';
-import { CliError, UsageError } from '../terminal/errors';
+import { CliError, errorText, UsageError } from '../terminal/errors';
 import type { CHECK_OPTIONS } from './specs/check';
 
 export type CheckValues = OptionValues<typeof CHECK_OPTIONS>;
@@ -185,7 +185,7 @@ function readPem(setting: Setting | undefined): string | undefined {
     return readFileSync(setting.value, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    const why = READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err));
+    const why = READ_ERRORS[code] ?? errorText(err);
     throw new UsageError(`cannot read the file ${JSON.stringify(setting.value)} given by ${setting.from}: ${why}`, COMMAND);
   }
 }

@@ -17,7 +17,7 @@ import type { Catalog } from '../runtime/catalog';
 import { AccessService, type ReapReport } from '../runtime/service';
 import { secondsOption } from './args';
 import { catalogSettingsFrom, openCatalog, type CatalogValues } from './catalog';
-import { CliError, EXIT_OK, UsageError } from '../terminal/errors';
+import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
 
 /** The options of `reap`, as parsed. */
@@ -216,7 +216,7 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
       } catch (err) {
         // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
         failures++;
-        emit({ event: 'error', at: new Date().toISOString(), target: null, error: err instanceof Error ? err.message : String(err) });
+        emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
         await service?.close().catch(() => undefined);
         service = undefined;
         wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));

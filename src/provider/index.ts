@@ -3,8 +3,8 @@
  * provider definitions, diagnostics, values, validators and plan modifiers.
  *
  * Deliberately nothing else: whatever this module imports ends up in the plugin bundle.
- * The server is started from `main.ts` (`./server`); the CLI installs with `./bundle` and
- * `./mirror`.
+ * The server (`./server`) is started by the plugin's entry point, src/plugin/main.ts;
+ * bundling and installing are in src/install.
  */
 export { attr, type Attribute, type AttributeOptions, type ConfigOf, type ModelOf, type PlannedOf, type PlanModifier, type ProviderSchema, type ResourceSchema, type Validator } from './schema';
 export { defineProvider, defineResource, resourceFactory, type ModifyPlanResult, type Provider, type Resource, type ResourceContext, type ResourceDefinition, type ResourceDiagnostics, type ResourcePath } from './resource';

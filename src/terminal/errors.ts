@@ -52,7 +52,7 @@ export function reportError(err: unknown, out: Output, options: { readonly prog:
     out.note(`Run '${help}' for usage.`);
     return err.exitCode;
   }
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   const fix = err instanceof CliError ? err.fix : 'Run again with --debug for details.';
   out.note(`${prefix} ${out.paintErr('red', 'error:')} ${sentence(oneLine(message))}${fix ? ` ${fix}` : ''}`);
   if (options.debug) for (const line of traceOf(err)) out.note(line);
