@@ -53,10 +53,11 @@ const POLICIES = [
   // The framework is generic: it knows no resource of ours and no engine, so it can serve any
   // provider (test/provider/toy is one) and only the plugin's entry point lists resources.
   { from: from('provider'), disallow: { to: to(...except('provider')) } },
-  // Resources and the CLI reach the engine only through its public interface (runtime/index.ts)
-  // and the pure validation functions, so the runtime can change inside without breaking them.
+  // Resources, the CLI and the demo reach the engine only through its public interface
+  // (runtime/index.ts) and the pure validation functions, so the runtime can change inside
+  // without breaking them.
   {
-    from: from('resources', 'cli'),
+    from: from('resources', 'cli', 'demo'),
     disallow: { to: [to(...RUNTIME.filter((t) => t !== 'runtime' && t !== 'runtime-validation')), runtimeFileExcept('runtime-interface')] },
   },
   // The runtime is the engine: it knows nothing of Terraform, the CLI, the demo or packaging.

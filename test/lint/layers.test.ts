@@ -36,6 +36,7 @@ describe('the layer rules (eslint-plugin-boundaries)', () => {
     ['src/resources/example.ts', '../runtime/catalog', /to elements of type "runtime-catalog" are not allowed in elements of type "resources"/],
     ['src/resources/example.ts', '../runtime/secret-registry', /to file .* of type "runtime" are not allowed in elements of type "resources"/],
     ['src/cli/example.ts', '../runtime/connections', /to elements of type "runtime-connections" are not allowed in elements of type "cli"/],
+    ['src/demo/example.ts', '../runtime/service', /of type "runtime" are not allowed in elements of type "demo"/],
     ['src/runtime/example.ts', '../provider', /to elements of type "provider" are not allowed in .*elements of type "runtime"/],
     ['src/runtime/validation/example.ts', '../connections/tls', /to elements of type "runtime-connections" are not allowed in elements of type "runtime-validation"/],
     ['src/runtime/validation/example.ts', '../secret-registry', /of type "runtime" are not allowed in elements of type "runtime-validation"/],
@@ -64,7 +65,7 @@ describe('the layer rules (eslint-plugin-boundaries)', () => {
     ['src/runtime/example.ts', './access/reaper', './catalog', './connections'],
     ['src/cli/demo.ts', '../demo', '../terminal/output'],
     ['src/cli/example.ts', '../install', '../terminal/errors', './args'],
-    ['src/demo/example.ts', '../localpg', '../install', '../terraform', '../terminal/output'],
+    ['src/demo/example.ts', '../localpg', '../install', '../terraform', '../terminal/output', '../runtime/validation/ttl'],
     ['src/constructs/example.ts', '../runtime/validation', '../runtime/types'],
     ['src/install/example.ts', '../terminal/errors', './mirror'],
   ])('%s may import %s', async (file, ...imports) => {
