@@ -112,9 +112,10 @@ export const layers = {
   },
 };
 
-/** Sizes a newcomer can hold in their head (src/constructs/generated is ignored by the main config). */
+/** Sizes a newcomer can hold in their head; generated bindings are not hand-written. */
 export const sizes = {
   files: ['src/**/*.ts'],
+  ignores: ['src/constructs/generated/**'],
   rules: {
     'max-lines': ['error', { max: 600, skipBlankLines: true, skipComments: true }],
     'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
