@@ -9,7 +9,6 @@
  * remove, reap) over plain records; no Terraform types here.
  */
 import {
-  MANAGED_ROLE,
   accessRoleName,
   dropAccessRole,
   ensureManagedRole,
@@ -28,10 +27,11 @@ import {
   type IssuedCredential,
   type ManagedRole,
 } from './access/credentials';
-import { transaction } from './access/locks';
+import { transaction } from './pg/locks';
+import { MANAGED_ROLE } from './pg/roles';
 import { msUntilNextExpiry, reapOnce, type ReapResult } from './access/reaper';
 import { revokeCredentials, type RevokeFailure, type RevokeResult } from './access/revoke';
-import { ident } from './access/sql';
+import { ident } from './pg/sql';
 import {
   Catalog,
   CatalogError,

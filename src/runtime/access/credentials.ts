@@ -14,22 +14,13 @@
 import { createHash } from 'node:crypto';
 import { DatabaseError, type ClientBase, type Pool, type PoolClient } from 'pg';
 import type { TargetDb } from '../types';
-import { LOCK_NAMESPACE, lockKey, transaction } from './locks';
+import { LOCK_NAMESPACE, lockKey, transaction } from '../pg/locks';
 import { generatePassword, scramSha256VerifierAsync } from './scram';
-import { MANAGED_BY, MANAGED_ROLE, parseMetadata, verifyManagedRole, type CredentialMetadata } from './marker';
-import { ident, identList, literal } from './sql';
+import { MANAGED_BY, ensureManagedRoleSql, parseMetadata, verifyManagedRole, type CredentialMetadata } from './marker';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../pg/roles';
+import { ident, identList, literal } from '../pg/sql';
 
-export { MANAGED_BY, MANAGED_ROLE, parseMetadata, type CredentialMetadata };
-
-/**
- * The NOLOGIN role that owns what revoked credentials (and dropped access roles) created,
- * in `revoked_objects = "reassign"` mode: never the admin, which is often a superuser, so
- * that a member's SECURITY DEFINER function cannot end up running as the admin. It has no
- * login, no attributes, no privileges of its own, no memberships, and no member that may
- * inherit it or SET ROLE to it (on 16+ its non-superuser creator holds ADMIN OPTION only).
- * A role of this name that does not look exactly like that is refused (revoked-owner.ts).
- */
-export const REVOKED_OWNER_ROLE = 'adaptive_revoked';
+export { MANAGED_BY, parseMetadata, type CredentialMetadata };
 
 /** The comment that marks `adaptive_revoked` as ours. */
 export const REVOKED_OWNER_COMMENT =
@@ -197,20 +188,6 @@ export async function unlockCredentialRoles(client: ClientBase, roleNames: reado
   const keys = lockKeysFor(roleNames);
   if (keys.length === 0) return;
   await client.query('select pg_catalog.pg_advisory_unlock($1, k) from pg_catalog.unnest($2::int[]) as k', [LOCK_NAMESPACE, keys]);
-}
-
-/**
- * A DO block creating the marker role when missing. Tolerant of a concurrent creator
- * (duplicate_object when it committed first, unique_violation when it commits while we
- * insert), since the access-role code may create it too.
- */
-function ensureManagedRoleSql(): string {
-  return (
-    `DO $adaptive$ BEGIN ` +
-    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(MANAGED_ROLE)}) THEN ` +
-    `CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN; END IF; ` +
-    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
-  );
 }
 
 /**

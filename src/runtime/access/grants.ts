@@ -15,7 +15,7 @@
  */
 import type { ClientBase } from 'pg';
 import { TABLE_PRIVILEGES, type Permissions, type TablePrivilege, type ValidationIssue } from '../types';
-import { ident, qualified } from './sql';
+import { ident, qualified } from '../pg/sql';
 
 /**
  * Privilege keywords allowed into SQL text. Privileges are keywords, not identifiers, so

@@ -49,7 +49,6 @@ import type { Client, ClientBase, PoolClient } from 'pg';
 import type { RevokedObjects, TargetDb } from '../types';
 import {
   MANAGED_BY,
-  MANAGED_ROLE,
   lockCredentialRoles,
   parseMetadata,
   readRoleStates,
@@ -58,9 +57,10 @@ import {
   unlockCredentialRoles,
   type RoleState,
 } from './credentials';
-import { transaction } from './locks';
+import { transaction } from '../pg/locks';
+import { MANAGED_ROLE } from '../pg/roles';
 import { disposeOwnedStatements } from './revoked-owner';
-import { ident, identList, literal } from './sql';
+import { ident, identList, literal } from '../pg/sql';
 
 /** A role revocation did not finish, and why. */
 export interface RevokeFailure {

@@ -28,9 +28,10 @@
  */
 import type { ClientBase } from 'pg';
 import type { RevokedObjects } from '../types';
-import { ELEVATED_ATTRIBUTES, REVOKED_OWNER_COMMENT, REVOKED_OWNER_ROLE, credentialLockName, ensureRevokedOwnerSql } from './credentials';
-import { lockKeys } from './locks';
-import { ident, identList } from './sql';
+import { ELEVATED_ATTRIBUTES, REVOKED_OWNER_COMMENT, credentialLockName, ensureRevokedOwnerSql } from './credentials';
+import { REVOKED_OWNER_ROLE } from '../pg/roles';
+import { lockKeys } from '../pg/locks';
+import { ident, identList } from '../pg/sql';
 
 /** A role whose owned objects are disposed of. */
 export interface ObjectOwner {

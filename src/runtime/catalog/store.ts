@@ -10,8 +10,8 @@
  * the context.
  */
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
-import { transaction as runTransaction, type RetryOptions } from '../access/locks';
-import { qualified } from '../access/sql';
+import { transaction as runTransaction, type RetryOptions } from '../pg/locks';
+import { qualified } from '../pg/sql';
 import { runtimeSecrets } from '../secret-registry';
 import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';

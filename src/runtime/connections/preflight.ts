@@ -22,8 +22,8 @@
  *   itself says INHERIT TRUE);
  * - CONNECT on the database.
  */
-import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../access/credentials';
-import { ident, identList } from '../access/sql';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../pg/roles';
+import { ident, identList } from '../pg/sql';
 import type { TargetDb } from '../types';
 
 /** One missing privilege and the SQL (run as a superuser) that grants it. */
