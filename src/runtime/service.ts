@@ -16,17 +16,8 @@ import {
   syncAccessRole,
   type AccessRoleState,
 } from './access/access-role';
-import {
-  extendCredentials,
-  issueCredentials,
-  listManagedRoles,
-  lockCredentialRoles,
-  loginRoleName,
-  releaseAfter,
-  serverNow,
-  type IssuedCredential,
-  type ManagedRole,
-} from './access/credentials';
+import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type IssuedCredential, type ManagedRole } from './access/credentials';
+import { lockCredentialRoles, releaseAfter, serverNow } from './access/login-roles';
 import { transaction } from './pg/locks';
 import { MANAGED_ROLE } from './pg/roles';
 import { msUntilNextExpiry, reapOnce, type ReapResult } from './access/reaper';

@@ -47,16 +47,8 @@
  */
 import type { Client, ClientBase, PoolClient } from 'pg';
 import type { RevokedObjects, TargetDb } from '../types';
-import {
-  MANAGED_BY,
-  lockCredentialRoles,
-  parseMetadata,
-  readRoleStates,
-  serverNow,
-  timestampLiteral,
-  unlockCredentialRoles,
-  type RoleState,
-} from './credentials';
+import { lockCredentialRoles, readRoleStates, serverNow, timestampLiteral, unlockCredentialRoles, type RoleState } from './login-roles';
+import { MANAGED_BY, parseMetadata } from './marker';
 import { transaction } from '../pg/locks';
 import { MANAGED_ROLE } from '../pg/roles';
 import { disposeOwnedStatements } from './revoked-owner';

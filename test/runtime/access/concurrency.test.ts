@@ -7,14 +7,8 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import {
-  credentialLockName,
-  extendCredentials,
-  issueCredentials,
-  listManagedRoles,
-  loginRoleName,
-  type CredentialRequest,
-} from '../../../src/runtime/access/credentials';
+import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type CredentialRequest } from '../../../src/runtime/access/credentials';
+import { credentialLockName } from '../../../src/runtime/access/login-roles';
 import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
 import { LOCK_NAMESPACE, lockKey } from '../../../src/runtime/pg/locks';
 import { reapOnce } from '../../../src/runtime/access/reaper';
