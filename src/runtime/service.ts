@@ -18,6 +18,7 @@ import {
 } from './access/access-role';
 import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type IssuedCredential, type ManagedRole } from './access/credentials';
 import { lockCredentialRoles, releaseAfter, serverNow } from './access/login-roles';
+import { errorText } from './errors';
 import { transaction } from './pg/locks';
 import { MANAGED_ROLE } from './pg/roles';
 import { msUntilNextExpiry, reapOnce, type ReapResult } from './access/reaper';
@@ -138,10 +139,6 @@ export type PairKey = `${string}\u0000${string}`;
 /** The key of a (member, endpoint) pair. */
 export function pairKey(member: string, endpoint: string): PairKey {
   return `${member}\u0000${endpoint}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** `role: error; role: error` for a message. */
