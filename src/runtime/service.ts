@@ -9,7 +9,6 @@
  * remove, reap) over plain records; no Terraform types here.
  */
 import {
-  MANAGED_ROLE,
   accessRoleName,
   dropAccessRole,
   ensureManagedRole,
@@ -17,21 +16,14 @@ import {
   syncAccessRole,
   type AccessRoleState,
 } from './access/access-role';
-import {
-  extendCredentials,
-  issueCredentials,
-  listManagedRoles,
-  lockCredentialRoles,
-  loginRoleName,
-  releaseAfter,
-  serverNow,
-  type IssuedCredential,
-  type ManagedRole,
-} from './access/credentials';
-import { transaction } from './access/locks';
+import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type IssuedCredential, type ManagedRole } from './access/credentials';
+import { lockCredentialRoles, releaseAfter, serverNow } from './access/login-roles';
+import { errorText } from './errors';
+import { transaction } from './pg/locks';
+import { MANAGED_ROLE } from './pg/roles';
 import { msUntilNextExpiry, reapOnce, type ReapResult } from './access/reaper';
 import { revokeCredentials, type RevokeFailure, type RevokeResult } from './access/revoke';
-import { ident } from './access/sql';
+import { ident } from './pg/sql';
 import {
   Catalog,
   CatalogError,
@@ -147,10 +139,6 @@ export type PairKey = `${string}\u0000${string}`;
 /** The key of a (member, endpoint) pair. */
 export function pairKey(member: string, endpoint: string): PairKey {
   return `${member}\u0000${endpoint}`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** `role: error; role: error` for a message. */

@@ -8,7 +8,7 @@
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { ident } from '../../src/runtime/access/sql';
+import { ident } from '../../src/runtime/pg/sql';
 import type { MemberCredential } from '../../src/runtime/service';
 import type { Permissions } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';

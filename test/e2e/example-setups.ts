@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LocalCluster, PostgresBinaries } from '../../src/localpg';
-import { ident, literal } from '../../src/runtime/access/sql';
+import { ident, literal } from '../../src/runtime/pg/sql';
 import { exampleFiles, exampleWorkspace, prepareCatalog, prepareTarget, sql, tlsAccess, type ClusterAccess } from '../fixtures/adaptive';
 import { createTestPki, type KeyPairPem, type TestPki } from '../fixtures/pki';
 import { startPostgres, startTlsPostgres } from '../fixtures/postgres';

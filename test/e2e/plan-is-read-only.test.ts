@@ -12,7 +12,7 @@
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { ident } from '../../src/runtime/access/sql';
+import { ident } from '../../src/runtime/pg/sql';
 import {
   exampleWorkspace,
   installAdaptiveProvider,

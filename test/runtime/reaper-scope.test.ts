@@ -7,8 +7,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { MANAGED_BY, MANAGED_ROLE } from '../../src/runtime/access/credentials';
-import { ident, literal } from '../../src/runtime/access/sql';
+import { MANAGED_BY } from '../../src/runtime/access/credentials';
+import { MANAGED_ROLE } from '../../src/runtime/pg/roles';
+import { ident, literal } from '../../src/runtime/pg/sql';
 import { revokeCredentials } from '../../src/runtime/access/revoke';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { targetDbFor } from '../fixtures/target-db';

@@ -10,7 +10,7 @@ import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { generatePassword } from '../../src/runtime/access/scram';
-import { ident } from '../../src/runtime/access/sql';
+import { ident } from '../../src/runtime/pg/sql';
 import { Catalog, parseCatalogKey, resolveCatalogSettings } from '../../src/runtime/catalog';
 import { fetchDbSecret } from '../../src/runtime/connections/secrets';
 import { runtimeSecrets } from '../../src/runtime/secret-registry';

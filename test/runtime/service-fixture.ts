@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { LocalCluster } from '../../src/localpg';
-import { ident } from '../../src/runtime/access/sql';
+import { ident } from '../../src/runtime/pg/sql';
 import { Catalog } from '../../src/runtime/catalog';
 import { AccessService, type MemberCredential } from '../../src/runtime/service';
 import type { TargetConfig } from '../../src/runtime/types';

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { accessRoleName } from '../../src/runtime/access/access-role';
 import { loginRoleName } from '../../src/runtime/access/credentials';
-import { ident } from '../../src/runtime/access/sql';
+import { ident } from '../../src/runtime/pg/sql';
 import { CatalogError } from '../../src/runtime/catalog';
 import { PreflightError } from '../../src/runtime/connections/preflight';
 import { NotFoundError, pairKey, type MemberCredential, type PairKey } from '../../src/runtime/service';

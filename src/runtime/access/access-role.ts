@@ -14,7 +14,8 @@
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { TABLE_PRIVILEGES, ValidationError, type Permissions, type RevokedObjects, type TargetDb, type ValidationIssue } from '../types';
-import { MANAGED_ROLE, MARKER_COMMENT, verifyManagedRole } from './marker';
+import { createManagedRoleSql, verifyManagedRole } from './marker';
+import { MANAGED_ROLE } from '../pg/roles';
 import {
   NOTHING_WANTED,
   derivePermissions,
@@ -31,12 +32,9 @@ import {
   type DriftItem,
   type Fix,
 } from './grants';
-import { isRetryable, lockKeys, transaction } from './locks';
+import { isRetryable, lockKeys, transaction } from '../pg/locks';
 import { disposeOwnedStatements, ensureRevokedOwner } from './revoked-owner';
-import { ident, identList, literal } from './sql';
-
-/** The marker role every issued login role belongs to (defined with the credentials). */
-export { MANAGED_ROLE };
+import { ident, identList, literal } from '../pg/sql';
 
 /** Prefix of every endpoint access role. */
 export const ACCESS_ROLE_PREFIX = 'adaptive_ep_';
@@ -140,8 +138,7 @@ export async function ensureManagedRole(target: TargetDb): Promise<boolean> {
         let created = false;
         if (await findRole(client, MANAGED_ROLE)) await verifyManagedRole(client);
         else {
-          await client.query(`CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN`);
-          await client.query(`COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal(MARKER_COMMENT)}`);
+          await client.query(createManagedRoleSql());
           created = true;
         }
         // The owner of revoked credentials' objects, made (and checked) up front: a role of

@@ -12,28 +12,27 @@
  *   parameters, so statements are quoted (sql.ts) and sent together as one script.
  */
 import { createHash } from 'node:crypto';
-import { DatabaseError, type ClientBase, type Pool, type PoolClient } from 'pg';
+import type { ClientBase } from 'pg';
 import type { TargetDb } from '../types';
-import { LOCK_NAMESPACE, lockKey, transaction } from './locks';
+import { transaction } from '../pg/locks';
+import { MANAGED_ROLE } from '../pg/roles';
+import { ident, identList, literal } from '../pg/sql';
 import { generatePassword, scramSha256VerifierAsync } from './scram';
-import { MANAGED_BY, MANAGED_ROLE, parseMetadata, verifyManagedRole, type CredentialMetadata } from './marker';
-import { ident, identList, literal } from './sql';
+import { MANAGED_BY, ensureManagedRoleSql, parseMetadata, verifyManagedRole, type CredentialMetadata } from './marker';
+import {
+  ELEVATED_ATTRIBUTES,
+  ELEVATED_SQL,
+  lockCredentialRoles,
+  readRoleStates,
+  releaseAfter,
+  serverNow,
+  timestampLiteral,
+  type ElevatedAttribute,
+  type RoleState,
+} from './login-roles';
+import { ensureRevokedOwnerSql } from './revoked-owner';
 
-export { MANAGED_BY, MANAGED_ROLE, parseMetadata, type CredentialMetadata };
-
-/**
- * The NOLOGIN role that owns what revoked credentials (and dropped access roles) created,
- * in `revoked_objects = "reassign"` mode: never the admin, which is often a superuser, so
- * that a member's SECURITY DEFINER function cannot end up running as the admin. It has no
- * login, no attributes, no privileges of its own, no memberships, and no member that may
- * inherit it or SET ROLE to it (on 16+ its non-superuser creator holds ADMIN OPTION only).
- * A role of this name that does not look exactly like that is refused (revoked-owner.ts).
- */
-export const REVOKED_OWNER_ROLE = 'adaptive_revoked';
-
-/** The comment that marks `adaptive_revoked` as ours. */
-export const REVOKED_OWNER_COMMENT =
-  'adaptive-access: owns the objects of revoked credentials; no login, no privileges, no members. Do not grant it to anyone.';
+export { MANAGED_BY, parseMetadata, type CredentialMetadata };
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
 export const MAX_ROLE_NAME_BYTES = 63;
@@ -85,21 +84,6 @@ export interface ManagedRole {
   readonly metadata: CredentialMetadata | null;
 }
 
-/** Role attributes an issued credential must not hold, with their pg_roles columns. */
-export const ELEVATED_ATTRIBUTES = {
-  SUPERUSER: 'rolsuper',
-  CREATEDB: 'rolcreatedb',
-  CREATEROLE: 'rolcreaterole',
-  REPLICATION: 'rolreplication',
-  BYPASSRLS: 'rolbypassrls',
-} as const;
-export type ElevatedAttribute = keyof typeof ELEVATED_ATTRIBUTES;
-
-/** SQL: the elevated attributes of the pg_roles row `r`, as a text[] in a fixed order. */
-const ELEVATED_SQL = `array_remove(array[${Object.entries(ELEVATED_ATTRIBUTES)
-  .map(([name, column]) => `case when r.${column} then '${name}' end`)
-  .join(', ')}], null)::text[]`;
-
 // ---------------------------------------------------------------------------------------
 // Role names
 // ---------------------------------------------------------------------------------------
@@ -144,185 +128,7 @@ export function loginRoleName(member: string, endpoint: string): string {
   return `${prefix}~${hash}`;
 }
 
-// ---------------------------------------------------------------------------------------
-// Locks shared with revocation and the reaper
-// ---------------------------------------------------------------------------------------
 
-/**
- * The advisory-lock name guarding one role: a login role (issue, extend, revoke hold it
- * exclusively) or an access role (its sync and drop hold it exclusively; issuing holds it
- * shared, so memberships are never granted while it is being changed or dropped).
- */
-export function credentialLockName(roleName: string): string {
-  return `role:${roleName}`;
-}
-
-function lockKeysFor(roleNames: readonly string[]): number[] {
-  return [...new Set(roleNames.map((r) => lockKey(credentialLockName(r))))].sort((a, b) => a - b);
-}
-
-/**
- * Takes the advisory locks of many roles in one round trip, in ascending key order (the
- * server sorts, and evaluates the volatile lock function after sorting), so two batches
- * never wait on each other in a cycle. `transaction` locks end at COMMIT/ROLLBACK;
- * `session` locks last until `unlockCredentialRoles` or the end of the connection.
- * `sharedRoleNames` (transaction scope only) are locked in shared mode, unless also named
- * in `roleNames`.
- */
-export async function lockCredentialRoles(
-  client: ClientBase,
-  roleNames: readonly string[],
-  scope: 'transaction' | 'session',
-  sharedRoleNames: readonly string[] = [],
-): Promise<void> {
-  const exclusive = lockKeysFor(roleNames);
-  if (scope === 'session') {
-    if (sharedRoleNames.length > 0) throw new Error('shared role locks are transaction-scoped only');
-    if (exclusive.length === 0) return;
-    await client.query('select pg_catalog.pg_advisory_lock($1, k) from pg_catalog.unnest($2::int[]) as k order by k', [LOCK_NAMESPACE, exclusive]);
-    return;
-  }
-  const taken = new Set(exclusive);
-  const shared = lockKeysFor(sharedRoleNames).filter((k) => !taken.has(k));
-  if (exclusive.length + shared.length === 0) return;
-  await client.query(
-    `select case when s then pg_catalog.pg_advisory_xact_lock_shared($1, k) else pg_catalog.pg_advisory_xact_lock($1, k) end
-       from rows from (pg_catalog.unnest($2::int[]), pg_catalog.unnest($3::bool[])) as t(k, s) order by k`,
-    [LOCK_NAMESPACE, [...exclusive, ...shared], [...exclusive.map(() => false), ...shared.map(() => true)]],
-  );
-}
-
-/** Releases session-level locks taken by `lockCredentialRoles(..., 'session')`. */
-export async function unlockCredentialRoles(client: ClientBase, roleNames: readonly string[]): Promise<void> {
-  const keys = lockKeysFor(roleNames);
-  if (keys.length === 0) return;
-  await client.query('select pg_catalog.pg_advisory_unlock($1, k) from pg_catalog.unnest($2::int[]) as k', [LOCK_NAMESPACE, keys]);
-}
-
-/**
- * A DO block creating the marker role when missing. Tolerant of a concurrent creator
- * (duplicate_object when it committed first, unique_violation when it commits while we
- * insert), since the access-role code may create it too.
- */
-function ensureManagedRoleSql(): string {
-  return (
-    `DO $adaptive$ BEGIN ` +
-    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(MANAGED_ROLE)}) THEN ` +
-    `CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN; END IF; ` +
-    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
-  );
-}
-
-/**
- * A DO block creating `adaptive_revoked` (NOLOGIN, NOINHERIT, our comment) when missing,
- * tolerant of a concurrent creator like the marker's. An existing role is left as it is:
- * whoever gives it objects checks it first (revoked-owner.ts).
- */
-export function ensureRevokedOwnerSql(): string {
-  return (
-    `DO $adaptive$ BEGIN ` +
-    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(REVOKED_OWNER_ROLE)}) THEN ` +
-    `CREATE ROLE ${ident(REVOKED_OWNER_ROLE)} NOLOGIN NOINHERIT; ` +
-    `COMMENT ON ROLE ${ident(REVOKED_OWNER_ROLE)} IS ${literal(REVOKED_OWNER_COMMENT)}; END IF; ` +
-    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
-  );
-}
-
-/** Facts about existing roles, read under the locks before anything is changed. */
-export interface RoleState {
-  readonly name: string;
-  readonly oid: number;
-  /** A direct member of the marker role. */
-  readonly managed: boolean;
-  /** Its comment is our credential metadata (see `parseMetadata`). */
-  readonly marked: boolean;
-  readonly superuser: boolean;
-  readonly createRole: boolean;
-  /** Holds ADMIN OPTION on the marker role: an admin, never a credential. */
-  readonly adminOfMarker: boolean;
-  readonly isCurrentUser: boolean;
-  readonly canLogin: boolean;
-  readonly validUntil: Date | null;
-  readonly memberOf: readonly string[];
-  readonly comment: string | null;
-  /** Elevated attributes it holds (see `ELEVATED_ATTRIBUTES`). */
-  readonly elevated: readonly ElevatedAttribute[];
-}
-
-interface RoleStateRow {
-  name: string;
-  oid: number;
-  managed: boolean;
-  admin_of_marker: boolean;
-  superuser: boolean;
-  create_role: boolean;
-  is_current_user: boolean;
-  can_login: boolean;
-  valid_until: Date | null;
-  member_of: string[];
-  comment: string | null;
-  elevated: ElevatedAttribute[];
-}
-
-/**
- * One query: the state of the named roles that exist. "Managed" means a *direct* member of
- * the marker role (pg_auth_members may hold one row per grantor on PostgreSQL 16+, hence
- * EXISTS rather than a join). `infinity` is reported as no expiry, `-infinity` as the epoch,
- * so that expiry is always a real Date or null.
- */
-export async function readRoleStates(client: ClientBase, roleNames: readonly string[]): Promise<Map<string, RoleState>> {
-  const { rows } = await client.query<RoleStateRow>(
-    `select r.rolname::text as name, r.oid::int8::float8 as oid, r.rolsuper as superuser, r.rolcreaterole as create_role,
-            r.rolcanlogin as can_login,
-            r.rolname in (current_user, session_user) as is_current_user,
-            case when r.rolvaliduntil = 'infinity' then null when r.rolvaliduntil = '-infinity' then 'epoch' else r.rolvaliduntil end as valid_until,
-            exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
-                    where m.member = r.oid and g.rolname = $2) as managed,
-            exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
-                    where m.member = r.oid and g.rolname = $2 and m.admin_option) as admin_of_marker,
-            array(select distinct g.rolname::text from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
-                  where m.member = r.oid and g.rolname <> $2 order by 1) as member_of,
-            pg_catalog.shobj_description(r.oid, 'pg_authid') as comment,
-            ${ELEVATED_SQL} as elevated
-       from pg_catalog.pg_roles r
-      where r.rolname = any($1::text[])`,
-    [[...new Set(roleNames)], MANAGED_ROLE],
-  );
-  return new Map(
-    rows.map((r) => [
-      r.name,
-      {
-        name: r.name,
-        oid: r.oid,
-        managed: r.managed,
-        marked: parseMetadata(r.comment) !== null,
-        superuser: r.superuser,
-        createRole: r.create_role,
-        adminOfMarker: r.admin_of_marker,
-        isCurrentUser: r.is_current_user,
-        canLogin: r.can_login,
-        validUntil: r.valid_until,
-        memberOf: r.member_of,
-        comment: r.comment,
-        elevated: r.elevated,
-      },
-    ]),
-  );
-}
-
-/**
- * Returns a pool client after use. An error the server reported left the connection usable
- * (the transaction helper rolled back); anything else (a broken connection, our own
- * refusal mid-transaction) discards the client rather than hand it to the next caller.
- */
-export function releaseAfter(client: PoolClient, failure: unknown): void {
-  client.release(failure === undefined || failure instanceof DatabaseError ? undefined : true);
-}
-
-/** A literal for a timestamptz, in UTC with milliseconds (what a JS Date holds). */
-export function timestampLiteral(at: Date): string {
-  return literal(at.toISOString());
-}
 
 // ---------------------------------------------------------------------------------------
 // Issue
@@ -335,17 +141,6 @@ function checkRequest(r: CredentialRequest, index: number): void {
     throw new Error(`${where}.accessRole must be 1 to ${MAX_ROLE_NAME_BYTES} bytes`);
   }
   if (r.accessRole === MANAGED_ROLE) throw new Error(`${where}.accessRole must not be the marker role ${MANAGED_ROLE}`);
-}
-
-/**
- * The server's clock (the current transaction's start, for a client in one): what every
- * expiry is counted from and compared with.
- */
-export async function serverNow(client: ClientBase | Pool): Promise<Date> {
-  const { rows } = await client.query<{ now: Date }>('select pg_catalog.now() as now');
-  const now = rows[0]?.now;
-  if (!(now instanceof Date)) throw new Error('the server did not report its clock');
-  return now;
 }
 
 /**

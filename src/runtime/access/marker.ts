@@ -6,12 +6,8 @@
  * of its own, must never be taken for ours: `verifyManagedRole` refuses it.
  */
 import type { ClientBase } from 'pg';
-
-/**
- * The NOLOGIN marker role every issued login role is a member of. The one definition
- * (credentials.ts and access-role.ts re-export it).
- */
-export const MANAGED_ROLE = 'adaptive_managed';
+import { MANAGED_ROLE } from '../pg/roles';
+import { ident, literal } from '../pg/sql';
 
 /** `managed_by` in role comments. */
 export const MANAGED_BY = 'adaptive-access';
@@ -47,8 +43,32 @@ export function parseMetadata(comment: string | null | undefined): CredentialMet
   return null;
 }
 
-/** The comment `ensureManagedRole` gives the marker role. */
+/** The comment the marker role is created with (`createManagedRoleSql`). */
 export const MARKER_COMMENT = `${MANAGED_BY}: every login role it issues is a member of this role`;
+
+/**
+ * The one way the marker role is made: NOLOGIN, with our comment. Two statements, for a
+ * caller that has checked the role is absent (access-role.ts `ensureManagedRole`) or for
+ * the body of `ensureManagedRoleSql`.
+ */
+export function createManagedRoleSql(): string {
+  return `CREATE ROLE ${ident(MANAGED_ROLE)} NOLOGIN; COMMENT ON ROLE ${ident(MANAGED_ROLE)} IS ${literal(MARKER_COMMENT)}`;
+}
+
+/**
+ * A DO block creating the marker role when missing, for a transaction that needs it to
+ * exist (issuing credentials). Tolerant of a concurrent creator (duplicate_object when it
+ * committed first, unique_violation when it commits while we insert), since the
+ * access-role code may create it too.
+ */
+export function ensureManagedRoleSql(): string {
+  return (
+    `DO $adaptive$ BEGIN ` +
+    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(MANAGED_ROLE)}) THEN ` +
+    `${createManagedRoleSql()}; END IF; ` +
+    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
+  );
+}
 
 interface MarkerRow {
   can_login: boolean;

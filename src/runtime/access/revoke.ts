@@ -47,20 +47,13 @@
  */
 import type { Client, ClientBase, PoolClient } from 'pg';
 import type { RevokedObjects, TargetDb } from '../types';
-import {
-  MANAGED_BY,
-  MANAGED_ROLE,
-  lockCredentialRoles,
-  parseMetadata,
-  readRoleStates,
-  serverNow,
-  timestampLiteral,
-  unlockCredentialRoles,
-  type RoleState,
-} from './credentials';
-import { transaction } from './locks';
+import { lockCredentialRoles, readRoleStates, serverNow, timestampLiteral, unlockCredentialRoles, type RoleState } from './login-roles';
+import { MANAGED_BY, parseMetadata } from './marker';
+import { errorText } from '../errors';
+import { transaction } from '../pg/locks';
+import { MANAGED_ROLE } from '../pg/roles';
 import { disposeOwnedStatements } from './revoked-owner';
-import { ident, identList, literal } from './sql';
+import { ident, identList, literal } from '../pg/sql';
 
 /** A role revocation did not finish, and why. */
 export interface RevokeFailure {
@@ -101,13 +94,6 @@ function revokedObjectsOf(target: TargetDb, options: RevokeOptions): RevokedObje
 
 type Outcome = { kind: 'revoked' } | { kind: 'skipped' } | { kind: 'failed'; error: string };
 
-/** The message of an error, with PostgreSQL's detail (e.g. which objects block a drop). */
-export function describeError(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const detail = (err as { detail?: unknown }).detail;
-  return typeof detail === 'string' && detail.length > 0 ? `${err.message} (${detail})` : err.message;
-}
-
 /**
  * Revokes credentials: disable, end sessions, clean up owned objects and privileges in
  * every database, drop (see the module comment). `reason` is recorded in the role's comment
@@ -143,7 +129,7 @@ export async function revokeCredentials(
     }
     if (broken) {
       for (const name of names) {
-        if (!outcomes.has(name)) outcomes.set(name, { kind: 'failed', error: describeError(broken) });
+        if (!outcomes.has(name)) outcomes.set(name, { kind: 'failed', error: errorText(broken, { withDetail: true }) });
       }
     }
   }
@@ -285,7 +271,7 @@ async function eachBatch(
     return items;
   } catch (err) {
     if (items.length === 1) {
-      fail(items[0]!.name, `${what}: ${describeError(err)}`);
+      fail(items[0]!.name, `${what}: ${errorText(err, { withDetail: true })}`);
       return [];
     }
   }
@@ -295,7 +281,7 @@ async function eachBatch(
       await run([item]);
       ok.push(item);
     } catch (err) {
-      fail(item.name, `${what}: ${describeError(err)}`);
+      fail(item.name, `${what}: ${errorText(err, { withDetail: true })}`);
     }
   }
   return ok;
@@ -376,7 +362,7 @@ async function cleanOtherDatabases(
     } catch (err) {
       // Dropped since we looked: nothing of the role's is left in it.
       if ((err as { code?: unknown }).code === '3D000') continue;
-      for (const s of roles) markFailed(s.name, `could not connect to database ${JSON.stringify(row.datname)}: ${describeError(err)}`);
+      for (const s of roles) markFailed(s.name, `could not connect to database ${JSON.stringify(row.datname)}: ${errorText(err, { withDetail: true })}`);
       continue;
     }
     try {

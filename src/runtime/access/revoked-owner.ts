@@ -17,7 +17,7 @@
  * expressions, run by VACUUM/ANALYZE as its owner) and rules on reassigned tables, which act
  * only on other reassigned objects; choose `drop` where even that is too much.
  *
- * The role is created on demand (credentials.ts `ensureRevokedOwnerSql`). A role of that
+ * The role is created on demand (`ensureRevokedOwnerSql`, below). A role of that
  * name that is not exactly ours is refused with what is wrong; nothing is given to it.
  * REASSIGN OWNED needs the admin to have the privileges of the new owner: a non-superuser
  * admin grants itself the role in the transaction (INHERIT and SET; SET because changing
@@ -28,9 +28,29 @@
  */
 import type { ClientBase } from 'pg';
 import type { RevokedObjects } from '../types';
-import { ELEVATED_ATTRIBUTES, REVOKED_OWNER_COMMENT, REVOKED_OWNER_ROLE, credentialLockName, ensureRevokedOwnerSql } from './credentials';
-import { lockKeys } from './locks';
-import { ident, identList } from './sql';
+import { lockKeys } from '../pg/locks';
+import { REVOKED_OWNER_ROLE } from '../pg/roles';
+import { ident, identList, literal } from '../pg/sql';
+import { ELEVATED_ATTRIBUTES, credentialLockName } from './login-roles';
+
+/** The comment that marks `adaptive_revoked` as ours. */
+export const REVOKED_OWNER_COMMENT =
+  'adaptive-access: owns the objects of revoked credentials; no login, no privileges, no members. Do not grant it to anyone.';
+
+/**
+ * A DO block creating `adaptive_revoked` (NOLOGIN, NOINHERIT, our comment) when missing,
+ * tolerant of a concurrent creator like the marker's. An existing role is left as it is:
+ * whoever gives it objects checks it first (`ensureRevokedOwner`).
+ */
+export function ensureRevokedOwnerSql(): string {
+  return (
+    `DO $adaptive$ BEGIN ` +
+    `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(REVOKED_OWNER_ROLE)}) THEN ` +
+    `CREATE ROLE ${ident(REVOKED_OWNER_ROLE)} NOLOGIN NOINHERIT; ` +
+    `COMMENT ON ROLE ${ident(REVOKED_OWNER_ROLE)} IS ${literal(REVOKED_OWNER_COMMENT)}; END IF; ` +
+    `EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $adaptive$`
+  );
+}
 
 /** A role whose owned objects are disposed of. */
 export interface ObjectOwner {

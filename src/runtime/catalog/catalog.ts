@@ -6,7 +6,7 @@
  */
 import type { PoolClient } from 'pg';
 import type { OpenTarget } from '../connections';
-import { qualified } from '../access/sql';
+import { qualified } from '../pg/sql';
 import { runtimeSecrets } from '../secret-registry';
 import { ValidationError } from '../types';
 import { connectCatalog, parseCatalogUrl } from './connection';

@@ -6,8 +6,8 @@
  * rather than written with an older idea of its shape.
  */
 import type { ClientBase } from 'pg';
-import { lockKeys, transaction } from '../access/locks';
-import { ident, qualified } from '../access/sql';
+import { lockKeys, transaction } from '../pg/locks';
+import { ident, qualified } from '../pg/sql';
 import { CatalogError } from './errors';
 
 /** One schema change. `sql` runs with the catalog schema first on the search path. */

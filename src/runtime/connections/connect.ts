@@ -11,7 +11,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
-import { SEARCH_PATH_OPTION } from '../access/sql';
+import { SEARCH_PATH_OPTION } from '../pg/sql';
 import type { RevokedObjects, TargetConfig, TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
 import { resolveTarget, type ResolvedTarget } from './secrets';

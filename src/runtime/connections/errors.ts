@@ -227,25 +227,7 @@ export function explain(c: Classified, ctx: TargetContext): { what: string; fix:
         fix: 'check that host and port point at PostgreSQL and that no firewall silently drops the traffic; raise the connect timeout only for slow networks',
       };
     case 'auth_failed':
-      if (/client password must be a string/.test(c.detail)) {
-        return {
-          what: `the server asked user "${ctx.user}" for a password and none is configured`,
-          fix: 'set password (or use_aws_secrets with a secret that holds one)',
-        };
-      }
-      if (/not permitted to log in/.test(c.detail)) {
-        return { what: `role "${ctx.user}" may not log in`, fix: `ALTER ROLE ${q(ctx.user)} LOGIN;` };
-      }
-      if (/no pg_hba\.conf entry|pg_hba\.conf rejects/.test(c.detail)) {
-        return {
-          what: `the server's pg_hba.conf does not allow user "${ctx.user}" to connect to database "${ctx.database}" from this address`,
-          fix: 'add a matching pg_hba.conf line on the server (host or hostssl, this client address, the user and database, scram-sha-256) and reload it',
-        };
-      }
-      return {
-        what: `authentication failed for user "${ctx.user}"`,
-        fix: 'check the username and password (or the secret in AWS Secrets Manager), that the role exists, may log in, and that its password has not expired (VALID UNTIL)',
-      };
+      return authFailed(c, ctx);
     case 'ssl_required':
       return {
         what: 'the server accepts only encrypted connections and this one was not encrypted',
@@ -288,6 +270,29 @@ export function explain(c: Classified, ctx: TargetContext): { what: string; fix:
         fix: "check the server's log for this connection attempt; if the target is not PostgreSQL, correct host and port",
       };
   }
+}
+
+/** Which part of authentication failed, from the server's message. */
+function authFailed(c: Classified, ctx: TargetContext): { what: string; fix: string } {
+  if (/client password must be a string/.test(c.detail)) {
+    return {
+      what: `the server asked user "${ctx.user}" for a password and none is configured`,
+      fix: 'set password (or use_aws_secrets with a secret that holds one)',
+    };
+  }
+  if (/not permitted to log in/.test(c.detail)) {
+    return { what: `role "${ctx.user}" may not log in`, fix: `ALTER ROLE ${q(ctx.user)} LOGIN;` };
+  }
+  if (/no pg_hba\.conf entry|pg_hba\.conf rejects/.test(c.detail)) {
+    return {
+      what: `the server's pg_hba.conf does not allow user "${ctx.user}" to connect to database "${ctx.database}" from this address`,
+      fix: 'add a matching pg_hba.conf line on the server (host or hostssl, this client address, the user and database, scram-sha-256) and reload it',
+    };
+  }
+  return {
+    what: `authentication failed for user "${ctx.user}"`,
+    fix: 'check the username and password (or the secret in AWS Secrets Manager), that the role exists, may log in, and that its password has not expired (VALID UNTIL)',
+  };
 }
 
 function tlsVerify(c: Classified, ctx: TargetContext): { what: string; fix: string } {

@@ -22,8 +22,8 @@
  *   itself says INHERIT TRUE);
  * - CONNECT on the database.
  */
-import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../access/credentials';
-import { ident, identList } from '../access/sql';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../pg/roles';
+import { ident, identList } from '../pg/sql';
 import type { TargetDb } from '../types';
 
 /** One missing privilege and the SQL (run as a superuser) that grants it. */
@@ -61,17 +61,45 @@ export interface PreflightOptions {
 
 /** Reads the server version and the admin's privileges, and lists what is missing. */
 export async function preflight(target: TargetDb, options: PreflightOptions = {}): Promise<PreflightReport> {
-  const { rows } = await target.pool.query<{
-    user: string;
-    database: string;
-    version: string;
-    num: string;
-    superuser: boolean;
-    createrole: boolean;
-    inherit: boolean;
-    signal: boolean;
-    connect: boolean;
-  }>(
+  const row = await readAdmin(target);
+  const num = Number(row.num);
+  const major = Math.floor(num / 10000);
+  const missing: MissingPrivilege[] = attributeGaps(row, major);
+  if (!row.superuser && major >= 16) {
+    // The owner of revoked credentials' objects, when it exists, like any role it must manage.
+    const manage = [...new Set([...(options.manageRoles ?? []), REVOKED_OWNER_ROLE])];
+    missing.push(...(await managedRoleGaps(target, row.user, major, manage)));
+    missing.push(...(await issuedCredentialGaps(target, row.user, major)));
+  }
+  return {
+    user: row.user,
+    database: row.database,
+    serverVersion: row.version,
+    serverVersionNum: num,
+    major,
+    superuser: row.superuser,
+    createRole: row.createrole,
+    canSignalBackends: row.superuser || row.signal,
+    canConnect: row.connect,
+    missing,
+  };
+}
+
+/** The admin connection's role, database and server, as one query reads them. */
+interface AdminRow {
+  user: string;
+  database: string;
+  version: string;
+  num: string;
+  superuser: boolean;
+  createrole: boolean;
+  inherit: boolean;
+  signal: boolean;
+  connect: boolean;
+}
+
+async function readAdmin(target: TargetDb): Promise<AdminRow> {
+  const { rows } = await target.pool.query<AdminRow>(
     `select current_user as "user", pg_catalog.current_database() as database,
             pg_catalog.current_setting('server_version') as version, pg_catalog.current_setting('server_version_num') as num,
             r.rolsuper as superuser, r.rolcreaterole as createrole, r.rolinherit as inherit,
@@ -82,11 +110,13 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
   );
   const row = rows[0];
   if (!row) throw new Error(`Target "${target.name}": the admin role is not in pg_roles (current_user is not a role?)`);
-  const num = Number(row.num);
-  const major = Math.floor(num / 10000);
+  return row;
+}
+
+/** What the admin's own attributes and its CONNECT privilege lack. */
+function attributeGaps(row: AdminRow, major: number): MissingPrivilege[] {
   const admin = ident(row.user);
   const missing: MissingPrivilege[] = [];
-
   if (!row.superuser && !row.createrole) {
     missing.push({
       what: `role "${row.user}" cannot create roles (needs CREATEROLE, or superuser)`,
@@ -113,70 +143,69 @@ export async function preflight(target: TargetDb, options: PreflightOptions = {}
       fix: `GRANT CONNECT ON DATABASE ${ident(row.database)} TO ${admin};`,
     });
   }
-  if (!row.superuser && major >= 16) {
-    // The owner of revoked credentials' objects, when it exists, like any role it must manage.
-    const manage = [...new Set([...(options.manageRoles ?? []), REVOKED_OWNER_ROLE])];
-    if (manage.length > 0) {
-      const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
-        `select r.rolname as name, r.rolsuper as superuser,
-                pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
-           from pg_catalog.pg_roles r
-          where r.rolname = any($1::text[])
-          order by r.rolname`,
-        [manage],
-      );
-      for (const role of roles) {
-        if (role.superuser) {
-          missing.push({
-            what: `role "${role.name}" is a superuser: only a superuser can manage it`,
-            fix: `ALTER ROLE ${ident(role.name)} NOSUPERUSER;`,
-          });
-        } else if (!role.admin) {
-          missing.push({
-            what: `role "${row.user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
-            // adaptive_revoked must never have a member that inherits it or may SET ROLE to it.
-            fix: `GRANT ${ident(role.name)} TO ${admin} WITH ADMIN OPTION${role.name === REVOKED_OWNER_ROLE ? ', INHERIT FALSE, SET FALSE' : ''};`,
-          });
-        }
-      }
-    }
-    // Credentials issued by another admin: revoking one (disable, strip, grant itself the
-    // role to reassign what it owns, drop) needs ADMIN OPTION on it. Credentials are members
-    // of the marker without ADMIN OPTION; admins are members with it (its creator
-    // automatically, from 16 on), and are not credentials. Superusers are refused by
-    // revocation anyway, so they are not asked for.
-    const { rows: issued } = await target.pool.query<{ name: string }>(
-      `select r.rolname as name
-         from pg_catalog.pg_roles r
-        where not r.rolsuper and r.rolname <> current_user
-          and exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
-                       where m.member = r.oid and g.rolname = $1 and not m.admin_option)
-          and not pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')
-        order by r.rolname`,
-      [MANAGED_ROLE],
-    );
-    if (issued.length > 0) {
-      const names = issued.map((r) => r.name);
+  return missing;
+}
+
+/**
+ * Existing roles the admin must manage, on PostgreSQL 16 and later (which lets a
+ * CREATEROLE role manage only roles it administers): ADMIN OPTION on each, and none a superuser.
+ */
+async function managedRoleGaps(target: TargetDb, user: string, major: number, manage: readonly string[]): Promise<MissingPrivilege[]> {
+  if (manage.length === 0) return [];
+  const { rows: roles } = await target.pool.query<{ name: string; admin: boolean; superuser: boolean }>(
+    `select r.rolname as name, r.rolsuper as superuser,
+            pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION') as admin
+       from pg_catalog.pg_roles r
+      where r.rolname = any($1::text[])
+      order by r.rolname`,
+    [manage],
+  );
+  const missing: MissingPrivilege[] = [];
+  for (const role of roles) {
+    if (role.superuser) {
       missing.push({
-        what:
-          `role "${row.user}" has no ADMIN OPTION on ${names.length} issued credential(s) it did not create, so it could neither revoke nor reap them ` +
-          `(PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers): ${names.map((n) => JSON.stringify(n)).join(', ')}`,
-        fix: `GRANT ${identList(names)} TO ${admin} WITH ADMIN OPTION;`,
+        what: `role "${role.name}" is a superuser: only a superuser can manage it`,
+        fix: `ALTER ROLE ${ident(role.name)} NOSUPERUSER;`,
+      });
+    } else if (!role.admin) {
+      missing.push({
+        what: `role "${user}" has no ADMIN OPTION on existing role "${role.name}" (PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers)`,
+        // adaptive_revoked must never have a member that inherits it or may SET ROLE to it.
+        fix: `GRANT ${ident(role.name)} TO ${ident(user)} WITH ADMIN OPTION${role.name === REVOKED_OWNER_ROLE ? ', INHERIT FALSE, SET FALSE' : ''};`,
       });
     }
   }
-  return {
-    user: row.user,
-    database: row.database,
-    serverVersion: row.version,
-    serverVersionNum: num,
-    major,
-    superuser: row.superuser,
-    createRole: row.createrole,
-    canSignalBackends: row.superuser || row.signal,
-    canConnect: row.connect,
-    missing,
-  };
+  return missing;
+}
+
+/**
+ * Credentials issued by another admin, on PostgreSQL 16 and later: revoking one (disable,
+ * strip, grant itself the role to reassign what it owns, drop) needs ADMIN OPTION on it.
+ * Credentials are members of the marker without ADMIN OPTION; admins are members with it
+ * (its creator automatically, from 16 on), and are not credentials. Superusers are refused
+ * by revocation anyway, so they are not asked for.
+ */
+async function issuedCredentialGaps(target: TargetDb, user: string, major: number): Promise<MissingPrivilege[]> {
+  const { rows: issued } = await target.pool.query<{ name: string }>(
+    `select r.rolname as name
+       from pg_catalog.pg_roles r
+      where not r.rolsuper and r.rolname <> current_user
+        and exists (select from pg_catalog.pg_auth_members m join pg_catalog.pg_roles g on g.oid = m.roleid
+                     where m.member = r.oid and g.rolname = $1 and not m.admin_option)
+        and not pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER WITH ADMIN OPTION')
+      order by r.rolname`,
+    [MANAGED_ROLE],
+  );
+  if (issued.length === 0) return [];
+  const names = issued.map((r) => r.name);
+  return [
+    {
+      what:
+        `role "${user}" has no ADMIN OPTION on ${names.length} issued credential(s) it did not create, so it could neither revoke nor reap them ` +
+        `(PostgreSQL ${major} lets a CREATEROLE role manage only roles it administers): ${names.map((n) => JSON.stringify(n)).join(', ')}`,
+      fix: `GRANT ${identList(names)} TO ${ident(user)} WITH ADMIN OPTION;`,
+    },
+  ];
 }
 
 /** The admin lacks privileges adaptive-access needs. `missing` lists them with their fixes. */

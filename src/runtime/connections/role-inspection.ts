@@ -87,7 +87,16 @@ type Queryable = Pick<ClientBase, 'query'> | Pick<Pool, 'query'>;
 
 /** Inspects the role of `db`'s connection (current_user) in its current database. */
 export async function inspectRole(db: Queryable, options: InspectOptions = {}): Promise<RoleInspection> {
-  const limit = options.tableLimit ?? DEFAULT_TABLE_LIMIT;
+  const { database, role } = await readRole(db);
+  const memberOf = await readMemberships(db);
+  const databases = await readDatabases(db);
+  const schemas = await readSchemas(db);
+  const { tables, tablesTotal } = await readTables(db, options.tableLimit ?? DEFAULT_TABLE_LIMIT);
+  return { database, role: { ...role, memberOf }, databases, schemas, tables, tablesTotal };
+}
+
+/** The current database, and the current role's attributes (its memberships aside). */
+async function readRole(db: Queryable): Promise<{ database: string; role: Omit<RoleAttributes, 'memberOf'> }> {
   const { rows: roleRows } = await db.query<{
     database: string;
     name: string;
@@ -116,52 +125,6 @@ export async function inspectRole(db: Queryable, options: InspectOptions = {}): 
   );
   const row = roleRows[0];
   if (!row) throw new Error('the current role is not in pg_roles');
-
-  const { rows: memberRows } = await db.query<{ role: string; admin: boolean }>(
-    `select g.rolname as role, pg_catalog.bool_or(m.admin_option) as admin
-       from pg_catalog.pg_auth_members m
-       join pg_catalog.pg_roles g on g.oid = m.roleid
-       join pg_catalog.pg_roles u on u.oid = m.member
-      where u.rolname = current_user
-      group by g.rolname
-      order by g.rolname`,
-  );
-
-  const { rows: dbRows } = await db.query<{ name: string; create: boolean; temp: boolean }>(
-    `select d.datname as name,
-            pg_catalog.has_database_privilege(d.oid, 'CREATE') as create,
-            pg_catalog.has_database_privilege(d.oid, 'TEMPORARY') as temp
-       from pg_catalog.pg_database d
-      where d.datallowconn and not d.datistemplate and pg_catalog.has_database_privilege(d.oid, 'CONNECT')
-      order by d.datname`,
-  );
-
-  const { rows: schemaRows } = await db.query<{ name: string; owner: string; usage: boolean; create: boolean }>(
-    `select s.name, s.owner, s.usage, s."create"
-       from (select n.nspname as name, pg_catalog.pg_get_userbyid(n.nspowner) as owner,
-                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
-                    pg_catalog.has_schema_privilege(n.oid, 'CREATE') as "create"
-               from pg_catalog.pg_namespace n
-              where ${NON_SYSTEM}) s
-      where s.usage or s."create"
-      order by s.name`,
-  );
-
-  const privilegeColumns = TABLE_PRIVILEGES.map((p) => `pg_catalog.has_table_privilege(c.oid, '${p}') as "${p}"`).join(',\n                    ');
-  const { rows: tableRows } = await db.query<Record<TablePrivilege, boolean> & { schema: string; table: string; kind: string; usage: boolean; total: string }>(
-    `select t.*, pg_catalog.count(*) over () as total
-       from (select n.nspname as schema, c.relname as table, c.relkind::text as kind,
-                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
-                    ${privilegeColumns}
-               from pg_catalog.pg_class c
-               join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-              where c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition and ${NON_SYSTEM}) t
-      where ${TABLE_PRIVILEGES.map((p) => `t."${p}"`).join(' or ')}
-      order by t.schema, t.table
-      limit $1`,
-    [limit],
-  );
-
   return {
     database: row.database,
     role: {
@@ -177,17 +140,75 @@ export async function inspectRole(db: Queryable, options: InspectOptions = {}): 
       connectionLimit: Number(row.connlimit),
       validUntil: row.valid_until,
       expired: row.expired,
-      memberOf: memberRows.map((m) => ({ role: m.role, adminOption: m.admin })),
     },
-    databases: dbRows.map((d) => ({
-      name: d.name,
-      privileges: ['CONNECT' as const, ...(d.create ? (['CREATE'] as const) : []), ...(d.temp ? (['TEMPORARY'] as const) : [])],
-    })),
-    schemas: schemaRows.map((s) => ({
-      name: s.name,
-      owner: s.owner,
-      privileges: [...(s.usage ? (['USAGE'] as const) : []), ...(s.create ? (['CREATE'] as const) : [])],
-    })),
+  };
+}
+
+async function readMemberships(db: Queryable): Promise<RoleAttributes['memberOf']> {
+  const { rows: memberRows } = await db.query<{ role: string; admin: boolean }>(
+    `select g.rolname as role, pg_catalog.bool_or(m.admin_option) as admin
+       from pg_catalog.pg_auth_members m
+       join pg_catalog.pg_roles g on g.oid = m.roleid
+       join pg_catalog.pg_roles u on u.oid = m.member
+      where u.rolname = current_user
+      group by g.rolname
+      order by g.rolname`,
+  );
+  return memberRows.map((m) => ({ role: m.role, adminOption: m.admin }));
+}
+
+/** Databases the role may connect to, with what else it may do there. */
+async function readDatabases(db: Queryable): Promise<DatabaseAccess[]> {
+  const { rows: dbRows } = await db.query<{ name: string; create: boolean; temp: boolean }>(
+    `select d.datname as name,
+            pg_catalog.has_database_privilege(d.oid, 'CREATE') as create,
+            pg_catalog.has_database_privilege(d.oid, 'TEMPORARY') as temp
+       from pg_catalog.pg_database d
+      where d.datallowconn and not d.datistemplate and pg_catalog.has_database_privilege(d.oid, 'CONNECT')
+      order by d.datname`,
+  );
+  return dbRows.map((d) => ({
+    name: d.name,
+    privileges: ['CONNECT' as const, ...(d.create ? (['CREATE'] as const) : []), ...(d.temp ? (['TEMPORARY'] as const) : [])],
+  }));
+}
+
+/** Schemas (PostgreSQL's own aside) where the role has USAGE or CREATE. */
+async function readSchemas(db: Queryable): Promise<SchemaAccess[]> {
+  const { rows: schemaRows } = await db.query<{ name: string; owner: string; usage: boolean; create: boolean }>(
+    `select s.name, s.owner, s.usage, s."create"
+       from (select n.nspname as name, pg_catalog.pg_get_userbyid(n.nspowner) as owner,
+                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
+                    pg_catalog.has_schema_privilege(n.oid, 'CREATE') as "create"
+               from pg_catalog.pg_namespace n
+              where ${NON_SYSTEM}) s
+      where s.usage or s."create"
+      order by s.name`,
+  );
+  return schemaRows.map((s) => ({
+    name: s.name,
+    owner: s.owner,
+    privileges: [...(s.usage ? (['USAGE'] as const) : []), ...(s.create ? (['CREATE'] as const) : [])],
+  }));
+}
+
+/** Up to `limit` tables the role holds privileges on, and how many there are in all. */
+async function readTables(db: Queryable, limit: number): Promise<Pick<RoleInspection, 'tables' | 'tablesTotal'>> {
+  const privilegeColumns = TABLE_PRIVILEGES.map((p) => `pg_catalog.has_table_privilege(c.oid, '${p}') as "${p}"`).join(',\n                    ');
+  const { rows: tableRows } = await db.query<Record<TablePrivilege, boolean> & { schema: string; table: string; kind: string; usage: boolean; total: string }>(
+    `select t.*, pg_catalog.count(*) over () as total
+       from (select n.nspname as schema, c.relname as table, c.relkind::text as kind,
+                    pg_catalog.has_schema_privilege(n.oid, 'USAGE') as usage,
+                    ${privilegeColumns}
+               from pg_catalog.pg_class c
+               join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+              where c.relkind in ('r', 'p', 'v', 'm', 'f') and not c.relispartition and ${NON_SYSTEM}) t
+      where ${TABLE_PRIVILEGES.map((p) => `t."${p}"`).join(' or ')}
+      order by t.schema, t.table
+      limit $1`,
+    [limit],
+  );
+  return {
     tables: tableRows.map((t) => ({
       schema: t.schema,
       table: t.table,

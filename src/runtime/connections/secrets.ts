@@ -15,6 +15,7 @@
  * The AWS SDK is loaded on first use only: the plugin starts several times per Terraform
  * command, and most targets never need it.
  */
+import { errorText } from '../errors';
 import { runtimeSecrets } from '../secret-registry';
 import { ValidationError, type AwsSecretRef, type SslMode, type TargetConfig } from '../types';
 import { ConnectionError, classify, redact, type ConnectionErrorCause } from './errors';
@@ -94,7 +95,7 @@ export async function fetchDbSecret(target: string, ref: AwsSecretRef): Promise<
 function awsError(target: string, ref: AwsSecretRef, secretDesc: string, err: unknown): ConnectionError {
   const name = err instanceof Error ? err.name : '';
   const secrets = [ref.secretAccessKey, ref.sessionToken];
-  const detail = redact(err instanceof Error ? err.message : String(err), secrets);
+  const detail = redact(errorText(err), secrets);
   switch (name) {
     case 'ResourceNotFoundException':
       return secretError(

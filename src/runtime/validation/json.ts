@@ -32,114 +32,11 @@ class Stop extends Error {
 
 /** Scans `text` and returns the first syntax error, or undefined when it is valid JSON. */
 export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
-  let i = 0;
-  const stop = (expected: string): never => {
-    throw new Stop(i, expected);
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] ?? '')) i++;
-  };
-  const literal = (word: string): void => {
-    for (const ch of word) {
-      if (text[i] !== ch) stop(`'${word}'`);
-      i++;
-    }
-  };
-  const string = (): void => {
-    if (text[i] !== '"') stop('a string in double quotes');
-    i++;
-    for (;;) {
-      if (i >= text.length) stop("a closing '\"'");
-      const code = text.charCodeAt(i);
-      if (code === 0x22) {
-        i++;
-        return;
-      }
-      if (code < 0x20) stop('no control characters inside a string (write \\n, \\t, ...)');
-      if (code === 0x5c) {
-        i++;
-        const escape = text[i] ?? '';
-        if (escape === 'u') {
-          for (let k = 1; k <= 4; k++) {
-            if (!/^[0-9A-Fa-f]$/.test(text[i + k] ?? '')) {
-              i += k;
-              stop('four hex digits after \\u');
-            }
-          }
-          i += 5;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(escape) || escape === '') stop('an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX');
-      }
-      i++;
-    }
-  };
-  const number = (): void => {
-    const match = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
-    match.lastIndex = i;
-    const found = match.exec(text);
-    if (found === null) return stop('a number');
-    i += found[0].length;
-  };
-  const value = (): void => {
-    ws();
-    const ch = text[i];
-    if (ch === '{') return object();
-    if (ch === '[') return array();
-    if (ch === '"') return string();
-    if (ch === 't') return literal('true');
-    if (ch === 'f') return literal('false');
-    if (ch === 'n') return literal('null');
-    if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return number();
-    stop('a value (object, list, string, number, true, false or null)');
-  };
-  const object = (): void => {
-    i++;
-    ws();
-    if (text[i] === '}') {
-      i++;
-      return;
-    }
-    for (;;) {
-      ws();
-      if (text[i] !== '"') stop('a property name in double quotes');
-      string();
-      ws();
-      if (text[i] !== ':') stop("':' after the property name");
-      i++;
-      value();
-      ws();
-      if (text[i] === '}') {
-        i++;
-        return;
-      }
-      if (text[i] !== ',') stop("',' or '}'");
-      i++;
-    }
-  };
-  const array = (): void => {
-    i++;
-    ws();
-    if (text[i] === ']') {
-      i++;
-      return;
-    }
-    for (;;) {
-      value();
-      ws();
-      if (text[i] === ']') {
-        i++;
-        return;
-      }
-      if (text[i] !== ',') stop("',' or ']'");
-      i++;
-    }
-  };
-
+  const scanner = new JsonScanner(text);
   try {
-    value();
-    ws();
-    if (i < text.length) stop('the end of the text');
+    scanner.value();
+    scanner.ws();
+    if (scanner.i < text.length) scanner.stop('the end of the text');
     return undefined;
   } catch (caught) {
     // Nesting deep enough to exhaust the stack: let the caller fall back to V8's message.
@@ -151,6 +48,134 @@ export function findJsonSyntaxError(text: string): JsonSyntaxError | undefined {
     const ch = text.codePointAt(caught.offset);
     const found = ch === undefined ? 'the end of the text' : describeFound(String.fromCodePoint(ch));
     return { offset: caught.offset, line, column, expected: caught.expected, found };
+  }
+}
+
+/**
+ * A recursive-descent scan of JSON text that stops at the first syntax error (`Stop`),
+ * one method per production of the grammar, all moving one cursor.
+ */
+class JsonScanner {
+  i = 0;
+
+  constructor(private readonly text: string) {}
+
+  /** Ends the scan: `expected` was wanted at the cursor. */
+  stop(expected: string): never {
+    throw new Stop(this.i, expected);
+  }
+
+  /** Skips whitespace. */
+  ws(): void {
+    while (this.i < this.text.length && ' \t\n\r'.includes(this.text[this.i] ?? '')) this.i++;
+  }
+
+  /** `true`, `false` or `null`. */
+  private literal(word: string): void {
+    for (const ch of word) {
+      if (this.text[this.i] !== ch) this.stop(`'${word}'`);
+      this.i++;
+    }
+  }
+
+  /** A string in double quotes, escapes checked. */
+  private string(): void {
+    if (this.text[this.i] !== '"') this.stop('a string in double quotes');
+    this.i++;
+    for (;;) {
+      if (this.i >= this.text.length) this.stop("a closing '\"'");
+      const code = this.text.charCodeAt(this.i);
+      if (code === 0x22) {
+        this.i++;
+        return;
+      }
+      if (code < 0x20) this.stop('no control characters inside a string (write \\n, \\t, ...)');
+      if (code === 0x5c) {
+        this.i++;
+        const escape = this.text[this.i] ?? '';
+        if (escape === 'u') {
+          for (let k = 1; k <= 4; k++) {
+            if (!/^[0-9A-Fa-f]$/.test(this.text[this.i + k] ?? '')) {
+              this.i += k;
+              this.stop('four hex digits after \\u');
+            }
+          }
+          this.i += 5;
+          continue;
+        }
+        if (!'"\\/bfnrt'.includes(escape) || escape === '') this.stop('an escape: \\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX');
+      }
+      this.i++;
+    }
+  }
+
+  /** A number as JSON writes it. */
+  private number(): void {
+    const match = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+    match.lastIndex = this.i;
+    const found = match.exec(this.text);
+    if (found === null) return this.stop('a number');
+    this.i += found[0].length;
+  }
+
+  /** Any value, after whitespace. */
+  value(): void {
+    this.ws();
+    const ch = this.text[this.i];
+    if (ch === '{') return this.object();
+    if (ch === '[') return this.array();
+    if (ch === '"') return this.string();
+    if (ch === 't') return this.literal('true');
+    if (ch === 'f') return this.literal('false');
+    if (ch === 'n') return this.literal('null');
+    if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return this.number();
+    this.stop('a value (object, list, string, number, true, false or null)');
+  }
+
+  /** An object; the cursor is on its `{`. */
+  private object(): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === '}') {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.ws();
+      if (this.text[this.i] !== '"') this.stop('a property name in double quotes');
+      this.string();
+      this.ws();
+      if (this.text[this.i] !== ':') this.stop("':' after the property name");
+      this.i++;
+      this.value();
+      this.ws();
+      if (this.text[this.i] === '}') {
+        this.i++;
+        return;
+      }
+      if (this.text[this.i] !== ',') this.stop("',' or '}'");
+      this.i++;
+    }
+  }
+
+  /** A list; the cursor is on its `[`. */
+  private array(): void {
+    this.i++;
+    this.ws();
+    if (this.text[this.i] === ']') {
+      this.i++;
+      return;
+    }
+    for (;;) {
+      this.value();
+      this.ws();
+      if (this.text[this.i] === ']') {
+        this.i++;
+        return;
+      }
+      if (this.text[this.i] !== ',') this.stop("',' or ']'");
+      this.i++;
+    }
   }
 }
 

@@ -9,14 +9,14 @@ import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
 import {
-  MANAGED_ROLE,
   accessRoleName,
   dropAccessRole,
   ensureManagedRole,
   readAccessRole,
   syncAccessRole,
 } from '../../../src/runtime/access/access-role';
-import { ident } from '../../../src/runtime/access/sql';
+import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
+import { ident } from '../../../src/runtime/pg/sql';
 import type { Permissions, TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { createLoginRole, targetDbFor, type TestLogin } from '../../fixtures/target-db';

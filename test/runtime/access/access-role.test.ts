@@ -8,14 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
 import {
   AccessRoleInUseError,
-  MANAGED_ROLE,
   accessRoleName,
   dropAccessRole,
   ensureManagedRole,
   readAccessRole,
   syncAccessRole,
 } from '../../../src/runtime/access/access-role';
-import { ident, qualified } from '../../../src/runtime/access/sql';
+import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
+import { ident, qualified } from '../../../src/runtime/pg/sql';
 import { ValidationError, type Permissions, type TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { createLoginRole, targetDbFor, type TestLogin } from '../../fixtures/target-db';

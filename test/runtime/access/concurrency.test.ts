@@ -7,19 +7,13 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import {
-  MANAGED_ROLE,
-  credentialLockName,
-  extendCredentials,
-  issueCredentials,
-  listManagedRoles,
-  loginRoleName,
-  type CredentialRequest,
-} from '../../../src/runtime/access/credentials';
-import { LOCK_NAMESPACE, lockKey } from '../../../src/runtime/access/locks';
+import { extendCredentials, issueCredentials, listManagedRoles, loginRoleName, type CredentialRequest } from '../../../src/runtime/access/credentials';
+import { credentialLockName } from '../../../src/runtime/access/login-roles';
+import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
+import { LOCK_NAMESPACE, lockKey } from '../../../src/runtime/pg/locks';
 import { reapOnce } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import type { TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { targetDbFor } from '../../fixtures/target-db';

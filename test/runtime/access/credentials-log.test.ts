@@ -6,9 +6,10 @@
  */
 import { Client } from 'pg';
 import { describe, expect, it } from 'vitest';
-import { MANAGED_ROLE, extendCredentials, issueCredentials, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { extendCredentials, issueCredentials, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { targetDbFor } from '../../fixtures/target-db';
 

@@ -7,7 +7,6 @@ import { Client, type PoolClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
 import {
-  MANAGED_ROLE,
   MAX_ROLE_NAME_BYTES,
   extendCredentials,
   issueCredentials,
@@ -15,8 +14,9 @@ import {
   loginRoleName,
   type CredentialRequest,
 } from '../../../src/runtime/access/credentials';
+import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
 import { generatePassword, scramSha256Verifier, scramSha256VerifierAsync } from '../../../src/runtime/access/scram';
-import { ident, literal } from '../../../src/runtime/access/sql';
+import { ident, literal } from '../../../src/runtime/pg/sql';
 import type { TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { targetDbFor } from '../../fixtures/target-db';

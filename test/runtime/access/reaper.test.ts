@@ -8,10 +8,11 @@
 import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { MANAGED_BY, MANAGED_ROLE, REVOKED_OWNER_ROLE, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { MANAGED_BY, issueCredentials, listManagedRoles, type IssuedCredential } from '../../../src/runtime/access/credentials';
+import { MANAGED_ROLE, REVOKED_OWNER_ROLE } from '../../../src/runtime/pg/roles';
 import { msUntilNextExpiry, reapOnce } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
-import { ident, literal } from '../../../src/runtime/access/sql';
+import { ident, literal } from '../../../src/runtime/pg/sql';
 import type { TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { targetDbFor } from '../../fixtures/target-db';

@@ -11,7 +11,7 @@ import { accessRoleName, ensureManagedRole, syncAccessRole } from '../../../src/
 import { issueCredentials } from '../../../src/runtime/access/credentials';
 import { reapOnce } from '../../../src/runtime/access/reaper';
 import { revokeCredentials } from '../../../src/runtime/access/revoke';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 import { createLoginRole, targetDbFor } from '../../fixtures/target-db';
 

@@ -6,7 +6,7 @@
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import { Catalog, CatalogError, type NewCredential } from '../../../src/runtime/catalog';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 

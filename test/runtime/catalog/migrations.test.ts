@@ -6,7 +6,7 @@
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { ident, qualified } from '../../../src/runtime/access/sql';
+import { ident, qualified } from '../../../src/runtime/pg/sql';
 import { Catalog, CatalogError, CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog, type CatalogOptions } from '../../../src/runtime/catalog';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
 

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import { Catalog, CatalogError, CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog, type CatalogOptions } from '../../../src/runtime/catalog';
 import { AccessService } from '../../../src/runtime/service';
 import type { Permissions, TargetConfig } from '../../../src/runtime/types';

@@ -12,7 +12,7 @@ import net, { type AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { ident } from '../../../src/runtime/access/sql';
+import { ident } from '../../../src/runtime/pg/sql';
 import { Catalog, CatalogError, catalogKeyId } from '../../../src/runtime/catalog';
 import { AccessService } from '../../../src/runtime/service';
 import type { TargetConfig } from '../../../src/runtime/types';

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../../src/localpg';
-import { ident, literal } from '../../../src/runtime/access/sql';
+import { ident, literal } from '../../../src/runtime/pg/sql';
 import { Catalog } from '../../../src/runtime/catalog';
 import { openTarget } from '../../../src/runtime/connections';
 import { AccessService } from '../../../src/runtime/service';

@@ -1,0 +1,295 @@
+/**
+ * Stage 2, what a permission set means on this database right now: CONNECT, schema USAGE,
+ * table privileges, sequence USAGE for INSERT/UPDATE, and for `*` the default privileges of
+ * the roles that create tables there.
+ */
+import type { ClientBase } from 'pg';
+import { ident, qualified } from '../../pg/sql';
+import type { Permissions, TablePrivilege, ValidationIssue } from '../../types';
+import { actableRoles, type Server } from './server';
+import { defaultKey, defaultPrivilegeRoles, readSchemas, relationKey, type RelationInfo, type SchemaInfo } from './objects';
+
+/** Privileges that make PostgreSQL call nextval() on a serial column's sequence. */
+const NEEDS_SEQUENCE: readonly TablePrivilege[] = ['INSERT', 'UPDATE'];
+
+/** A relation and exactly the privileges the role should hold on it. */
+export interface WantedRelation extends RelationInfo {
+  readonly privileges: ReadonlySet<string>;
+}
+
+/** A default-privilege entry the role should have: objects `owner` creates in `schema`. */
+export interface WantedDefault {
+  readonly owner: string;
+  readonly schema: string;
+  readonly objtype: 'r' | 'S';
+  readonly privileges: ReadonlySet<string>;
+}
+
+/** The state a permission set calls for on this database. */
+export interface Wanted {
+  /** The database that gets CONNECT; null: none (revoking everything). */
+  readonly database: string | null;
+  /** Schemas that get USAGE. */
+  readonly schemas: ReadonlyMap<string, SchemaInfo>;
+  readonly relations: ReadonlyMap<string, WantedRelation>;
+  /** Default privileges the admin can set (and so keeps exact). */
+  readonly defaults: ReadonlyMap<string, WantedDefault>;
+  /**
+   * Default privileges the admin may not set (it cannot act as their owner). Not
+   * required; if an entry exists anyway it must match, and is otherwise left alone.
+   */
+  readonly unmanagedDefaults: ReadonlyMap<string, WantedDefault>;
+  /** Schemas or tables that do not exist, with the permissions field that names them. */
+  readonly issues: readonly ValidationIssue[];
+  /** Why some default privileges are not set (see `unmanagedDefaults`). */
+  readonly notes: readonly string[];
+}
+
+/** A table reference as written in `tables`: `name`, `schema.name`, or `*`. */
+export interface TableRef {
+  readonly schema: string | null;
+  readonly name: string;
+}
+
+/**
+ * Parses a `tables` entry. A dot separates the schema from the table at its first
+ * occurrence, so a table whose name contains a dot is written qualified (`s.a.b` is table
+ * `a.b` in schema `s`); `planWanted` also accepts `a.b` when a listed schema has a table
+ * literally named so. Names are matched exactly as stored: no case folding.
+ */
+export function parseTableRef(entry: string): TableRef {
+  const dot = entry.indexOf('.');
+  if (dot <= 0 || dot === entry.length - 1) return { schema: null, name: entry };
+  return { schema: entry.slice(0, dot), name: entry.slice(dot + 1) };
+}
+
+const RELATION_COLUMNS = `c.oid, n.nspname as schema, c.relname as name, c.relkind, pg_catalog.pg_get_userbyid(c.relowner) as owner`;
+
+interface RelationRow {
+  oid: number;
+  schema: string;
+  name: string;
+  relkind: string;
+  owner: string;
+}
+
+function relationInfo(row: RelationRow): RelationInfo {
+  return { oid: row.oid, schema: row.schema, name: row.name, kind: row.relkind === 'S' ? 'sequence' : 'table', owner: row.owner };
+}
+
+/**
+ * Every relation `GRANT ... ON ALL TABLES / ALL SEQUENCES IN SCHEMA` would reach: tables,
+ * partitioned tables, views, materialized views, foreign tables, and sequences.
+ */
+async function readRelations(client: ClientBase, schemas: readonly string[]): Promise<RelationInfo[]> {
+  const { rows } = await client.query<RelationRow>(
+    `select ${RELATION_COLUMNS} from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
+    [schemas],
+  );
+  return rows.map(relationInfo);
+}
+
+/** Sequences owned by the given tables: serial columns ('a') and identity columns ('i'). */
+async function readOwnedSequences(client: ClientBase, tableOids: readonly number[]): Promise<RelationInfo[]> {
+  if (tableOids.length === 0) return [];
+  const { rows } = await client.query<RelationRow>(
+    `select distinct ${RELATION_COLUMNS}
+       from pg_catalog.pg_depend dep
+       join pg_catalog.pg_class c on c.oid = dep.objid and c.relkind = 'S'
+       join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where dep.classid = 'pg_catalog.pg_class'::regclass and dep.refclassid = 'pg_catalog.pg_class'::regclass
+        and dep.deptype in ('a', 'i') and dep.refobjid = any($1::oid[])`,
+    [tableOids],
+  );
+  return rows.map(relationInfo);
+}
+
+/**
+
+/** A `tables` entry other than `*`, with its position (for the issue's field). */
+interface NamedEntry {
+  readonly entry: string;
+  readonly index: number;
+  readonly ref: TableRef;
+}
+
+/**
+ * What `permissions` call for on this database. Missing schemas and tables are returned
+ * as issues (the caller decides whether that is an error, as in sync, or drift, as in read).
+ */
+export async function planWanted(client: ClientBase, server: Server, permissions: Permissions): Promise<Wanted> {
+  const issues: ValidationIssue[] = [];
+  const grants = new Set<string>(permissions.grants);
+  const sequencePrivileges = new Set<string>(NEEDS_SEQUENCE.some((p) => grants.has(p)) ? ['USAGE'] : []);
+  const star = permissions.tables.includes('*');
+  const named: NamedEntry[] = permissions.tables
+    .map((entry, index) => ({ entry, index, ref: parseTableRef(entry) }))
+    .filter(({ entry }) => entry !== '*');
+
+  const schemaInfo = await readWantedSchemas(client, server, permissions, named, issues);
+  const listed = permissions.schemas.filter((s) => schemaInfo.has(s));
+  const inSchemas = await readRelations(client, [...schemaInfo.keys()]);
+  const lookup: Lookup = { listed, schemaInfo, byName: new Map(inSchemas.map((r) => [relationKey(r.schema, r.name), r])) };
+
+  const relations = new Map<string, WantedRelation>();
+  const want = (info: RelationInfo, privileges: ReadonlySet<string>): void => {
+    if (privileges.size === 0) return;
+    relations.set(relationKey(info.schema, info.name), { ...info, privileges });
+  };
+  if (star) {
+    for (const info of inSchemas) {
+      if (!listed.includes(info.schema)) continue;
+      want(info, info.kind === 'table' ? grants : sequencePrivileges);
+    }
+  }
+  if (star && permissions.schemas.length === 0) {
+    issues.push({
+      field: `permissions.tables[${permissions.tables.indexOf('*')}]`,
+      message: '"*" means every table of the listed schemas, and no schema is listed',
+    });
+  }
+  const namedTables = resolveNamedTables(server, named, lookup, issues);
+  for (const info of namedTables) want(info, grants);
+  if (sequencePrivileges.size > 0) {
+    for (const seq of await readOwnedSequences(client, namedTables.map((t) => t.oid))) want(seq, sequencePrivileges);
+  }
+
+  const { defaults, unmanagedDefaults, notes } =
+    star && grants.size > 0
+      ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), grants, sequencePrivileges)
+      : { defaults: new Map<string, WantedDefault>(), unmanagedDefaults: new Map<string, WantedDefault>(), notes: [] };
+
+  // USAGE on the listed schemas, and on the schema of every table named `schema.table`.
+  const schemas = new Map<string, SchemaInfo>();
+  for (const name of [...listed, ...namedTables.map((t) => t.schema)]) {
+    const info = schemaInfo.get(name);
+    if (info) schemas.set(name, info);
+  }
+  return { database: server.database, schemas, relations, defaults, unmanagedDefaults, issues, notes };
+}
+
+/**
+ * The schemas the permissions name (listed, or qualifying a table) that exist; a listed
+ * schema that does not exist is an issue.
+ */
+async function readWantedSchemas(
+  client: ClientBase,
+  server: Server,
+  permissions: Permissions,
+  named: readonly NamedEntry[],
+  issues: ValidationIssue[],
+): Promise<Map<string, SchemaInfo>> {
+  const schemaNames = new Set(permissions.schemas);
+  for (const { ref } of named) if (ref.schema !== null) schemaNames.add(ref.schema);
+  const schemaInfo = await readSchemas(client, [...schemaNames]);
+  permissions.schemas.forEach((schema, index) => {
+    if (!schemaInfo.has(schema)) {
+      issues.push({
+        field: `permissions.schemas[${index}]`,
+        message: `schema ${ident(schema)} does not exist in database ${ident(server.database)}`,
+      });
+    }
+  });
+  return schemaInfo;
+}
+
+/** Where named tables are looked up: the listed schemas that exist, and their relations. */
+interface Lookup {
+  readonly listed: readonly string[];
+  readonly schemaInfo: ReadonlyMap<string, SchemaInfo>;
+  /** Keyed by `relationKey`. */
+  readonly byName: ReadonlyMap<string, RelationInfo>;
+}
+
+/** The tables the named entries stand for; an entry that finds none is an issue. */
+function resolveNamedTables(server: Server, named: readonly NamedEntry[], lookup: Lookup, issues: ValidationIssue[]): RelationInfo[] {
+  const { listed, schemaInfo, byName } = lookup;
+  const unqualified = (name: string): RelationInfo[] =>
+    listed.map((s) => byName.get(relationKey(s, name))).filter((r): r is RelationInfo => r?.kind === 'table');
+
+  const namedTables: RelationInfo[] = [];
+  for (const { entry, index, ref } of named) {
+    const field = `permissions.tables[${index}]`;
+    if (ref.schema !== null) {
+      const info = byName.get(relationKey(ref.schema, ref.name));
+      if (info?.kind === 'table') {
+        namedTables.push(info);
+        continue;
+      }
+      // A table whose own name contains a dot, in a listed schema, is found as written too.
+      const literally = unqualified(entry);
+      if (literally.length > 0) {
+        namedTables.push(...literally);
+        continue;
+      }
+      issues.push({
+        field,
+        message: schemaInfo.has(ref.schema)
+          ? `table ${qualified(ref.schema, ref.name)} does not exist in database ${ident(server.database)}`
+          : `schema ${ident(ref.schema)} of table ${ident(entry)} does not exist in database ${ident(server.database)}`,
+      });
+    } else {
+      // An unqualified name means that table in every listed schema that has one.
+      const found = unqualified(ref.name);
+      if (found.length === 0) {
+        issues.push({
+          field,
+          message:
+            listed.length > 0
+              ? `table ${ident(ref.name)} does not exist in schema ${listed.map(ident).join(', ')} of database ${ident(server.database)}`
+              : `table ${ident(ref.name)} is not schema-qualified and no existing schema is listed`,
+        });
+        continue;
+      }
+      namedTables.push(...found);
+    }
+  }
+  return namedTables;
+}
+
+/**
+ * The default privileges `*` calls for in the listed schemas: exact for the roles the
+ * admin can act as, and for the others only checked when present (with a note saying why
+ * they are not set).
+ */
+async function planDefaults(
+  client: ClientBase,
+  server: Server,
+  listed: readonly SchemaInfo[],
+  grants: ReadonlySet<string>,
+  sequencePrivileges: ReadonlySet<string>,
+): Promise<Pick<Wanted, 'defaults' | 'unmanagedDefaults' | 'notes'>> {
+  const notes: string[] = [];
+  const defaults = new Map<string, WantedDefault>();
+  const unmanagedDefaults = new Map<string, WantedDefault>();
+  const candidates = listed.flatMap((s) => defaultPrivilegeRoles(server, s).map((owner) => ({ owner, schema: s.name })));
+  const actable = await actableRoles(client, server, candidates.map((c) => c.owner));
+  for (const { owner, schema } of candidates) {
+    const target = actable.has(owner) ? defaults : unmanagedDefaults;
+    target.set(defaultKey(owner, schema, 'r'), { owner, schema, objtype: 'r', privileges: grants });
+    if (sequencePrivileges.size > 0) {
+      target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: sequencePrivileges });
+    }
+    if (!actable.has(owner)) {
+      notes.push(
+        `default privileges for tables that ${ident(owner)} creates later in schema ${ident(schema)} are not set: ` +
+          `the admin role ${ident(server.admin)} may only set them for roles whose privileges it has ` +
+          `(grant it membership in ${ident(owner)}${server.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}); ` +
+          'until then, tables it creates are covered only by the next apply',
+      );
+    }
+  }
+  return { defaults, unmanagedDefaults, notes };
+}
+
+/** Nothing at all: what a role being dropped should hold. */
+export const NOTHING_WANTED: Wanted = {
+  database: null,
+  schemas: new Map(),
+  relations: new Map(),
+  defaults: new Map(),
+  unmanagedDefaults: new Map(),
+  issues: [],
+  notes: [],
+};
