@@ -23,7 +23,7 @@ import { LocalPostgresError, startCluster, type LocalCluster, type PostgresBinar
 import { bundlePlugin } from '../provider/bundle';
 import { cliConfigFor, PROVIDER_SOURCE, writeFilesystemMirror } from '../provider/mirror';
 import { packageVersion } from '../provider/version';
-import { Catalog, parseCatalogKey, type AuditRecord } from '../runtime/catalog';
+import { openCatalogReader, type AuditRecord } from '../runtime';
 import { keyBlocks, mainTf, MEMBERS } from './config';
 import { CATALOG_DATABASE, SHOP_DATABASE, SHOP_SQL } from './seed';
 import { clock, indent, mask, remaining, seconds } from './show';
@@ -388,7 +388,7 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
     if (!reaped.ended || !reaped.roleDropped || reaped.code !== 0) throw new Error('the reaper did not end the expired session and drop its role');
 
     // The audit log
-    const catalog = await Catalog.open(catalogEnv.ADAPTIVE_CATALOG_URL, { key: parseCatalogKey(key), applicationName: 'adaptive-access demo' });
+    const catalog = await openCatalogReader({ url: catalogEnv.ADAPTIVE_CATALOG_URL, applicationName: 'adaptive-access demo' });
     let audit;
     try {
       audit = await catalog.readAudit();
