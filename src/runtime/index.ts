@@ -90,6 +90,22 @@ export async function openRuntime(request: OpenRuntimeRequest): Promise<Runtime>
 /** The kinds of named record; `listNames` takes one. */
 export type RecordKindName = 'resource' | 'authorization' | 'endpoint' | 'group';
 
+/** What applying a resource takes: the target's settings as written (checked by `validation/target`). */
+export type ApplyResourceRequest = TargetConfig;
+
+/** What applying an authorization takes: its name, resource type and permissions (validated and normalised by the verb). */
+export type ApplyAuthorizationRequest = AuthorizationSpec;
+/** The record as stored, the endpoints re-synced, and what could not be made exact (`access role`). */
+export type ApplyAuthorizationResponse = AuthorizationApplyResult;
+
+/** What applying an endpoint takes: name, type, ttl in seconds, and the names of its resource and authorization. */
+export type ApplyEndpointRequest = EndpointInput;
+/** The record as stored, the login roles whose expiry moved, and the warnings. */
+export type ApplyEndpointResponse = EndpointApplyResult;
+
+/** Credentials issued (with passwords, only here), kept, revoked, and the warnings. */
+export type ApplyGroupResponse = GroupApplyResult;
+
 /** What applying a resource (a target) found. */
 export interface ApplyResourceResponse {
   /** The server's version, e.g. "15.18 (Debian 15.18-0+deb12u1)". */
@@ -132,7 +148,7 @@ export interface Runtime {
    * job (the error says exactly what is missing), creates the marker role, then records it.
    * On error the catalog is unchanged.
    */
-  applyResource(config: TargetConfig): Promise<ApplyResourceResponse>;
+  applyResource(request: ApplyResourceRequest): Promise<ApplyResourceResponse>;
   /** The resource without its secrets (needs no catalog key), or null. */
   readResource(name: string): Promise<ResourceInfo | null>;
   /** The resource's full settings, secrets decrypted (needs the key: `CatalogError` code `key`), or null. */
@@ -145,7 +161,7 @@ export interface Runtime {
    * using it. If one target fails, the endpoints already re-synced are put back and
    * nothing is recorded. Warnings: `access role`.
    */
-  applyAuthorization(spec: AuthorizationSpec): Promise<AuthorizationApplyResult>;
+  applyAuthorization(request: ApplyAuthorizationRequest): Promise<ApplyAuthorizationResponse>;
   readAuthorization(name: string): Promise<AuthorizationRecord | null>;
   /** Refused (`CatalogError` code `referenced`) while endpoints use it; nothing changed then. */
   removeAuthorization(name: string): Promise<void>;
@@ -159,7 +175,7 @@ export interface Runtime {
    * applying again finishes what a failure interrupted. Warnings: `access role`,
    * `endpoint moved`, `ttl ended`, `ttl not revoked`.
    */
-  applyEndpoint(spec: EndpointInput): Promise<EndpointApplyResult>;
+  applyEndpoint(request: ApplyEndpointRequest): Promise<ApplyEndpointResponse>;
   readEndpoint(name: string): Promise<EndpointRecord | null>;
   /** The endpoint with what its access role holds on the target and the differences (`drift`), or null. */
   inspectEndpoint(name: string): Promise<EndpointInspection | null>;
@@ -176,14 +192,14 @@ export interface Runtime {
    * `NotFoundError`; a failure while issuing revokes what this call issued. Warnings:
    * `grant expired`, `credential lost`.
    */
-  applyGroup(request: ApplyGroupRequest): Promise<GroupApplyResult>;
+  applyGroup(request: ApplyGroupRequest): Promise<ApplyGroupResponse>;
   readGroup(name: string): Promise<GroupRecord | null>;
   /** The group's credentials checked against the targets (live, expired, missing with why), or null. */
   inspectGroup(name: string): Promise<GroupInspection | null>;
   /** Revokes every credential of the group, then forgets it; if one cannot be revoked, the group is kept. Returns the roles revoked. */
   removeGroup(name: string): Promise<string[]>;
 
-  /** The names of every record of a kind, sorted. */
+  /** The names of every record of a kind, ordered by name as the catalog database sorts. */
   listNames(kind: RecordKindName): Promise<string[]>;
 
   /**
@@ -286,7 +302,7 @@ class OpenRuntime implements Runtime {
       endpoint: () => this.#catalog.listEndpoints(),
       group: () => this.#catalog.listGroups(),
     };
-    return (await lists[kind]()).map((r) => r.name).sort();
+    return (await lists[kind]()).map((r) => r.name);
   }
 
   reap(request: ReapRequest = {}): Promise<ReapReport> {
