@@ -21,7 +21,7 @@
  * and cannot write.
  */
 import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialFilter, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
-import { AccessService, type AuthorizationApplyResult, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport } from './service';
+import { AccessService, type AuthorizationApplyResult, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
@@ -86,9 +86,6 @@ export async function openRuntime(request: OpenRuntimeRequest): Promise<Runtime>
 
 // ---------------------------------------------------------------------------------------
 // The verbs
-
-/** The kinds of named record; `listNames` takes one. */
-export type RecordKindName = 'resource' | 'authorization' | 'endpoint' | 'group';
 
 /** What applying a resource takes: the target's settings as written (checked by `validation/target`). */
 export type ApplyResourceRequest = TargetConfig;
@@ -200,7 +197,7 @@ export interface Runtime {
   removeGroup(name: string): Promise<string[]>;
 
   /** The names of every record of a kind, ordered by name as the catalog database sorts. */
-  listNames(kind: RecordKindName): Promise<string[]>;
+  listNames(kind: RecordKind): Promise<string[]>;
 
   /**
    * One reaper pass over the credentials the catalog issued and not yet revoked, expiry
@@ -295,8 +292,8 @@ class OpenRuntime implements Runtime {
     return this.#service.removeGroup(name);
   }
 
-  async listNames(kind: RecordKindName): Promise<string[]> {
-    const lists: Record<RecordKindName, () => Promise<ReadonlyArray<{ readonly name: string }>>> = {
+  async listNames(kind: RecordKind): Promise<string[]> {
+    const lists: Record<RecordKind, () => Promise<ReadonlyArray<{ readonly name: string }>>> = {
       resource: () => this.#catalog.listResources(),
       authorization: () => this.#catalog.listAuthorizations(),
       endpoint: () => this.#catalog.listEndpoints(),
