@@ -93,7 +93,16 @@ const POLICIES = [
   },
   // The lower modules the CLI, the demo and the tests share (terminal output and errors, the
   // Terraform runner, throwaway clusters) stand alone: they import nothing else of ours.
-  ...['terminal', 'terraform', 'localpg'].map((type) => ({ from: from(type), disallow: { to: to(...except(type)) } })),
+  ...['terraform', 'localpg'].map((type) => ({ from: from(type), disallow: { to: to(...except(type)) } })),
+  // Terminal output and errors take only the runtime's error-text helper (through its public
+  // interface), so a message reads the same whoever reports it.
+  { from: from('terminal'), disallow: { to: [to(...except('terminal', 'runtime')), runtimeFileExcept('runtime-interface')] } },
+  // The plugin's entry point wires the framework to our resources (and its version from
+  // packaging); of the runtime it takes only the public interface (the registry of secrets
+  // obtained at run time, for the log redactor).
+  { from: from('plugin'), disallow: { to: [to(...except('plugin', 'provider', 'resources', 'runtime', 'install')), runtimeFileExcept('runtime-interface')] } },
+  // Access changes what targets hold; the verbs (service) and the interface sit above it.
+  { from: from('runtime-access'), disallow: { to: [to('runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
   // Packaging bundles the plugin by its path, never by import; it reports through terminal errors.
   { from: from('install'), disallow: { to: to(...except('install', 'terminal')) } },
 ];

@@ -8,9 +8,9 @@
  * hold one are still left out, so a future writer's mistake does not end up in a terminal
  * scrollback or a ticket.
  */
-import type { AuditFilter, AuditRecord } from '../runtime/catalog';
+import type { AuditFilter, AuditRecord } from '../runtime';
 import type { OptionValues } from './args';
-import { catalogSettingsFrom, openCatalog, withoutCatalogKey } from './catalog';
+import { catalogSettingsFrom, openReaderFor, withoutCatalogKey } from './catalog';
 import { EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, type Output } from '../terminal/output';
 import type { AUDIT_OPTIONS } from './specs/audit';
@@ -63,7 +63,7 @@ export async function audit(values: AuditValues, out: Output): Promise<number> {
   const limit = limitFrom(values.limit);
   const filter = filterFrom(values, new Date());
   const settings = catalogSettingsFrom('audit', values, withoutCatalogKey(out.io.env));
-  const catalog = await openCatalog('audit', settings, values['catalog-schema'], { readOnly: true });
+  const catalog = await openReaderFor('audit', settings, values['catalog-schema']);
   let records: AuditRecord[];
   try {
     // One more than asked for tells whether the limit cut anything off.

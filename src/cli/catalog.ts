@@ -4,8 +4,18 @@
  * the messages when that goes wrong (a usage error for missing or malformed settings, a
  * failure with a fix for an unreachable or newer catalog). Never shows a password.
  */
-import { Catalog, CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogSettings } from '../runtime/catalog';
-import { ValidationError } from '../runtime/types';
+import {
+  CATALOG_KEY_ENV,
+  CATALOG_URL_ENV,
+  CatalogError,
+  openCatalogReader,
+  openRuntime,
+  resolveCatalogSettings,
+  ValidationError,
+  type CatalogReader,
+  type CatalogSettings,
+  type Runtime,
+} from '../runtime';
 import { CliError, EXIT_USAGE, UsageError } from '../terminal/errors';
 
 /** The catalog options, as parsed. */
@@ -37,17 +47,25 @@ export function catalogSettingsFrom(command: string, values: CatalogValues, env:
 }
 
 /**
- * Opens the catalog, with failures an operator can act on: migrating it if needed, or with
- * `readOnly` (commands that only look) without migrating or writing anything.
+ * Opens the runtime over the catalog (migrating it if needed), for commands that act
+ * (`reap`, `check --target`), with failures an operator can act on.
  */
-export async function openCatalog(
-  command: string,
-  settings: CatalogSettings,
-  schema: string | undefined,
-  options: { readonly readOnly?: boolean } = {},
-): Promise<Catalog> {
+export function openRuntimeFor(command: string, settings: CatalogSettings, schema: string | undefined): Promise<Runtime> {
+  return explainingOpen(() => openRuntime({ catalog: settings, schema, applicationName: `adaptive-access ${command}` }));
+}
+
+/**
+ * Opens the catalog read-only, for commands that only look (`status`, `audit`): nothing
+ * is migrated or written, and the reader has no verb that could.
+ */
+export function openReaderFor(command: string, settings: CatalogSettings, schema: string | undefined): Promise<CatalogReader> {
+  return explainingOpen(() => openCatalogReader({ url: settings.url, schema, applicationName: `adaptive-access ${command}` }));
+}
+
+/** Runs an open; a catalog that cannot be opened becomes a failure with a fix. */
+async function explainingOpen<T>(open: () => Promise<T>): Promise<T> {
   try {
-    return await Catalog.open(settings.url, { key: settings.key, schema, applicationName: `adaptive-access ${command}`, readOnly: options.readOnly });
+    return await open();
   } catch (err) {
     if (err instanceof CatalogError && err.code === 'connect') {
       throw new CliError(err.message, `Check --catalog-url / ${CATALOG_URL_ENV} and that the database accepts connections.`, { cause: err });

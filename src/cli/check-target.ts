@@ -5,12 +5,10 @@
  * Messages name the option, variable or URL part each value came from.
  */
 import { readFileSync } from 'node:fs';
-import { CatalogError } from '../runtime/catalog';
-import type { ResolvedTarget } from '../runtime/connections';
-import { SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from '../runtime/types';
+import { CatalogError, SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from '../runtime';
 import { checkTargetInput, type TargetInput } from '../runtime/validation';
 import type { OptionValues } from './args';
-import { catalogSettingsFrom, openCatalog } from './catalog';
+import { catalogSettingsFrom, openRuntimeFor } from './catalog';
 import { CliError, errorText, UsageError } from '../terminal/errors';
 import type { CHECK_OPTIONS } from './specs/check';
 
@@ -417,17 +415,17 @@ export function planFromOptions(values: CheckValues, env: Env): Plan {
 /** The target named by --target, from the catalog (with its secrets). */
 export async function planFromCatalog(name: string, values: CheckValues, env: Env): Promise<Plan> {
   const settings = catalogSettingsFrom(COMMAND, values, env);
-  const catalog = await openCatalog(COMMAND, settings, values['catalog-schema']);
+  const runtime = await openRuntimeFor(COMMAND, settings, values['catalog-schema']);
   try {
-    let record;
+    let target;
     try {
-      record = await catalog.getResource(name);
+      target = await runtime.readResourceConfig(name);
     } catch (err) {
       if (err instanceof CatalogError) throw new CliError(err.message, undefined, { cause: err });
       throw err;
     }
-    if (record === undefined) {
-      const known = (await catalog.listResources()).map((r) => r.name);
+    if (target === null) {
+      const known = await runtime.listNames('resource');
       throw new CliError(
         `no target ${JSON.stringify(name)} in the catalog`,
         known.length === 0
@@ -435,7 +433,6 @@ export async function planFromCatalog(name: string, values: CheckValues, env: En
           : `The targets are: ${known.join(', ')}.`,
       );
     }
-    const target = record.target;
     return {
       config: { ...target, applicationName: APPLICATION_NAME, maxConnections: 2, minConnections: 0 },
       passwordFrom: target.aws ? undefined : target.password !== undefined ? 'the catalog' : undefined,
@@ -444,28 +441,6 @@ export async function planFromCatalog(name: string, values: CheckValues, env: En
       catalog: true,
     };
   } finally {
-    await catalog.close();
+    await runtime.close();
   }
 }
-
-/** A TargetConfig holding the resolved values (the secret is read once). */
-export function resolvedConfig(r: ResolvedTarget): TargetConfig {
-  return {
-    name: r.name,
-    host: r.host,
-    port: r.port,
-    database: r.database,
-    username: r.user,
-    ...(r.password !== undefined ? { password: r.password } : {}),
-    sslMode: r.sslMode,
-    ...(r.tlsRootCert !== undefined ? { tlsRootCert: r.tlsRootCert } : {}),
-    ...(r.tlsClientCert !== undefined ? { tlsClientCert: r.tlsClientCert } : {}),
-    ...(r.tlsClientKey !== undefined ? { tlsClientKey: r.tlsClientKey } : {}),
-    ...(r.tlsServerName !== undefined ? { tlsServerName: r.tlsServerName } : {}),
-    connectTimeoutSeconds: r.connectTimeoutSeconds,
-    applicationName: r.applicationName,
-    maxConnections: 2,
-    minConnections: 0,
-  };
-}
-

@@ -18,20 +18,17 @@
  * - `sslrootcert=system` (libpq's word for the system trust store) means no CA file.
  */
 import {
+  checkTarget,
   ConnectionError,
-  inspectRole,
-  openTarget,
-  preflight,
-  resolveTarget,
-  testConnection,
   DEFAULT_TABLE_LIMIT,
+  ValidationError,
   type ConnectionCheck,
   type PreflightReport,
   type ResolvedTarget,
   type RoleInspection,
-} from '../runtime/connections';
-import { ValidationError } from '../runtime/types';
-import { AD_HOC, checkCombinations, inOptionTerms, planFromCatalog, planFromOptions, resolvedConfig, usageFromIssues, type CheckValues, type Plan } from './check-target';
+  type TargetCheck,
+} from '../runtime';
+import { AD_HOC, checkCombinations, inOptionTerms, planFromCatalog, planFromOptions, usageFromIssues, type CheckValues, type Plan } from './check-target';
 import { CliError, EXIT_OK } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
 
@@ -77,20 +74,9 @@ export async function check(values: CheckValues, out: Output): Promise<number> {
   const json = values.json === true;
   const plan = values.target !== undefined ? await planFromCatalog(values.target, values, out.io.env) : planFromOptions(values, out.io.env);
 
-  let resolved: ResolvedTarget;
-  let connection: ConnectionCheck;
-  let admin: PreflightReport;
-  let inspection: RoleInspection;
+  let checked: TargetCheck;
   try {
-    resolved = await resolveTarget(plan.config);
-    connection = { ...(await testConnection(resolvedConfig(resolved))), credentialSource: resolved.credentialSource };
-    const target = await openTarget(resolvedConfig(resolved));
-    try {
-      admin = await preflight(target);
-      inspection = await inspectRole(target.pool);
-    } finally {
-      await target.close();
-    }
+    checked = await checkTarget(plan.config);
   } catch (err) {
     if (err instanceof ValidationError) {
       if (plan.catalog) throw new CliError(`target ${JSON.stringify(plan.config.name)} in the catalog: ${oneLine(err.message)}`);
@@ -102,6 +88,7 @@ export async function check(values: CheckValues, out: Output): Promise<number> {
     throw new CliError(error, fix, { cause: err });
   }
 
+  const { resolved, connection, admin, inspection } = checked;
   const canManage = admin.missing.length === 0;
   const ok = canManage || !plan.adminRequired;
   const passwordFrom = describePassword(plan, resolved);

@@ -1,7 +1,7 @@
 /**
  * `adaptive-access reap`: finishes what VALID UNTIL starts, on every target in the catalog.
  * Once (cron, a Kubernetes CronJob) or with `--watch` (systemd, a Deployment). Every pass
- * is `AccessService.reap()` over every target, acting only on credentials the catalog
+ * is the runtime's `reap()` over every target, acting only on credentials the catalog
  * recorded as issued, so the catalog records each reaped role exactly as the provider's
  * own reaping does.
  *
@@ -13,10 +13,9 @@
  * issued meanwhile expires sooner.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Catalog } from '../runtime/catalog';
-import { AccessService, type ReapReport } from '../runtime/service';
+import type { ReapReport, Runtime } from '../runtime';
 import { secondsOption } from './args';
-import { catalogSettingsFrom, openCatalog, type CatalogValues } from './catalog';
+import { catalogSettingsFrom, openRuntimeFor, type CatalogValues } from './catalog';
 import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
 
@@ -76,13 +75,13 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
   const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
   const pollMs = secondsOption('reap', 'poll', values.poll, 5);
   const settings = catalogSettingsFrom('reap', values, out.io.env);
-  const open = async (): Promise<AccessService> => new AccessService(await openCatalog('reap', settings, values['catalog-schema']));
+  const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema']);
   if (watching) return watchLoop(await open(), open, out, { json: values.json === true, maxSleepMs, pollMs });
-  const service = await open();
+  const runtime = await open();
   try {
-    return await reapOnce(service, out, values.json === true);
+    return await reapOnce(runtime, out, values.json === true);
   } finally {
-    await service.close();
+    await runtime.close();
   }
 }
 
@@ -112,9 +111,9 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-async function reapOnce(service: AccessService, out: Output, json: boolean): Promise<number> {
+async function reapOnce(runtime: Runtime, out: Output, json: boolean): Promise<number> {
   const at = new Date();
-  const report = toJsonReport(await service.reap(), at);
+  const report = toJsonReport(await runtime.reap(), at);
   if (json) out.json(report);
   else printOnce(report, out);
   if (report.ok) return EXIT_OK;
@@ -163,13 +162,13 @@ interface WatchOptions {
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 /**
- * Runs passes until SIGINT or SIGTERM. `first` is the service opened at start (a failure to
- * open it is the one failure that ends the command); after a pass with errors the service
+ * Runs passes until SIGINT or SIGTERM. `first` is the runtime opened at start (a failure to
+ * open it is the one failure that ends the command); after a pass with errors the runtime
  * is opened anew, so a target whose settings changed in the catalog meanwhile (a rotated
  * admin password, a new host) is reached with its current settings next time.
  */
-async function watchLoop(first: AccessService, open: () => Promise<AccessService>, out: Output, options: WatchOptions): Promise<number> {
-  let service: AccessService | undefined = first;
+async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Output, options: WatchOptions): Promise<number> {
+  let runtime: Runtime | undefined = first;
   const stop = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -195,14 +194,14 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
     while (!stop.signal.aborted) {
       let wakeAt: number;
       try {
-        if (reopen && service) {
+        if (reopen && runtime) {
           reopen = false;
-          const stale = service;
-          service = undefined;
+          const stale = runtime;
+          runtime = undefined;
           await stale.close().catch(() => undefined);
         }
-        service ??= await open();
-        const report = await service.reap();
+        runtime ??= await open();
+        const report = await runtime.reap();
         const at = new Date().toISOString();
         for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
         for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
@@ -217,19 +216,19 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
         // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
         failures++;
         emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
-        await service?.close().catch(() => undefined);
-        service = undefined;
+        await runtime?.close().catch(() => undefined);
+        runtime = undefined;
         wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
         emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
       }
-      await sleepUntil(wakeAt, service?.catalog, options.pollMs, stop.signal);
+      await sleepUntil(wakeAt, runtime, options.pollMs, stop.signal);
     }
     emit({ event: 'stopped', at: new Date().toISOString(), signal: stoppedBy ?? 'none' });
     return EXIT_OK;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await service?.close();
+    await runtime?.close();
   }
 }
 
@@ -237,7 +236,7 @@ async function watchLoop(first: AccessService, open: () => Promise<AccessService
  * Sleeps until `wakeAt`, or until `signal` aborts; every `pollMs` asks the catalog whether
  * a grant issued meanwhile expires sooner, and if so wakes for it instead.
  */
-async function sleepUntil(wakeAt: number, catalog: Catalog | undefined, pollMs: number, signal: AbortSignal): Promise<void> {
+async function sleepUntil(wakeAt: number, catalog: Pick<Runtime, 'msUntilNextExpiry'> | undefined, pollMs: number, signal: AbortSignal): Promise<void> {
   let wake = wakeAt;
   while (!signal.aborted && Date.now() < wake) {
     // Without a catalog (it failed; the next pass opens it again) there is nothing to poll.

@@ -8,9 +8,9 @@
  * refuses its login (VALID UNTIL), but its role and any open session remain until
  * `adaptive-access reap` runs, which is worth knowing when asking "who can get in?".
  */
-import type { CredentialFilter, CredentialRecord } from '../runtime/catalog';
+import type { CredentialFilter, CredentialRecord } from '../runtime';
 import type { OptionValues } from './args';
-import { catalogSettingsFrom, openCatalog, withoutCatalogKey } from './catalog';
+import { catalogSettingsFrom, openReaderFor, withoutCatalogKey } from './catalog';
 import { EXIT_OK } from '../terminal/errors';
 import { columns, type Output } from '../terminal/output';
 import { PROG } from './spec';
@@ -47,7 +47,7 @@ const SOON_MS = 5 * 60 * 1000;
 export async function status(values: StatusValues, out: Output): Promise<number> {
   const settings = catalogSettingsFrom('status', values, withoutCatalogKey(out.io.env));
   const filter = filterFrom(values);
-  const catalog = await openCatalog('status', settings, values['catalog-schema'], { readOnly: true });
+  const catalog = await openReaderFor('status', settings, values['catalog-schema']);
   let records: CredentialRecord[];
   try {
     records = await catalog.liveCredentials(filter);

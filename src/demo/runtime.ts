@@ -2,8 +2,7 @@
  * The demo's two calls into the runtime, kept together: one reaper pass over every target
  * in the catalog (what `adaptive-access reap` runs), and reading the audit log.
  */
-import { Catalog, parseCatalogKey, type AuditRecord } from '../runtime/catalog';
-import { AccessService, type ReapReport } from '../runtime/service';
+import { openCatalogReader, openRuntime, parseCatalogKey, type AuditRecord, type ReapReport } from '../runtime';
 
 /** Where the demo's catalog is, and its key (hex). */
 export interface DemoCatalog {
@@ -15,21 +14,21 @@ const APPLICATION_NAME = 'adaptive-access demo';
 
 /** One reaper pass, as `adaptive-access reap` makes it. */
 export async function reapExpired(catalog: DemoCatalog): Promise<ReapReport> {
-  const service = new AccessService(await Catalog.open(catalog.url, { key: parseCatalogKey(catalog.key), applicationName: APPLICATION_NAME }));
+  const runtime = await openRuntime({ catalog: { url: catalog.url, key: parseCatalogKey(catalog.key) }, applicationName: APPLICATION_NAME });
   try {
-    return await service.reap();
+    return await runtime.reap();
   } finally {
-    await service.close();
+    await runtime.close();
   }
 }
 
 /** The catalog's audit log, oldest first. */
 export async function readAuditLog(catalog: DemoCatalog): Promise<AuditRecord[]> {
-  const opened = await Catalog.open(catalog.url, { key: parseCatalogKey(catalog.key), applicationName: APPLICATION_NAME });
+  const reader = await openCatalogReader({ url: catalog.url, applicationName: APPLICATION_NAME });
   try {
-    return await opened.readAudit();
+    return await reader.readAudit();
   } finally {
-    await opened.close();
+    await reader.close();
   }
 }
 

@@ -3,7 +3,7 @@
  * types. This is the one place that lists resources; `main.ts` serves what it returns.
  */
 import { adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
-import { runtimeSecrets } from '../runtime/secret-registry';
+import { runtimeSecrets } from '../runtime';
 import { defineProvider, type Provider } from '../provider';
 import { providerVersion } from '../install/version';
 

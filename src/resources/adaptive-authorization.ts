@@ -29,8 +29,8 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 async function apply(values: Model, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
-  const service = await client.serviceForChange();
-  const { warnings } = await service.applyAuthorization({
+  const runtime = await client.runtimeForChange();
+  const { warnings } = await runtime.applyAuthorization({
     name: values.name,
     resourceType: values.resource_type,
     permissions: parsePermissions(values.permissions),
@@ -61,8 +61,8 @@ export const adaptiveAuthorization = defineResource({
   create: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   update: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   async read({ state, ctx }) {
-    const service = await ctx.provider.service();
-    const record = await service.catalog.getAuthorization(state.name);
+    const runtime = await ctx.provider.runtime();
+    const record = await runtime.readAuthorization(state.name);
     if (!record) return null;
     // Keep the configured text while it means the same; show the catalog's when it differs.
     const same = (() => {
@@ -79,12 +79,12 @@ export const adaptiveAuthorization = defineResource({
     };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.serviceForChange();
-    await service.removeAuthorization(state.name);
+    const runtime = await ctx.provider.runtimeForChange();
+    await runtime.removeAuthorization(state.name);
   },
   async importState({ id, ctx }) {
-    const service = await ctx.provider.service();
-    const record = await service.catalog.getAuthorization(id);
+    const runtime = await ctx.provider.runtime();
+    const record = await runtime.readAuthorization(id);
     if (!record) throw new Error(`No adaptive_authorization named "${id}" in the catalog; import takes the authorization's name.`);
     return {
       id: record.name,

@@ -7,7 +7,7 @@
 import { attr, requiresReplace, resourceFactory, types, useStateForUnknown, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { checkName } from '../runtime/validation/names';
 import { checkTtl, formatTtl, parseTtl } from '../runtime/validation/ttl';
-import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, namingMissing, reportWarnings, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
 
@@ -37,14 +37,16 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 async function apply(values: Model, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
-  const service = await client.serviceForChange();
-  const { record, warnings } = await service.applyEndpoint({
-    name: values.name,
-    type: 'direct',
-    ttlSeconds: parseTtl(values.ttl),
-    resource: values.resource,
-    authorization: values.authorization,
-  });
+  const runtime = await client.runtimeForChange();
+  const { record, warnings } = await namingMissing({ resource: ['resource'], authorization: ['authorization'] }, () =>
+    runtime.applyEndpoint({
+      name: values.name,
+      type: 'direct',
+      ttlSeconds: parseTtl(values.ttl),
+      resource: values.resource,
+      authorization: values.authorization,
+    }),
+  );
   const name = values.name;
   reportWarnings(
     diagnostics,
@@ -84,8 +86,8 @@ export const adaptiveEndpoint = defineResource({
   create: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   update: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   async read({ state, ctx }) {
-    const service = await ctx.provider.service();
-    const found = await service.inspectEndpoint(state.name);
+    const runtime = await ctx.provider.runtime();
+    const found = await runtime.inspectEndpoint(state.name);
     if (!found) return null;
     const { record } = found;
     return {
@@ -98,12 +100,12 @@ export const adaptiveEndpoint = defineResource({
     };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.serviceForChange();
-    await service.removeEndpoint(state.name);
+    const runtime = await ctx.provider.runtimeForChange();
+    await runtime.removeEndpoint(state.name);
   },
   async importState({ id, ctx }) {
-    const service = await ctx.provider.service();
-    const record = await service.catalog.getEndpoint(id);
+    const runtime = await ctx.provider.runtime();
+    const record = await runtime.readEndpoint(id);
     if (!record) throw new Error(`No adaptive_endpoint named "${id}" in the catalog; import takes the endpoint's name.`);
     return { id, name: id, type: record.type, ttl: formatTtl(record.ttlSeconds), resource: record.resource, authorization: record.authorization };
   },

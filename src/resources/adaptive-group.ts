@@ -6,12 +6,11 @@
  * renewal is explicit (`terraform apply -replace=...`).
  */
 import { attr, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ModelOf, type ResourceDiagnostics } from '../provider';
-import { nameList } from '../runtime/catalog/errors';
-import { pairKey, type MemberCredential, type PairKey } from '../runtime/service';
+import { errorText, nameList, pairKey, type MemberCredential, type PairKey } from '../runtime';
 import { closest } from '../runtime/validation/common';
 import { checkMembers, normaliseMember } from '../runtime/validation/members';
 import { checkName, checkNames } from '../runtime/validation/names';
-import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, namingMissing, reportWarnings, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
 
@@ -138,15 +137,15 @@ async function endpointsNotFound(listed: unknown, client: AdaptiveClient): Promi
   if (unplanned.length === 0) return [];
   let inCatalog: string[];
   try {
-    const service = await client.service();
-    inCatalog = (await service.catalog.listEndpoints()).map((e) => e.name);
+    const runtime = await client.runtime();
+    inCatalog = await runtime.listNames('endpoint');
   } catch (err) {
     // Not being able to look is no reason to refuse the plan: applying reports it anyway.
     return [
       warning(
         'Could not check endpoints against the catalog',
         `endpoints lists ${nameList(unplanned)}, which this configuration does not plan before this group, and the catalog could not ` +
-          `be read to check that they exist: ${err instanceof Error ? err.message : String(err)}`,
+          `be read to check that they exist: ${errorText(err)}`,
         ['endpoints'],
       ),
     ];
@@ -170,13 +169,13 @@ async function endpointsNotFound(listed: unknown, client: AdaptiveClient): Promi
 }
 
 async function apply(values: Model, prior: Model | null, client: AdaptiveClient, diagnostics: ResourceDiagnostics<typeof schema>): Promise<Partial<Model>> {
-  const service = await client.serviceForChange();
+  const runtime = await client.runtimeForChange();
   const members = values.members.map((m) => normaliseMember(m));
   const wanted = wantedPairs(members, values.endpoints);
   // Credentials already handed out (in state) are kept, with their passwords.
   const priorCredentials = stored(prior?.credentials ?? null).filter((c) => wanted.has(pairKey(c.member, c.endpoint)));
   const have = new Set(priorCredentials.map((c) => pairKey(c.member, c.endpoint)));
-  const result = await service.applyGroup({ name: values.name, members, endpoints: values.endpoints }, have);
+  const result = await namingMissing({ endpoint: ['endpoints'] }, () => runtime.applyGroup({ name: values.name, members, endpoints: values.endpoints, have }));
   reportWarnings(
     diagnostics,
     result.warnings,
@@ -228,8 +227,8 @@ export const adaptiveGroup = defineResource({
   create: ({ config, ctx, diagnostics }) => apply(config, null, ctx.provider, diagnostics),
   update: ({ config, state, ctx, diagnostics }) => apply(config, state, ctx.provider, diagnostics),
   async read({ state, ctx }) {
-    const service = await ctx.provider.service();
-    const found = await service.inspectGroup(state.name);
+    const runtime = await ctx.provider.runtime();
+    const found = await runtime.inspectGroup(state.name);
     if (!found) return null;
     const reasons = new Map(found.missing.map((c) => [pairKey(c.member, c.endpoint), c.reason]));
     const missing = new Set(reasons.keys());
@@ -256,14 +255,14 @@ export const adaptiveGroup = defineResource({
     return { credentials: refreshed, drift };
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.serviceForChange();
-    await service.removeGroup(state.name);
+    const runtime = await ctx.provider.runtimeForChange();
+    await runtime.removeGroup(state.name);
   },
   async importState({ id, ctx }) {
-    const service = await ctx.provider.service();
-    const record = await service.catalog.getGroup(id);
+    const runtime = await ctx.provider.runtime();
+    const record = await runtime.readGroup(id);
     if (!record) throw new Error(`No adaptive_group named "${id}" in the catalog; import takes the group's name.`);
-    const found = await service.inspectGroup(id);
+    const found = await runtime.inspectGroup(id);
     // Passwords are never stored, so imported credentials carry none: replace the group to
     // hand out new ones.
     const credentials = [...(found?.live ?? []), ...(found?.expired ?? [])].map((c) => toCredential(c, ''));

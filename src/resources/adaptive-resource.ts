@@ -4,7 +4,7 @@
  * it in the catalog; secrets are stored encrypted or, with Secrets Manager, only referenced.
  */
 import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
-import { SSL_MODES, type TargetConfig } from '../runtime/types';
+import { SSL_MODES, type TargetConfig } from '../runtime';
 import { checkTargetInput, toTargetConfig, type TargetInput } from '../runtime/validation/target';
 import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
 
@@ -138,9 +138,9 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
 
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
   const config = targetConfig(values, client);
-  const service = await client.serviceForChange();
-  const report = await service.applyResource(config);
-  return { id: config.name, server_version: report.serverVersion };
+  const runtime = await client.runtimeForChange();
+  const { serverVersion } = await runtime.applyResource(config);
+  return { id: config.name, server_version: serverVersion };
 }
 
 export const adaptiveResource = defineResource({
@@ -150,18 +150,17 @@ export const adaptiveResource = defineResource({
   create: ({ config, ctx }) => apply(config, ctx.provider),
   update: ({ config, ctx }) => apply(config, ctx.provider),
   async read({ state, ctx }) {
-    const service = await ctx.provider.service();
-    const info = await service.catalog.resourceInfo(state.name);
-    return info ? {} : null;
+    const runtime = await ctx.provider.runtime();
+    return (await runtime.readResource(state.name)) ? {} : null;
   },
   async delete({ state, ctx }) {
-    const service = await ctx.provider.serviceForChange();
-    await service.removeResource(state.name);
+    const runtime = await ctx.provider.runtimeForChange();
+    await runtime.removeResource(state.name);
   },
   async importState({ id, ctx }) {
-    const service = await ctx.provider.service();
-    const record = await service.catalog.getResource(id);
-    if (!record) throw new Error(`No adaptive_resource named "${id}" in the catalog; import takes the resource's name.`);
-    return modelFromConfig(record.target);
+    const runtime = await ctx.provider.runtime();
+    const target = await runtime.readResourceConfig(id);
+    if (!target) throw new Error(`No adaptive_resource named "${id}" in the catalog; import takes the resource's name.`);
+    return modelFromConfig(target);
   },
 });

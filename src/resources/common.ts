@@ -1,27 +1,26 @@
 /**
- * What the four resource types share: the provider's configured client (the access
- * service, opened on first use; reaping first when it is for a change), and the
+ * What the four resource types share: the provider's configured client (the runtime,
+ * opened read-only at configure; made writable, reaping first, for a change), and the
  * translation of runtime validation issues, errors and warnings into Terraform diagnostics
  * that point at the attribute.
  */
-import { isUnknown as isFrameworkUnknown, type ApplyDiagnostics, type AttributePath, type DiagnosticInput } from '../provider';
-import type { AccessService, ServiceWarning, ServiceWarningKind } from '../runtime/service';
+import { isUnknown as isFrameworkUnknown, ResourceError, type ApplyDiagnostics, type AttributePath, type DiagnosticInput } from '../provider';
+import { NotFoundError, type RecordKind, type Runtime, type ServiceWarning, type ServiceWarningKind, type ValidationIssue } from '../runtime';
 import { UNKNOWN as VALIDATION_UNKNOWN } from '../runtime/validation/common';
-import type { ValidationIssue } from '../runtime/types';
 
-/** What `configure` returns: provider-wide defaults and the service, opened lazily. */
+/** What `configure` returns: provider-wide defaults and the runtime. */
 export interface AdaptiveClient {
   /**
-   * The access service (catalog + targets) for reading: opens the catalog on first use.
+   * The runtime (catalog + targets) for reading, its catalog opened read-only at configure.
    * What plan, refresh and import use; it writes nothing.
    */
-  service(): Promise<AccessService>;
+  runtime(): Promise<Runtime>;
   /**
-   * The same service for create, update and delete (called by Terraform only when applying):
-   * the first call runs the reaper pass over expired grants (`reap_on_run`) before the
-   * change is made.
+   * The same runtime for create, update and delete (called by Terraform only when applying):
+   * the first call makes the catalog writable and runs the reaper pass over expired grants
+   * (`reap_on_run`) before the change is made.
    */
-  serviceForChange(): Promise<AccessService>;
+  runtimeForChange(): Promise<Runtime>;
   /** Defaults from the provider block for Secrets-Manager-backed resources. */
   readonly awsDefaults: { readonly region?: string; readonly endpoint?: string };
   /**
@@ -125,5 +124,35 @@ export function reportWarnings<P extends AttributePath>(
     const placement = placements[kind];
     if (placement) diagnostics.addWarning(placement.summary, messages.join('\n'), placement.path);
     else diagnostics.addWarning(otherwise, messages.join('\n'));
+  }
+}
+
+/** What each kind of record is called in a configuration, and how to refer to one so Terraform creates it first. */
+const RESOURCE_TYPES: Record<RecordKind, string> = {
+  resource: 'adaptive_resource',
+  authorization: 'adaptive_authorization',
+  endpoint: 'adaptive_endpoint',
+  group: 'adaptive_group',
+};
+
+/**
+ * Runs a runtime verb, wording a record it found missing in Terraform's terms: the
+ * resource type to create, the reference that orders it first, and (from `paths`) the
+ * attribute that names it. Anything else is rethrown as it is.
+ */
+export async function namingMissing<T>(paths: Partial<Record<RecordKind, AttributePath>>, verb: () => Promise<T>): Promise<T> {
+  try {
+    return await verb();
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    const type = RESOURCE_TYPES[err.kind];
+    const path = paths[err.kind];
+    throw new ResourceError(`Unknown ${err.kind} "${err.entity}"`, {
+      detail:
+        `No ${type} named "${err.entity}" is in the catalog. Create the ${type} with this name first (check the spelling), ` +
+        `or refer to one this configuration creates as ${type}.<label>.name, so that Terraform creates it first.`,
+      ...(path !== undefined ? { path } : {}),
+      cause: err,
+    });
   }
 }

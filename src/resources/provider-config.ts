@@ -6,9 +6,16 @@
  * cheap reaper pass over grants the catalog knows have expired.
  */
 import { attr, ResourceError, type ConfigOf, type Logger } from '../provider';
-import { Catalog, CATALOG_URL_ENV, CatalogError, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from '../runtime/catalog';
-import { AccessService } from '../runtime/service';
-import { ValidationError } from '../runtime/types';
+import {
+  CATALOG_URL_ENV,
+  CatalogError,
+  openRuntime,
+  resolveCatalogSettings,
+  ValidationError,
+  type CatalogErrorCode,
+  type CatalogSettings,
+  type Runtime,
+} from '../runtime';
 import type { AdaptiveClient } from './common';
 
 export const providerSchema = {
@@ -72,7 +79,7 @@ function catalogSettings(config: ProviderConfig): CatalogSettings {
 /**
  * Turns the provider block into the client resources use. The catalog is opened here,
  * read-only, once per process: a plan whose apply could not reach the catalog fails now
- * rather than passing, and the one pool is what `service()` reads with (nothing migrated,
+ * rather than passing, and the one pool is what `runtime()` reads with (nothing migrated,
  * nothing written). The first change makes it writable (migrating it, e.g. creating the
  * schema of a new catalog) and runs the reaper pass.
  */
@@ -81,21 +88,20 @@ export async function configureAdaptive(config: ProviderConfig, logger: Logger, 
   redact(settings.url);
   const schema = known(config.catalog_schema);
   const reapOnRun = config.reap_on_run !== false;
-  const catalog = await openForReading(config, settings, schema);
-  const reading = Promise.resolve(new AccessService(catalog));
-  let writing: Promise<AccessService> | undefined;
+  const reading = Promise.resolve(await openForReading(config, settings, schema));
+  let writing: Promise<Runtime> | undefined;
   return {
     plannedEndpoints: new Set<string>(),
     awsDefaults: {
       ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
       ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),
     },
-    service: () => reading,
-    serviceForChange() {
+    runtime: () => reading,
+    runtimeForChange() {
       // Once per process, and only on the way to a write: a plan must leave targets and catalog as they are.
       writing ??= (async () => {
         const opened = await reading;
-        await catalog.allowWrites();
+        await opened.allowWrites();
         if (reapOnRun) await reapExpired(opened, logger);
         return opened;
       })();
@@ -116,9 +122,9 @@ const OPEN_FAILURES: Partial<Record<CatalogErrorCode, { readonly summary: string
 };
 
 /** The catalog, opened read-only; a failure is a diagnostic on the provider block. */
-async function openForReading(config: ProviderConfig, settings: CatalogSettings, schema: string | undefined): Promise<Catalog> {
+async function openForReading(config: ProviderConfig, settings: CatalogSettings, schema: string | undefined): Promise<Runtime> {
   try {
-    return await Catalog.open(settings.url, { key: settings.key, readOnly: true, ...(schema ? { schema } : {}) });
+    return await openRuntime({ catalog: settings, readOnly: true, ...(schema ? { schema } : {}) });
   } catch (err) {
     const failure = err instanceof CatalogError ? OPEN_FAILURES[err.code] : undefined;
     if (!(err instanceof CatalogError) || failure === undefined) throw err;
@@ -132,8 +138,8 @@ async function openForReading(config: ProviderConfig, settings: CatalogSettings,
 }
 
 /** The cheap reaper pass: only targets whose catalog records show expired, unrevoked grants. */
-async function reapExpired(service: AccessService, logger: Logger): Promise<void> {
-  const report = await service.reap({ onlyRecorded: true });
+async function reapExpired(runtime: Runtime, logger: Logger): Promise<void> {
+  const report = await runtime.reap({ onlyRecorded: true });
   for (const result of report.results) {
     if (result.reaped.length > 0) logger.info('reaped expired grants', { target: result.target, roles: result.reaped.map((r) => r.role) });
   }

@@ -5,6 +5,9 @@
  */
 import { inspect } from 'node:util';
 import { oneLine, type Output } from './output';
+// The one error-text helper is the runtime's (its public interface), so a message reads the same
+// whether the runtime or a command reports it.
+import { errorText } from '../runtime';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -74,7 +77,4 @@ function traceOf(err: unknown): string[] {
   return lines;
 }
 
-/** The message of an error (or the text of a thrown non-error), for one line of a report. */
-export function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorText };

@@ -385,5 +385,23 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
           'so that Terraform creates it before the group.',
       );
     });
+
+    it('names an authorization the catalog does not hold at apply, on the endpoint\'s authorization line, and changes nothing', async () => {
+      // A literal name gives Terraform no order and the plan no check: the runtime finds it
+      // missing, and the resource words that in Terraform's terms.
+      const line = '  authorization = "postgres-readonly-missing"';
+      const missing = edit(EXAMPLE, '  authorization = adaptive_authorization.postgres_readonly.name', line);
+      const before = await sql(cluster, 'adaptive_catalog', 'select name, "authorization", access_role from adaptive.endpoints order by name');
+      const rolesBefore = await accessRoles(cluster);
+      ws.write('main.tf', missing);
+      const result = await ws.run(['apply', '-input=false', '-auto-approve']);
+      const shown = expectPlanError(result, missing, { block: READONLY_ENDPOINT, line }, 'Unknown authorization "postgres-readonly-missing"');
+      expect(shown.detail).toBe(
+        'No adaptive_authorization named "postgres-readonly-missing" is in the catalog. Create the adaptive_authorization with this name first ' +
+          '(check the spelling), or refer to one this configuration creates as adaptive_authorization.<label>.name, so that Terraform creates it first.',
+      );
+      expect(await sql(cluster, 'adaptive_catalog', 'select name, "authorization", access_role from adaptive.endpoints order by name')).toEqual(before);
+      expect(await accessRoles(cluster)).toEqual(rolesBefore);
+    });
   });
 });

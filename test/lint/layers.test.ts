@@ -36,7 +36,11 @@ describe('the layer rules (eslint-plugin-boundaries)', () => {
     ['src/resources/example.ts', '../runtime/catalog', /to elements of type "runtime-catalog" are not allowed in elements of type "resources"/],
     ['src/resources/example.ts', '../runtime/secret-registry', /to file .* of type "runtime" are not allowed in elements of type "resources"/],
     ['src/cli/example.ts', '../runtime/connections', /to elements of type "runtime-connections" are not allowed in elements of type "cli"/],
-    ['src/demo/example.ts', '../runtime/service', /of type "runtime" are not allowed in elements of type "demo"/],
+    ['src/demo/example.ts', '../runtime/service', /to elements of type "runtime-service" are not allowed in elements of type "demo"/],
+    ['src/demo/example.ts', '../runtime/types', /of type "runtime" are not allowed in elements of type "demo"/],
+    ['src/plugin/example.ts', '../runtime/secret-registry', /of type "runtime" are not allowed in elements of type "plugin"/],
+    ['src/terminal/example.ts', '../runtime/catalog', /to elements of type "runtime-catalog" are not allowed in elements of type "terminal"/],
+    ['src/runtime/access/example.ts', '../service', /to elements of type "runtime-service" are not allowed in elements of type "runtime-access"/],
     ['src/runtime/example.ts', '../provider', /to elements of type "provider" are not allowed in .*elements of type "runtime"/],
     ['src/runtime/validation/example.ts', '../connections/tls', /to elements of type "runtime-connections" are not allowed in elements of type "runtime-validation"/],
     ['src/runtime/validation/example.ts', '../secret-registry', /of type "runtime" are not allowed in elements of type "runtime-validation"/],
@@ -57,7 +61,8 @@ describe('the layer rules (eslint-plugin-boundaries)', () => {
   });
 
   it.each([
-    ['src/plugin/example.ts', '../resources', '../provider', '../install/version'],
+    ['src/plugin/example.ts', '../resources', '../provider', '../install/version', '../runtime'],
+    ['src/terminal/example.ts', '../runtime', './output'],
     ['src/provider/example.ts', './schema', './values'],
     ['src/resources/example.ts', '../provider', '../runtime/validation/ttl'],
     ['src/runtime/validation/example.ts', '../types', './common'],

@@ -1,0 +1,97 @@
+/**
+ * What every verb works with: the catalog, the open admin connections to the targets (one
+ * per resource name, for the process's lifetime), and the steps several verbs share
+ * (revoking and recording it, grouping by target).
+ */
+import { revokeCredentials, type RevokeFailure, type RevokeResult } from '../access/revoke';
+import type { AuditEvent, Catalog, CredentialRecord } from '../catalog';
+import { openTarget, type OpenTarget } from '../connections/connect';
+import type { TargetDb } from '../types';
+import { NotFoundError } from './model';
+
+/** The open admin connections to the targets recorded in a catalog, by resource name. */
+export class TargetConnections {
+  private readonly open = new Map<string, Promise<OpenTarget>>();
+
+  constructor(private readonly catalog: Catalog) {}
+
+  /** The open admin connection to a resource recorded in the catalog. */
+  get(resource: string): Promise<OpenTarget> {
+    const cached = this.open.get(resource);
+    if (cached) return cached;
+    const opening = (async () => {
+      const record = await this.catalog.getResource(resource);
+      if (!record) throw new NotFoundError('resource', resource);
+      return openTarget(record.target);
+    })();
+    this.open.set(resource, opening);
+    // A failed open is not cached: the next call tries again (unless it was replaced meanwhile).
+    opening.catch(() => {
+      if (this.open.get(resource) === opening) this.open.delete(resource);
+    });
+    return opening;
+  }
+
+  /** Replaces (or with no `next`, forgets) the cached connection to a resource, closing the old one. */
+  async replace(resource: string, next?: OpenTarget): Promise<void> {
+    const previous = this.open.get(resource);
+    if (next) this.open.set(resource, Promise.resolve(next));
+    else this.open.delete(resource);
+    if (previous) await previous.then((t) => t.close()).catch(() => undefined);
+  }
+
+  /** Closes every connection; a failure to close one is ignored. */
+  async closeAll(): Promise<void> {
+    const open = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(open.map((t) => t.then((x) => x.close()).catch(() => undefined)));
+  }
+}
+
+/** The catalog and the targets, as the verbs use them. */
+export interface ServiceContext {
+  readonly catalog: Catalog;
+  /** `targets.get(resource)`: the open admin connection; `NotFoundError` when the catalog has no such resource. */
+  readonly targets: TargetConnections;
+}
+
+/** `role: error; role: error` for a message. */
+export function failureText(failures: readonly RevokeFailure[]): string {
+  return failures.map((f) => `${f.role}: ${f.error}`).join('; ');
+}
+
+/** The 'revoke' audit event of a credential. */
+export function revokeEvent(c: CredentialRecord, reason: string): AuditEvent {
+  return { event: 'revoke', resource: c.resource, endpoint: c.endpoint, group: c.group, member: c.member, roleName: c.roleName, detail: { reason } };
+}
+
+/**
+ * Revokes credentials on one target and records it, with a 'revoke' audit event each
+ * (`detail` adds to the event's detail). Roles that failed stay disabled, recorded live.
+ */
+export async function revokeAndRecord(
+  ctx: ServiceContext,
+  target: TargetDb,
+  creds: readonly CredentialRecord[],
+  reason: string,
+  detail: (c: CredentialRecord) => Record<string, unknown> = () => ({}),
+): Promise<RevokeResult> {
+  if (creds.length === 0) return { revoked: [], failed: [], skipped: [] };
+  const result = await revokeCredentials(target, creds.map((c) => c.roleName), reason);
+  if (result.revoked.length > 0) {
+    await ctx.catalog.transaction(async (tx) => {
+      const marked = await tx.markRevoked(result.revoked, reason);
+      await tx.appendAudit(marked.map((c) => ({ ...revokeEvent(c, reason), detail: { reason, ...detail(c) } })));
+    });
+  }
+  return result;
+}
+
+export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const map = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    map.set(k, [...(map.get(k) ?? []), item]);
+  }
+  return map;
+}

@@ -1,0 +1,82 @@
+/** The reaper verb: one pass over the credentials the catalog issued, with the catalog's bookkeeping. */
+import { existingRoles } from '../access/memberships';
+import { msUntilNextExpiry, reapOnce, type ReapResult } from '../access/reaper';
+import type { AuditEvent, CredentialRecord } from '../catalog';
+import { errorText } from '../errors';
+import type { TargetDb } from '../types';
+import { revokeEvent, type ServiceContext } from './context';
+import type { ReapReport } from './model';
+
+/**
+ * One reaper pass. It acts only on credentials the catalog recorded as issued and not yet
+ * revoked (including those a failed revocation left disabled, for the retry), and judges
+ * expiry by each target's clock. With `onlyRecorded`, only targets whose catalog records
+ * show expired, unrevoked credentials are visited (cheap: what the provider does once per
+ * apply); otherwise every target is (the CLI's `reap`, which also picks up records whose
+ * expiry the catalog's clock has not reached yet but the target's has).
+ */
+export async function reap(ctx: ServiceContext, options: { readonly onlyRecorded?: boolean } = {}): Promise<ReapReport> {
+  const resources = options.onlyRecorded
+    ? [...new Set((await ctx.catalog.expiredUnrevoked()).map((c) => c.resource))]
+    : (await ctx.catalog.listResources()).map((r) => r.name);
+  const results: ReapResult[] = [];
+  const errors: Array<{ target: string; error: string }> = [];
+  let next = await ctx.catalog.msUntilNextExpiry();
+  for (const resource of resources) {
+    try {
+      const target = await ctx.targets.get(resource);
+      const issued = (await ctx.catalog.liveCredentials({ resource })).map((c) => c.roleName);
+      const result = await reapOnce(target, issued);
+      results.push(result);
+      await recordReaped(ctx, resource, target, result);
+      const left = await msUntilNextExpiry(target, issued);
+      if (left !== null && (next === null || left < next)) next = left;
+    } catch (err) {
+      errors.push({ target: resource, error: errorText(err) });
+    }
+  }
+  return { results, errors, msUntilNextExpiry: next };
+}
+
+/**
+ * Records a pass in the catalog: reaped roles (expired ones as 'expired', roles a failed
+ * revocation had left disabled as 'revoked'), and expired records whose role is already
+ * gone, each with an audit event.
+ */
+async function recordReaped(ctx: ServiceContext, resource: string, target: TargetDb, result: ReapResult): Promise<void> {
+  const now = result.serverNow;
+  const reaped = new Map(result.reaped.map((r) => [r.role, r]));
+  const failed = new Set(result.failed.map((f) => f.role));
+  const expired = await ctx.catalog.expiredUnrevoked(now, { resource });
+  const recorded = new Map<string, CredentialRecord>();
+  if (reaped.size > 0) {
+    for (const c of await ctx.catalog.liveCredentials({ resource })) if (reaped.has(c.roleName)) recorded.set(c.roleName, c);
+  }
+  // Expired records whose role no longer exists at all (dropped by hand, or reaped by another process).
+  const candidates = expired.filter((c) => !failed.has(c.roleName) && !reaped.has(c.roleName)).map((c) => c.roleName);
+  const present = await existingRoles(target, candidates);
+  for (const c of expired) if (candidates.includes(c.roleName) && !present.has(c.roleName)) recorded.set(c.roleName, c);
+  if (recorded.size === 0 && reaped.size === 0) return;
+
+  const isExpired = (c: CredentialRecord): boolean => c.expiresAt.getTime() <= now.getTime();
+  const all = [...recorded.values()];
+  const events: AuditEvent[] = [...new Set([...reaped.keys(), ...recorded.keys()])].map((roleName) => {
+    const c = recorded.get(roleName);
+    const r = reaped.get(roleName);
+    if (c && !isExpired(c)) return { ...revokeEvent(c, 'revoked'), detail: { reason: 'revoked', completed_by: 'reaper' } };
+    return {
+      event: 'expire',
+      resource,
+      roleName,
+      ...(c ? { member: c.member, endpoint: c.endpoint, group: c.group } : {}),
+      ...(!c && r?.member ? { member: r.member } : {}),
+      ...(!c && r?.endpoint ? { endpoint: r.endpoint } : {}),
+      detail: { expired_at: (c?.expiresAt ?? r?.expiredAt ?? now).toISOString(), role_dropped: r !== undefined },
+    };
+  });
+  await ctx.catalog.transaction(async (tx) => {
+    await tx.markRevoked(all.filter(isExpired).map((c) => c.roleName), 'expired', { at: now });
+    await tx.markRevoked(all.filter((c) => !isExpired(c)).map((c) => c.roleName), 'revoked', { at: now });
+    await tx.appendAudit(events);
+  });
+}
