@@ -14,19 +14,23 @@
  *
  * The CDKTF example (examples/cdktf) is not here: it synthesizes the same resources the
  * production example declares, and needs the cdktf CLI (test/constructs/example-app.test.ts).
+ *
+ * The examples are split into two files (no-secrets-in-logs-*.test.ts) so that the suite's
+ * parallel workers share them: at trace level each takes long. Together the two files cover
+ * every example EXAMPLE_SETUPS knows, which a test here checks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installAdaptiveProvider, scratchDir } from '../fixtures/adaptive';
 import { eachPostgres } from '../fixtures/postgres';
+import type { PostgresBinaries } from '../../src/localpg';
 import type { TerraformWorkspace } from '../fixtures/terraform';
 import { EXAMPLE_SETUPS, type KnownSecret } from './example-setups';
 
-const scratch = scratchDir('adaptive-e2e-no-secrets-');
-let mirrorDir: string;
-beforeAll(async () => {
-  mirrorDir = await installAdaptiveProvider(scratch.dir);
-});
-afterAll(() => scratch.remove());
+/** Which file checks which examples: the ones on plain clusters, and the ones with TLS or Secrets Manager. */
+export const NO_SECRETS_SHARES = {
+  plain: ['basic', 'groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'authorizations'],
+  'tls-and-aws': ['tls', 'mutual-tls', 'secrets-manager', 'production'],
+} as const satisfies Record<string, readonly string[]>;
 
 /** Lines of a multi-line secret at least this long are looked for on their own. */
 const MIN_LINE = 16;
@@ -95,11 +99,30 @@ async function memberPasswords(ws: TerraformWorkspace): Promise<KnownSecret[]> {
 /** Examples whose configuration issues credentials to members. */
 const ISSUES_CREDENTIALS = new Set(['groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'production']);
 
-describe.each(eachPostgres())('$name', ({ binaries }) => {
-  it.each(Object.keys(EXAMPLE_SETUPS))(
+/** The no-secrets test of the examples of one share, on every tested major. */
+export function describeNoSecretsInLogs(share: keyof typeof NO_SECRETS_SHARES): void {
+  const scratch = scratchDir('adaptive-e2e-no-secrets-');
+  let mirrorDir: string;
+  beforeAll(async () => {
+    mirrorDir = await installAdaptiveProvider(scratch.dir);
+  });
+  afterAll(() => scratch.remove());
+
+  it('the shares together cover every example, each once', () => {
+    const shared = Object.values(NO_SECRETS_SHARES).flat();
+    expect([...shared].sort()).toEqual(Object.keys(EXAMPLE_SETUPS).sort());
+  });
+
+  describe.each(eachPostgres())('$name', ({ binaries }) => {
+    defineCases(NO_SECRETS_SHARES[share], binaries, () => ({ mirrorDir, scratchDir: scratch.dir }));
+  });
+}
+
+function defineCases(examples: readonly string[], binaries: PostgresBinaries, where: () => { mirrorDir: string; scratchDir: string }): void {
+  it.each(examples)(
     '%s: apply, plan and destroy at TF_LOG=trace print no secret in any form',
     async (name) => {
-      const example = await EXAMPLE_SETUPS[name]!({ binaries, mirrorDir, scratchDir: scratch.dir });
+      const example = await EXAMPLE_SETUPS[name]!({ binaries, ...where() });
       try {
         const { ws } = example;
         const outputs: Array<{ command: string; text: string }> = [];
@@ -142,4 +165,4 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     },
     600_000,
   );
-});
+}
