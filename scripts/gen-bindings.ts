@@ -74,7 +74,7 @@ export function terraformEnv(workDir: string, mirrorDir: string): NodeJS.Process
 export async function readProviderSchema(): Promise<ProviderSchemaJson> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'adaptive-gen-'));
   try {
-    const bundle = await bundlePlugin({ entry: path.join(REPO_ROOT, 'src', 'provider', 'main.ts'), outfile: path.join(workDir, 'adaptive.cjs') });
+    const bundle = await bundlePlugin({ entry: path.join(REPO_ROOT, 'src', 'plugin', 'main.ts'), outfile: path.join(workDir, 'adaptive.cjs') });
     const mirrorDir = path.join(workDir, 'mirror');
     writeFilesystemMirror({ mirrorDir, sourceAddress: PROVIDER_SOURCE, version: packageVersion(), pluginEntry: bundle });
     const configDir = path.join(workDir, 'config');
