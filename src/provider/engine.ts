@@ -6,8 +6,8 @@
  */
 import { DiagnosticCollector, diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
 import { REDACTED, type Logger, type Redactor } from './log';
-import type { DiagnosticMessage, DynamicValueMessage, PathStepMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage } from './proto';
-import type { Provider, Resource, ResourceContext } from './resource';
+import type { DiagnosticMessage, DynamicValueMessage, PathStepMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage, TimestampMessage } from './proto';
+import type { EphemeralResource, JsonValue, Provider, Resource, ResourceContext } from './resource';
 import type { AnyAttribute, Attributes, PlanModifierRequest, ValidatorResult } from './schema';
 import {
   decodeJson,
@@ -99,11 +99,51 @@ function* secretStrings(value: unknown, fields?: readonly string[]): Generator<s
   }
 }
 
-/** Registers the secrets of every sensitive attribute of `object`. */
+/**
+ * Registers the secrets of every sensitive attribute of `object`, and of every write-only
+ * one: a value kept out of state is a secret whether or not it is marked sensitive.
+ */
 function registerSensitive(redactor: Redactor, attributes: Attributes, object: ObjectValue): void {
   for (const [name, attribute] of Object.entries(attributes)) {
-    if (attribute.options.sensitive) for (const s of secretStrings(object[name], attribute.options.secretFields)) redactor.add(s);
+    if (attribute.options.sensitive || attribute.options.writeOnly) for (const s of secretStrings(object[name], attribute.options.secretFields)) redactor.add(s);
   }
+}
+
+/** The names of the write-only attributes of a block. */
+function writeOnlyNames(attributes: Attributes): string[] {
+  return Object.entries(attributes)
+    .filter(([, attribute]) => attribute.options.writeOnly)
+    .map(([name]) => name);
+}
+
+/** `object` with every write-only attribute null: what plan and state must hold (Terraform checks). */
+function withoutWriteOnly(attributes: Attributes, object: ObjectValue): ObjectValue {
+  const out: ObjectValue = { ...object };
+  for (const name of writeOnlyNames(attributes)) out[name] = null;
+  return out;
+}
+
+/** The JSON `private` data a resource returned, as the opaque bytes Terraform keeps. */
+function encodePrivate(value: JsonValue | undefined): Uint8Array | undefined {
+  return value === undefined ? undefined : Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+/** What `encodePrivate` made (undefined when Terraform sent none). */
+function decodePrivate(bytes: unknown): JsonValue | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue;
+  } catch {
+    throw new ResourceError('Invalid private data', { detail: 'The private data Terraform sent back is not what this provider wrote (not JSON).' });
+  }
+}
+
+function timestamp(date: Date | undefined): TimestampMessage | undefined {
+  if (date === undefined) return undefined;
+  const ms = date.getTime();
+  if (!Number.isFinite(ms)) throw new ResourceError('Invalid renewal time', { detail: 'renewAt is not a valid date.' });
+  const seconds = Math.floor(ms / 1000);
+  return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
 }
 
 interface EngineOptions {
@@ -142,10 +182,10 @@ export class ProviderEngine {
       MoveResourceState: async (r) => ({ diagnostics: [diagnosticToMessage(error('Moving resources is not supported', `This provider cannot move state into ${String(r.target_type_name)}.`))] }),
       ValidateDataResourceConfig: async (r) => this.noSuch('data source', r),
       ReadDataSource: async (r) => this.noSuch('data source', r),
-      ValidateEphemeralResourceConfig: async (r) => this.noSuch('ephemeral resource', r),
-      OpenEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
-      RenewEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
-      CloseEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
+      ValidateEphemeralResourceConfig: (r) => this.validateEphemeralResourceConfig(r),
+      OpenEphemeralResource: (r, l) => this.openEphemeralResource(r, l),
+      RenewEphemeralResource: (r, l) => this.renewEphemeralResource(r, l),
+      CloseEphemeralResource: (r, l) => this.closeEphemeralResource(r, l),
       GetFunctions: async () => ({ functions: {}, diagnostics: [] }),
       CallFunction: async (r) => ({ error: { text: `This provider declares no functions (asked for ${String(r.name)}).` } }),
       StopProvider: async () => this.stopProvider(),
@@ -212,7 +252,7 @@ export class ProviderEngine {
       data_sources: [],
       resources: [...this.provider.resources.keys()].map((type_name) => ({ type_name })),
       functions: [],
-      ephemeral_resources: [],
+      ephemeral_resources: [...this.provider.ephemeralResources.keys()].map((type_name) => ({ type_name })),
     };
   }
 
@@ -226,6 +266,7 @@ export class ProviderEngine {
       computed: a.options.computed === true,
       sensitive: a.options.sensitive === true,
       deprecated: a.options.deprecated !== undefined,
+      write_only: a.options.writeOnly === true,
     }));
     return { version, block: { version, attributes: attributeMessages, block_types: [], description, deprecated } };
   }
@@ -236,11 +277,16 @@ export class ProviderEngine {
       const s = resource.schema;
       resource_schemas[name] = this.schemaMessage(s.attributes, s.description, s.version ?? 0, s.deprecated !== undefined);
     }
+    const ephemeral_resource_schemas: Record<string, SchemaMessage> = {};
+    for (const [name, ephemeral] of this.provider.ephemeralResources) {
+      const s = ephemeral.schema;
+      ephemeral_resource_schemas[name] = this.schemaMessage(s.attributes, s.description, 0, s.deprecated !== undefined);
+    }
     return {
       provider: this.schemaMessage(this.provider.schema.attributes, this.provider.schema.description, 0, false),
       resource_schemas,
       data_source_schemas: {},
-      ephemeral_resource_schemas: {},
+      ephemeral_resource_schemas,
       functions: {},
       diagnostics: [],
       server_capabilities: { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false },
@@ -258,9 +304,16 @@ export class ProviderEngine {
     return resource;
   }
 
+  private ephemeral(request: Message): EphemeralResource<unknown> {
+    const typeName = String(request.type_name);
+    const ephemeral = this.provider.ephemeralResources.get(typeName);
+    if (!ephemeral) throw new ResourceError('Unknown ephemeral resource type', { detail: `This provider has no ephemeral resource type named ${JSON.stringify(typeName)}.` });
+    return ephemeral;
+  }
+
   /**
    * Decodes a DynamicValue into an object of `attributes` (null for a null value) and
-   * registers the values of sensitive attributes with the log redactor.
+   * registers the values of sensitive (and write-only) attributes with the log redactor.
    */
   private decode(attributes: Attributes, message: unknown): ObjectValue | null {
     const dv = (message ?? {}) as DynamicValueMessage;
@@ -331,9 +384,26 @@ export class ProviderEngine {
 
   private async validateResourceConfig(request: Message): Promise<Message> {
     const resource = this.resource(request);
-    const config = this.decode(resource.schema.attributes, request.config) ?? {};
+    const attributes = resource.schema.attributes;
+    const config = this.decode(attributes, request.config) ?? {};
     const def = resource.definition;
-    const diagnostics = await this.validate(resource.schema.attributes, config, def.validateConfig?.bind(def));
+    const diagnostics = await this.validate(attributes, config, def.validateConfig?.bind(def));
+    // A client that does not announce write-only support (Terraform before 1.11, or a tool
+    // speaking the protocol without it) would plan and store the value like any other.
+    const capabilities = (request.client_capabilities ?? {}) as { write_only_attributes_allowed?: boolean };
+    if (!capabilities.write_only_attributes_allowed) {
+      for (const name of writeOnlyNames(attributes)) {
+        if (config[name] === null || config[name] === undefined) continue;
+        diagnostics.push(
+          error(
+            'Write-only attribute not supported by this client',
+            `"${name}" is write-only: its value must never be stored in plan or state, and this client did not announce ` +
+              'support for write-only attributes. Use Terraform 1.11 or later (or OpenTofu 1.11 or later), or leave it unset.',
+            [name],
+          ),
+        );
+      }
+    }
     return { diagnostics: diagnostics.map(diagnosticToMessage) };
   }
 
@@ -361,14 +431,15 @@ export class ProviderEngine {
    * Completes what a resource returned into a full object: attributes it left out come
    * from `base`, leftover unknowns become null, and each value is checked against its type.
    */
-  private completeState(resource: Resource<unknown>, returned: unknown, base: ObjectValue | null, logger: Logger): ObjectValue {
+  private completeState(resource: Resource<unknown> | EphemeralResource<unknown>, returned: unknown, base: ObjectValue | null, logger: Logger): ObjectValue {
     if (returned === null || typeof returned !== 'object' || Array.isArray(returned)) {
       throw new ResourceError('Invalid result from the resource', { detail: `${resource.typeName} returned ${returned === null ? 'null' : typeof returned}, expected an object of attribute values.` });
     }
     const record = returned as Record<string, unknown>;
     const out: ObjectValue = {};
     for (const [name, attribute] of Object.entries(resource.schema.attributes)) {
-      const value = record[name] !== undefined ? record[name] : (base?.[name] ?? null);
+      // Write-only values never reach state, whatever the resource returned.
+      const value = attribute.options.writeOnly ? null : record[name] !== undefined ? record[name] : (base?.[name] ?? null);
       try {
         toWire(attribute.type, value, [name]);
       } catch (err) {
@@ -414,7 +485,8 @@ export class ProviderEngine {
       return { planned_state: this.encode(attributes, null), requires_replace: [], planned_private: privateData, diagnostics: [] };
     }
     const creating = prior === null;
-    const planned: ObjectValue = { ...proposed };
+    // Write-only values are in the proposal (it comes from the configuration) but never in a plan.
+    const planned: ObjectValue = withoutWriteOnly(attributes, proposed);
     const diagnostics: Diagnostic[] = [];
     const replace = new Set<string>();
 
@@ -430,6 +502,7 @@ export class ProviderEngine {
       }
     }
     for (const [name, attribute] of Object.entries(attributes)) {
+      if (attribute.options.writeOnly) continue;
       for (const modifier of attribute.options.planModifiers ?? []) {
         const modifierRequest: PlanModifierRequest<unknown> = {
           attribute: name,
@@ -450,6 +523,8 @@ export class ProviderEngine {
       const result = await resource.definition.modifyPlan({ config: config as never, state: prior as never, plan: planned as never, ctx: this.context(logger) });
       for (const name of result?.requiresReplace ?? []) replace.add(name);
       for (const d of result?.diagnostics ?? []) diagnostics.push(complete(d, []));
+      // modifyPlan may have written one back from the configuration.
+      for (const name of writeOnlyNames(attributes)) planned[name] = null;
     }
     if (logger.enabled('trace')) logger.trace('Planned state', { planned: loggable(attributes, planned), requires_replace: [...replace] });
     return {
@@ -469,6 +544,7 @@ export class ProviderEngine {
     const config = this.decode(attributes, request.config) ?? {};
     const privateData = (request.planned_private as Uint8Array | undefined) ?? EMPTY;
     const ctx = this.context(logger);
+    const writeOnly = Object.fromEntries(writeOnlyNames(attributes).map((name) => [name, config[name] ?? null]));
     // What the resource reported on the way (warnings), shown before a failure if one follows.
     const reported = new DiagnosticCollector();
     const answer = (state: ObjectValue | null, diagnostics: Diagnostic[] = []): Message => ({
@@ -492,10 +568,10 @@ export class ProviderEngine {
     let returned: unknown;
     try {
       if (prior === null) {
-        returned = await def.create({ plan: planned as never, config: config as never, ctx, diagnostics: reported });
+        returned = await def.create({ plan: planned as never, config: config as never, writeOnly: writeOnly as never, ctx, diagnostics: reported });
       } else {
         if (!def.update) throw new ResourceError('In-place update is not supported', { detail: `${resource.typeName} cannot be updated in place; this is a bug in the provider's plan.` });
-        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, ctx, diagnostics: reported });
+        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, writeOnly: writeOnly as never, ctx, diagnostics: reported });
       }
     } catch (err) {
       const diagnostic = diagnosticFromError(err, `Failed to ${action} ${resource.typeName}`);
@@ -569,6 +645,81 @@ export class ProviderEngine {
       throw err;
     }
     registerSensitive(this.redactor, attributes, value);
-    return { upgraded_state: this.encode(attributes, value), diagnostics: [] };
+    return { upgraded_state: this.encode(attributes, withoutWriteOnly(attributes, value)), diagnostics: [] };
+  }
+
+  private async validateEphemeralResourceConfig(request: Message): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const config = this.decode(ephemeral.schema.attributes, request.config) ?? {};
+    const def = ephemeral.definition;
+    const diagnostics = await this.validate(ephemeral.schema.attributes, config, def.validateConfig?.bind(def));
+    return { diagnostics: diagnostics.map(diagnosticToMessage) };
+  }
+
+  /**
+   * Opens an ephemeral resource: the result is the configuration with the computed values
+   * `open` decided (Terraform checks configured values come back unchanged), sensitive ones
+   * registered with the redactor; `private` travels as JSON bytes.
+   */
+  private async openEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const attributes = ephemeral.schema.attributes;
+    const config = this.decode(attributes, request.config) ?? {};
+    const reported = new DiagnosticCollector();
+    try {
+      const opened = await ephemeral.definition.open({ config: config as never, ctx: this.context(logger), diagnostics: reported });
+      const configured = Object.fromEntries(Object.entries(attributes).map(([name]) => [name, config[name] ?? null])) as ObjectValue;
+      const result = this.completeState(ephemeral, { ...(opened.result as object), ...this.configuredOnly(attributes, configured) }, configured, logger);
+      if (logger.enabled('trace')) logger.trace('Opened', { result: loggable(attributes, result), renew_at: opened.renewAt?.toISOString() });
+      const renewAt = timestamp(opened.renewAt);
+      const privateData = encodePrivate(opened.private);
+      return {
+        result: this.encode(attributes, result),
+        ...(renewAt ? { renew_at: renewAt } : {}),
+        ...(privateData ? { private: privateData } : {}),
+        diagnostics: reported.diagnostics.map(diagnosticToMessage),
+      };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to open ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    }
+  }
+
+  /** The values the configuration sets (non-null) for attributes that are not computed: they must come back as configured. */
+  private configuredOnly(attributes: Attributes, config: ObjectValue): ObjectValue {
+    const out: ObjectValue = {};
+    for (const [name, attribute] of Object.entries(attributes)) {
+      if (!attribute.options.computed || config[name] !== null) out[name] = config[name] ?? null;
+    }
+    return out;
+  }
+
+  private async renewEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const reported = new DiagnosticCollector();
+    try {
+      if (!ephemeral.definition.renew) return { diagnostics: [] };
+      const renewed = await ephemeral.definition.renew({ private: decodePrivate(request.private), ctx: this.context(logger), diagnostics: reported });
+      const renewAt = timestamp(renewed.renewAt);
+      const privateData = encodePrivate(renewed.private);
+      logger.debug('Renewed', { next_renew_at: renewed.renewAt?.toISOString() });
+      return {
+        ...(renewAt ? { renew_at: renewAt } : {}),
+        ...(privateData ? { private: privateData } : {}),
+        diagnostics: reported.diagnostics.map(diagnosticToMessage),
+      };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to renew ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    }
+  }
+
+  private async closeEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const reported = new DiagnosticCollector();
+    try {
+      await ephemeral.definition.close?.({ private: decodePrivate(request.private), ctx: this.context(logger), diagnostics: reported });
+      return { diagnostics: reported.diagnostics.map(diagnosticToMessage) };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to close ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    }
   }
 }
