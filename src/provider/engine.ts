@@ -5,7 +5,7 @@
  * it can be exercised directly.
  */
 import { DiagnosticCollector, diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
-import { REDACTED, type Logger, type Redactor } from './log';
+import { REDACTED, type LogFields, type Logger, type LogLevel, type Redactor } from './log';
 import type { DiagnosticMessage, DynamicValueMessage, PathStepMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage, TimestampMessage } from './proto';
 import type { EphemeralResource, JsonValue, Provider, Resource, ResourceContext } from './resource';
 import type { AnyAttribute, Attributes, PlanModifierRequest, ValidatorResult } from './schema';
@@ -144,6 +144,50 @@ function timestamp(date: Date | undefined): TimestampMessage | undefined {
   if (!Number.isFinite(ms)) throw new ResourceError('Invalid renewal time', { detail: 'renewAt is not a valid date.' });
   const seconds = Math.floor(ms / 1000);
   return { seconds, nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+/**
+ * A logger that holds its lines until `release()`, then writes them through `inner`. `open`
+ * creates secrets the redactor learns only from its result: lines it logs meanwhile are
+ * held so that those secrets are masked in them too.
+ */
+class HeldLogger implements Logger {
+  constructor(
+    private readonly inner: Logger,
+    private readonly held: { lines: (() => void)[] | undefined } = { lines: [] },
+  ) {}
+
+  private hold(level: LogLevel, message: string, fields: LogFields | undefined): void {
+    if (this.held.lines) this.held.lines.push(() => this.inner[level](message, fields));
+    else this.inner[level](message, fields);
+  }
+  trace(message: string, fields?: LogFields): void {
+    this.hold('trace', message, fields);
+  }
+  debug(message: string, fields?: LogFields): void {
+    this.hold('debug', message, fields);
+  }
+  info(message: string, fields?: LogFields): void {
+    this.hold('info', message, fields);
+  }
+  warn(message: string, fields?: LogFields): void {
+    this.hold('warn', message, fields);
+  }
+  error(message: string, fields?: LogFields): void {
+    this.hold('error', message, fields);
+  }
+  with(fields: LogFields): Logger {
+    return new HeldLogger(this.inner.with(fields), this.held);
+  }
+  enabled(level: LogLevel): boolean {
+    return this.inner.enabled(level);
+  }
+  /** Writes the held lines and stops holding. */
+  release(): void {
+    const lines = this.held.lines ?? [];
+    this.held.lines = undefined;
+    for (const line of lines) line();
+  }
 }
 
 interface EngineOptions {
@@ -568,10 +612,10 @@ export class ProviderEngine {
     let returned: unknown;
     try {
       if (prior === null) {
-        returned = await def.create({ plan: planned as never, config: config as never, writeOnly: writeOnly as never, ctx, diagnostics: reported });
+        returned = await def.create({ plan: planned as never, config: config as never, writeOnly, ctx, diagnostics: reported });
       } else {
         if (!def.update) throw new ResourceError('In-place update is not supported', { detail: `${resource.typeName} cannot be updated in place; this is a bug in the provider's plan.` });
-        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, writeOnly: writeOnly as never, ctx, diagnostics: reported });
+        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, writeOnly, ctx, diagnostics: reported });
       }
     } catch (err) {
       const diagnostic = diagnosticFromError(err, `Failed to ${action} ${resource.typeName}`);
@@ -666,9 +710,10 @@ export class ProviderEngine {
     const attributes = ephemeral.schema.attributes;
     const config = this.decode(attributes, request.config) ?? {};
     const reported = new DiagnosticCollector();
+    const held = new HeldLogger(logger);
     try {
-      const opened = await ephemeral.definition.open({ config: config as never, ctx: this.context(logger), diagnostics: reported });
-      const configured = Object.fromEntries(Object.entries(attributes).map(([name]) => [name, config[name] ?? null])) as ObjectValue;
+      const opened = await ephemeral.definition.open({ config: config as never, ctx: this.context(held), diagnostics: reported });
+      const configured: ObjectValue = Object.fromEntries(Object.keys(attributes).map((name) => [name, config[name] ?? null]));
       const result = this.completeState(ephemeral, { ...(opened.result as object), ...this.configuredOnly(attributes, configured) }, configured, logger);
       if (logger.enabled('trace')) logger.trace('Opened', { result: loggable(attributes, result), renew_at: opened.renewAt?.toISOString() });
       const renewAt = timestamp(opened.renewAt);
@@ -681,6 +726,8 @@ export class ProviderEngine {
       };
     } catch (err) {
       return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to open ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    } finally {
+      held.release();
     }
   }
 

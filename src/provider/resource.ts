@@ -241,7 +241,7 @@ export function ephemeralResourceFactory<P>(): <const S extends ResourceSchema, 
     return {
       typeName: definition.typeName,
       schema: definition.schema,
-      definition: definition as unknown as EphemeralResourceDefinition<ResourceSchema, P, JsonValue | undefined>,
+      definition,
     };
   };
 }
