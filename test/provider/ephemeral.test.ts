@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerraformWorkspace } from '../fixtures/terraform';
 import { ProviderEngine, type Message } from '../../src/provider/engine';
 import { createLogger, Redactor } from '../../src/provider/log';
+import { attr, defineEphemeralResource, defineProvider, defineResource } from '../../src/provider';
 import { decodeMsgpack, encodeMsgpack, type TfType } from '../../src/provider/values';
 import { readAccount, readEvents, type ToyEvent } from './toy/ephemeral';
 import { toyProvider } from './toy/provider';
@@ -335,5 +336,48 @@ describe('ephemeral resources and write-only attributes in the engine', () => {
     const plain = await engine.handle('OpenEphemeralResource', { type_name: 'toy_token', config: dv(token({ name: 'plain' }), tokenType) });
     expect(plain.renew_at).toBeUndefined();
     expect(diags(await engine.handle('OpenEphemeralResource', { type_name: 'toy_nothing', config: dv(token({}), tokenType) }))[0]?.summary).toBe('Unknown ephemeral resource type');
+  });
+
+  it('refuses unsound declarations when they are defined', () => {
+    const noop = { create: () => ({}), read: () => ({}), delete: () => undefined };
+    expect(() =>
+      defineResource({
+        typeName: 'x_bad',
+        schema: { description: 'x', attributes: { secret_wo: attr.string({ optional: true, computed: true, writeOnly: true, description: 'x' }) } },
+        ...noop,
+      }),
+    ).toThrow('x_bad.secret_wo: a write-only attribute cannot be computed (Terraform keeps it null in plan and state)');
+    expect(() =>
+      defineEphemeralResource({
+        typeName: 'x_lease',
+        schema: { description: 'x', attributes: { secret_wo: attr.string({ optional: true, writeOnly: true, description: 'x' }) } },
+        open: () => ({ result: {} }),
+      }),
+    ).toThrow('x_lease.secret_wo: write-only attributes exist only in managed resources');
+    const lease = defineEphemeralResource({ typeName: 'y_lease', schema: { description: 'x', attributes: {} }, open: () => ({ result: {} }) });
+    expect(() => defineProvider({ typeName: 'x', version: '1.0.0', schema: { description: 'x', attributes: {} }, configure: () => ({}), resources: [], ephemeralResources: [lease] })).toThrow(
+      'Ephemeral resource type "y_lease" must start with the provider name "x_"',
+    );
+  });
+
+  it('turns a failing open into an error diagnostic and still writes what open logged, masked', async () => {
+    const lines: string[] = [];
+    const redactor = new Redactor();
+    const failing = defineEphemeralResource({
+      typeName: 'x_lease',
+      schema: { description: 'x', attributes: { name: attr.string({ required: true, description: 'x' }) } },
+      open({ config, ctx }) {
+        ctx.redact('lease-secret-1');
+        ctx.logger.info('about to fail', { secret: 'lease-secret-1' });
+        throw new Error(`no lease for ${config.name}`);
+      },
+    });
+    const provider = defineProvider({ typeName: 'x', version: '1.0.0', schema: { description: 'x', attributes: {} }, configure: () => ({}), resources: [], ephemeralResources: [failing] });
+    const engine = new ProviderEngine(provider, { logger: createLogger({ level: 'info', module: 'x', sink: (l) => lines.push(l), redactor }), redactor });
+    const response = await engine.handle('OpenEphemeralResource', { type_name: 'x_lease', config: dv({ name: 'n' }, ['object', { name: 'string' }]) });
+    expect(diags(response)).toEqual([{ severity: 1, summary: 'Failed to open x_lease', detail: 'no lease for n' }]);
+    expect(response.result).toBeUndefined();
+    expect(lines.join('')).toContain('"@message":"about to fail"');
+    expect(lines.join('')).not.toContain('lease-secret-1');
   });
 });
