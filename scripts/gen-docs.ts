@@ -5,6 +5,9 @@
  *   docs/index.md                 docs-templates/index.md.tmpl + the provider block's schema
  *   docs/resources/<name>.md      docs-templates/resources/<name>.md.tmpl + the resource's schema
  *                                 (`adaptive_group` -> `group.md`, as the Registry names them)
+ *   docs/ephemeral-resources/<name>.md
+ *                                 docs-templates/ephemeral-resources/<name>.md.tmpl + its schema
+ *                                 (only when the provider declares ephemeral resources)
  *   docs/guides/<name>.md         docs-templates/guides/<name>.md.tmpl
  *
  * The schema comes from the provider definition, imported in-process: no Terraform, no
@@ -22,6 +25,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import path from 'node:path';
 import { cliConfigFor, PROVIDER_SOURCE } from '../src/install/mirror';
 import { adaptiveProvider } from '../src/plugin/provider';
+import type { Provider } from '../src/provider/resource';
 import type { AnyAttribute, Attributes } from '../src/provider/schema';
 import type { TfType } from '../src/provider/values';
 import { freshProgress, firstAttempt, nextAttempt, type Attempt, type AttemptProgress } from '../src/runtime/connections/tls';
@@ -110,6 +114,7 @@ function attributeLine(name: string, attribute: AnyAttribute, pathParts: readonl
   const { options } = attribute;
   const flags = [typeLabel(attribute.type)];
   if (options.sensitive) flags.push('Sensitive');
+  if (options.writeOnly) flags.push('Write-only');
   if (options.default !== undefined) flags.push(`default \`${hclLiteral(options.default)}\``);
   else if (options.optional && options.computed) flags.push('computed when unset');
   if (options.deprecated !== undefined) flags.push('Deprecated');
@@ -450,13 +455,55 @@ function listTemplates(root: string, dir: string): string[] {
     .sort();
 }
 
+/** The kinds of schema that get a page each: where their templates and pages live. */
+interface SchemaPageKind {
+  /** Folder under docs-templates/ and docs/. */
+  readonly folder: string;
+  /** In the front matter's title: `adaptive_group Resource - adaptive`. */
+  readonly title: string;
+  readonly members: (provider: Provider) => ReadonlyMap<string, { readonly schema: { readonly description: string; readonly attributes: Attributes } }>;
+}
+
+const SCHEMA_PAGE_KINDS: readonly SchemaPageKind[] = [
+  { folder: 'resources', title: 'Resource', members: (provider) => provider.resources },
+  { folder: 'ephemeral-resources', title: 'Ephemeral Resource', members: (provider) => provider.ephemeralResources },
+];
+
+/** The pages of one kind: each member's template with its schema. Every member needs a template and every template a member. */
+function schemaPages(root: string, provider: Provider, kind: SchemaPageKind): Map<string, string> {
+  const pages = new Map<string, string>();
+  const templates = new Set(listTemplates(root, `${TEMPLATES_DIR}/${kind.folder}`));
+  const members = kind.members(provider);
+  for (const typeName of sortedNames(members.keys())) {
+    const member = members.get(typeName);
+    if (!member) continue;
+    const page = resourcePageName(typeName, provider.typeName);
+    const file = `${page}${TEMPLATE_SUFFIX}`;
+    const template = `${TEMPLATES_DIR}/${kind.folder}/${file}`;
+    if (!templates.delete(file)) {
+      throw new Error(`${typeName} has no documentation template: write ${template} (start from another ${kind.title.toLowerCase()}'s template)`);
+    }
+    const { schema } = member;
+    const body = renderTemplate(readTemplate(root, template), {
+      root,
+      template,
+      subject: { typeName, description: schema.description, attributes: schema.attributes },
+    });
+    pages.set(`${DOCS_DIR}/${kind.folder}/${page}.md`, finish(frontMatter(`${typeName} ${kind.title} - ${provider.typeName}`, schema.description, template) + '\n' + body));
+  }
+  if (templates.size > 0) {
+    throw new Error(`templates for ${kind.folder} the provider does not have: ${[...templates].map((f) => `${TEMPLATES_DIR}/${kind.folder}/${f}`).join(', ')}`);
+  }
+  return pages;
+}
+
 /**
  * Renders every page in memory: path relative to the root (posix separators) -> contents.
- * Throws when a resource has no template, a template has no resource, or a template is
- * malformed.
+ * Throws when a resource (or ephemeral resource) has no template, a template has no
+ * resource, or a template is malformed. `provider` is the adaptive provider unless a test
+ * documents another one.
  */
-export function renderDocs(root: string = REPO_ROOT): Map<string, string> {
-  const provider = adaptiveProvider();
+export function renderDocs(root: string = REPO_ROOT, provider: Provider = adaptiveProvider()): Map<string, string> {
   const pages = new Map<string, string>();
 
   const indexTemplate = `${TEMPLATES_DIR}/index${TEMPLATE_SUFFIX}`;
@@ -467,26 +514,8 @@ export function renderDocs(root: string = REPO_ROOT): Map<string, string> {
   });
   pages.set(`${DOCS_DIR}/index.md`, finish(frontMatter(`${provider.typeName} Provider`, provider.schema.description, indexTemplate) + '\n' + indexBody));
 
-  const resourceTemplates = new Set(listTemplates(root, `${TEMPLATES_DIR}/resources`));
-  for (const typeName of sortedNames(provider.resources.keys())) {
-    const resource = provider.resources.get(typeName);
-    if (!resource) continue;
-    const page = resourcePageName(typeName, provider.typeName);
-    const file = `${page}${TEMPLATE_SUFFIX}`;
-    const template = `${TEMPLATES_DIR}/resources/${file}`;
-    if (!resourceTemplates.delete(file)) {
-      throw new Error(`${typeName} has no documentation template: write ${template} (start from another resource's template)`);
-    }
-    const { schema } = resource.definition;
-    const body = renderTemplate(readTemplate(root, template), {
-      root,
-      template,
-      subject: { typeName, description: schema.description, attributes: schema.attributes },
-    });
-    pages.set(`${DOCS_DIR}/resources/${page}.md`, finish(frontMatter(`${typeName} Resource - ${provider.typeName}`, schema.description, template) + '\n' + body));
-  }
-  if (resourceTemplates.size > 0) {
-    throw new Error(`templates for resources the provider does not have: ${[...resourceTemplates].map((f) => `${TEMPLATES_DIR}/resources/${f}`).join(', ')}`);
+  for (const kind of SCHEMA_PAGE_KINDS) {
+    for (const [relative, contents] of schemaPages(root, provider, kind)) pages.set(relative, contents);
   }
 
   for (const file of listTemplates(root, `${TEMPLATES_DIR}/guides`)) {
@@ -543,7 +572,7 @@ export function writeDocs(root: string = REPO_ROOT): DocsDiff {
   }
   for (const relative of diff.extra) rmSync(path.join(root, relative));
   // Directories left empty by deletions.
-  for (const dir of [`${DOCS_DIR}/resources`, `${DOCS_DIR}/guides`]) {
+  for (const dir of [...SCHEMA_PAGE_KINDS.map((kind) => `${DOCS_DIR}/${kind.folder}`), `${DOCS_DIR}/guides`]) {
     const full = path.join(root, dir);
     if (existsSync(full) && readdirSync(full).length === 0) rmSync(full, { recursive: true });
   }

@@ -4,10 +4,10 @@
  * everything that goes wrong into diagnostics. It knows nothing of gRPC (see server.ts), so
  * it can be exercised directly.
  */
-import { DiagnosticCollector, diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic, type DiagnosticInput } from './diagnostics';
-import { REDACTED, type Logger, type Redactor } from './log';
-import type { DiagnosticMessage, DynamicValueMessage, PathStepMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage } from './proto';
-import type { Provider, Resource, ResourceContext } from './resource';
+import { DiagnosticCollector, diagnosticFromError, error, hasErrors, ResourceError, type Diagnostic } from './diagnostics';
+import type { Logger, Redactor } from './log';
+import type { DiagnosticMessage, DynamicValueMessage, ProviderRpc, SchemaAttributeMessage, SchemaMessage } from './proto';
+import type { EphemeralResource, Provider, Resource, ResourceContext } from './resource';
 import type { AnyAttribute, Attributes, PlanModifierRequest, ValidatorResult } from './schema';
 import {
   decodeJson,
@@ -21,90 +21,17 @@ import {
   UNKNOWN,
   ValueError,
   valuesEqual,
-  type AttributePath,
   type ObjectValue,
-  type TfType,
   type Value,
 } from './values';
+import { objectType, pathToMessage, diagnosticToMessage, complete, validatorDiagnostics, loggable, secretStrings, registerSensitive, writeOnlyNames, withoutWriteOnly, encodePrivate, decodePrivate, timestamp, HeldLogger } from './engine-support';
+export { diagnosticToMessage, validatorDiagnostics } from './engine-support';
 
 /** A decoded request or response message: plain objects with snake_case fields. */
 export type Message = Record<string, unknown>;
 
-const SEVERITY = { error: 1, warning: 2 } as const;
+
 const EMPTY = new Uint8Array(0);
-
-/** The object type of a block of attributes. */
-function objectType(attributes: Attributes): TfType {
-  const out: Record<string, TfType> = {};
-  for (const [name, attribute] of Object.entries(attributes)) out[name] = attribute.type;
-  return ['object', out];
-}
-
-function pathToMessage(path: AttributePath): { steps: PathStepMessage[] } {
-  return {
-    steps: path.map((step) =>
-      typeof step === 'string' ? { attribute_name: step } : typeof step === 'number' ? { element_key_int: step } : { element_key_string: step.key },
-    ),
-  };
-}
-
-/** A diagnostic in wire form. */
-export function diagnosticToMessage(d: Diagnostic): DiagnosticMessage {
-  return {
-    severity: SEVERITY[d.severity],
-    summary: d.summary,
-    ...(d.detail !== undefined ? { detail: d.detail } : {}),
-    ...(d.path && d.path.length ? { attribute: pathToMessage(d.path) } : {}),
-  };
-}
-
-function complete(input: DiagnosticInput, basePath: AttributePath): Diagnostic {
-  const path = [...basePath, ...(input.path ?? [])];
-  return {
-    severity: input.severity ?? 'error',
-    summary: input.summary,
-    ...(input.detail !== undefined ? { detail: input.detail } : {}),
-    ...(path.length ? { path } : {}),
-  };
-}
-
-/** Normalises what a validator returned into diagnostics rooted at `basePath`. */
-export function validatorDiagnostics(result: ValidatorResult, basePath: AttributePath, summary: string): Diagnostic[] {
-  if (result === undefined || result === null) return [];
-  if (typeof result === 'string') return [complete({ summary, detail: result }, basePath)];
-  if (Array.isArray(result)) return (result as readonly DiagnosticInput[]).map((d) => complete(d, basePath));
-  return [complete(result as DiagnosticInput, basePath)];
-}
-
-/** The value of an attribute for logs: sensitive attributes masked. */
-function loggable(attributes: Attributes, value: Value): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || isUnknown(value)) return value;
-  const out: Record<string, unknown> = {};
-  for (const [name, v] of Object.entries(value)) out[name] = attributes[name]?.options.sensitive && v !== null ? REDACTED : v;
-  return out;
-}
-
-/**
- * The secrets inside a sensitive attribute's value, to register with the redactor: every
- * string in it, or, when the attribute names its `secretFields`, the strings under those
- * keys of the objects it holds (a credential's password, not the member it is for).
- */
-function* secretStrings(value: unknown, fields?: readonly string[]): Generator<string> {
-  if (typeof value === 'string') yield value;
-  else if (Array.isArray(value)) for (const v of value) yield* secretStrings(v, fields);
-  else if (value !== null && typeof value === 'object' && !isUnknown(value)) {
-    for (const [key, v] of Object.entries(value)) {
-      if (!fields || fields.includes(key)) yield* secretStrings(v, fields);
-    }
-  }
-}
-
-/** Registers the secrets of every sensitive attribute of `object`. */
-function registerSensitive(redactor: Redactor, attributes: Attributes, object: ObjectValue): void {
-  for (const [name, attribute] of Object.entries(attributes)) {
-    if (attribute.options.sensitive) for (const s of secretStrings(object[name], attribute.options.secretFields)) redactor.add(s);
-  }
-}
 
 interface EngineOptions {
   readonly logger: Logger;
@@ -142,10 +69,10 @@ export class ProviderEngine {
       MoveResourceState: async (r) => ({ diagnostics: [diagnosticToMessage(error('Moving resources is not supported', `This provider cannot move state into ${String(r.target_type_name)}.`))] }),
       ValidateDataResourceConfig: async (r) => this.noSuch('data source', r),
       ReadDataSource: async (r) => this.noSuch('data source', r),
-      ValidateEphemeralResourceConfig: async (r) => this.noSuch('ephemeral resource', r),
-      OpenEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
-      RenewEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
-      CloseEphemeralResource: async (r) => this.noSuch('ephemeral resource', r),
+      ValidateEphemeralResourceConfig: (r) => this.validateEphemeralResourceConfig(r),
+      OpenEphemeralResource: (r, l) => this.openEphemeralResource(r, l),
+      RenewEphemeralResource: (r, l) => this.renewEphemeralResource(r, l),
+      CloseEphemeralResource: (r, l) => this.closeEphemeralResource(r, l),
       GetFunctions: async () => ({ functions: {}, diagnostics: [] }),
       CallFunction: async (r) => ({ error: { text: `This provider declares no functions (asked for ${String(r.name)}).` } }),
       StopProvider: async () => this.stopProvider(),
@@ -212,7 +139,7 @@ export class ProviderEngine {
       data_sources: [],
       resources: [...this.provider.resources.keys()].map((type_name) => ({ type_name })),
       functions: [],
-      ephemeral_resources: [],
+      ephemeral_resources: [...this.provider.ephemeralResources.keys()].map((type_name) => ({ type_name })),
     };
   }
 
@@ -226,6 +153,7 @@ export class ProviderEngine {
       computed: a.options.computed === true,
       sensitive: a.options.sensitive === true,
       deprecated: a.options.deprecated !== undefined,
+      write_only: a.options.writeOnly === true,
     }));
     return { version, block: { version, attributes: attributeMessages, block_types: [], description, deprecated } };
   }
@@ -236,11 +164,16 @@ export class ProviderEngine {
       const s = resource.schema;
       resource_schemas[name] = this.schemaMessage(s.attributes, s.description, s.version ?? 0, s.deprecated !== undefined);
     }
+    const ephemeral_resource_schemas: Record<string, SchemaMessage> = {};
+    for (const [name, ephemeral] of this.provider.ephemeralResources) {
+      const s = ephemeral.schema;
+      ephemeral_resource_schemas[name] = this.schemaMessage(s.attributes, s.description, 0, s.deprecated !== undefined);
+    }
     return {
       provider: this.schemaMessage(this.provider.schema.attributes, this.provider.schema.description, 0, false),
       resource_schemas,
       data_source_schemas: {},
-      ephemeral_resource_schemas: {},
+      ephemeral_resource_schemas,
       functions: {},
       diagnostics: [],
       server_capabilities: { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false },
@@ -258,9 +191,16 @@ export class ProviderEngine {
     return resource;
   }
 
+  private ephemeral(request: Message): EphemeralResource<unknown> {
+    const typeName = String(request.type_name);
+    const ephemeral = this.provider.ephemeralResources.get(typeName);
+    if (!ephemeral) throw new ResourceError('Unknown ephemeral resource type', { detail: `This provider has no ephemeral resource type named ${JSON.stringify(typeName)}.` });
+    return ephemeral;
+  }
+
   /**
    * Decodes a DynamicValue into an object of `attributes` (null for a null value) and
-   * registers the values of sensitive attributes with the log redactor.
+   * registers the values of sensitive (and write-only) attributes with the log redactor.
    */
   private decode(attributes: Attributes, message: unknown): ObjectValue | null {
     const dv = (message ?? {}) as DynamicValueMessage;
@@ -331,9 +271,26 @@ export class ProviderEngine {
 
   private async validateResourceConfig(request: Message): Promise<Message> {
     const resource = this.resource(request);
-    const config = this.decode(resource.schema.attributes, request.config) ?? {};
+    const attributes = resource.schema.attributes;
+    const config = this.decode(attributes, request.config) ?? {};
     const def = resource.definition;
-    const diagnostics = await this.validate(resource.schema.attributes, config, def.validateConfig?.bind(def));
+    const diagnostics = await this.validate(attributes, config, def.validateConfig?.bind(def));
+    // A client that does not announce write-only support (Terraform before 1.11, or a tool
+    // speaking the protocol without it) would plan and store the value like any other.
+    const capabilities = (request.client_capabilities ?? {}) as { write_only_attributes_allowed?: boolean };
+    if (!capabilities.write_only_attributes_allowed) {
+      for (const name of writeOnlyNames(attributes)) {
+        if (config[name] === null || config[name] === undefined) continue;
+        diagnostics.push(
+          error(
+            'Write-only attribute not supported by this client',
+            `"${name}" is write-only: its value must never be stored in plan or state, and this client did not announce ` +
+              'support for write-only attributes. Use Terraform 1.11 or later (or OpenTofu 1.11 or later), or leave it unset.',
+            [name],
+          ),
+        );
+      }
+    }
     return { diagnostics: diagnostics.map(diagnosticToMessage) };
   }
 
@@ -361,14 +318,15 @@ export class ProviderEngine {
    * Completes what a resource returned into a full object: attributes it left out come
    * from `base`, leftover unknowns become null, and each value is checked against its type.
    */
-  private completeState(resource: Resource<unknown>, returned: unknown, base: ObjectValue | null, logger: Logger): ObjectValue {
+  private completeState(resource: Resource<unknown> | EphemeralResource<unknown>, returned: unknown, base: ObjectValue | null, logger: Logger): ObjectValue {
     if (returned === null || typeof returned !== 'object' || Array.isArray(returned)) {
       throw new ResourceError('Invalid result from the resource', { detail: `${resource.typeName} returned ${returned === null ? 'null' : typeof returned}, expected an object of attribute values.` });
     }
     const record = returned as Record<string, unknown>;
     const out: ObjectValue = {};
     for (const [name, attribute] of Object.entries(resource.schema.attributes)) {
-      const value = record[name] !== undefined ? record[name] : (base?.[name] ?? null);
+      // Write-only values never reach state, whatever the resource returned.
+      const value = attribute.options.writeOnly ? null : record[name] !== undefined ? record[name] : (base?.[name] ?? null);
       try {
         toWire(attribute.type, value, [name]);
       } catch (err) {
@@ -414,7 +372,8 @@ export class ProviderEngine {
       return { planned_state: this.encode(attributes, null), requires_replace: [], planned_private: privateData, diagnostics: [] };
     }
     const creating = prior === null;
-    const planned: ObjectValue = { ...proposed };
+    // Write-only values are in the proposal (it comes from the configuration) but never in a plan.
+    const planned: ObjectValue = withoutWriteOnly(attributes, proposed);
     const diagnostics: Diagnostic[] = [];
     const replace = new Set<string>();
 
@@ -430,6 +389,7 @@ export class ProviderEngine {
       }
     }
     for (const [name, attribute] of Object.entries(attributes)) {
+      if (attribute.options.writeOnly) continue;
       for (const modifier of attribute.options.planModifiers ?? []) {
         const modifierRequest: PlanModifierRequest<unknown> = {
           attribute: name,
@@ -450,6 +410,8 @@ export class ProviderEngine {
       const result = await resource.definition.modifyPlan({ config: config as never, state: prior as never, plan: planned as never, ctx: this.context(logger) });
       for (const name of result?.requiresReplace ?? []) replace.add(name);
       for (const d of result?.diagnostics ?? []) diagnostics.push(complete(d, []));
+      // modifyPlan may have written one back from the configuration.
+      for (const name of writeOnlyNames(attributes)) planned[name] = null;
     }
     if (logger.enabled('trace')) logger.trace('Planned state', { planned: loggable(attributes, planned), requires_replace: [...replace] });
     return {
@@ -469,6 +431,7 @@ export class ProviderEngine {
     const config = this.decode(attributes, request.config) ?? {};
     const privateData = (request.planned_private as Uint8Array | undefined) ?? EMPTY;
     const ctx = this.context(logger);
+    const writeOnly = Object.fromEntries(writeOnlyNames(attributes).map((name) => [name, config[name] ?? null]));
     // What the resource reported on the way (warnings), shown before a failure if one follows.
     const reported = new DiagnosticCollector();
     const answer = (state: ObjectValue | null, diagnostics: Diagnostic[] = []): Message => ({
@@ -492,10 +455,10 @@ export class ProviderEngine {
     let returned: unknown;
     try {
       if (prior === null) {
-        returned = await def.create({ plan: planned as never, config: config as never, ctx, diagnostics: reported });
+        returned = await def.create({ plan: planned as never, config: config as never, writeOnly, ctx, diagnostics: reported });
       } else {
         if (!def.update) throw new ResourceError('In-place update is not supported', { detail: `${resource.typeName} cannot be updated in place; this is a bug in the provider's plan.` });
-        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, ctx, diagnostics: reported });
+        returned = await def.update({ plan: planned as never, state: prior as never, config: config as never, writeOnly, ctx, diagnostics: reported });
       }
     } catch (err) {
       const diagnostic = diagnosticFromError(err, `Failed to ${action} ${resource.typeName}`);
@@ -569,6 +532,84 @@ export class ProviderEngine {
       throw err;
     }
     registerSensitive(this.redactor, attributes, value);
-    return { upgraded_state: this.encode(attributes, value), diagnostics: [] };
+    return { upgraded_state: this.encode(attributes, withoutWriteOnly(attributes, value)), diagnostics: [] };
+  }
+
+  private async validateEphemeralResourceConfig(request: Message): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const config = this.decode(ephemeral.schema.attributes, request.config) ?? {};
+    const def = ephemeral.definition;
+    const diagnostics = await this.validate(ephemeral.schema.attributes, config, def.validateConfig?.bind(def));
+    return { diagnostics: diagnostics.map(diagnosticToMessage) };
+  }
+
+  /**
+   * Opens an ephemeral resource: the result is the configuration with the computed values
+   * `open` decided (Terraform checks configured values come back unchanged), sensitive ones
+   * registered with the redactor; `private` travels as JSON bytes.
+   */
+  private async openEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const attributes = ephemeral.schema.attributes;
+    const config = this.decode(attributes, request.config) ?? {};
+    const reported = new DiagnosticCollector();
+    const held = new HeldLogger(logger);
+    try {
+      const opened = await ephemeral.definition.open({ config: config as never, ctx: this.context(held), diagnostics: reported });
+      const configured: ObjectValue = Object.fromEntries(Object.keys(attributes).map((name) => [name, config[name] ?? null]));
+      const result = this.completeState(ephemeral, { ...(opened.result as object), ...this.configuredOnly(attributes, configured) }, configured, logger);
+      if (logger.enabled('trace')) logger.trace('Opened', { result: loggable(attributes, result), renew_at: opened.renewAt?.toISOString() });
+      const renewAt = timestamp(opened.renewAt);
+      const privateData = encodePrivate(opened.private);
+      return {
+        result: this.encode(attributes, result),
+        ...(renewAt ? { renew_at: renewAt } : {}),
+        ...(privateData ? { private: privateData } : {}),
+        diagnostics: reported.diagnostics.map(diagnosticToMessage),
+      };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to open ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    } finally {
+      held.release();
+    }
+  }
+
+  /** The values the configuration sets (non-null) for attributes that are not computed: they must come back as configured. */
+  private configuredOnly(attributes: Attributes, config: ObjectValue): ObjectValue {
+    const out: ObjectValue = {};
+    for (const [name, attribute] of Object.entries(attributes)) {
+      if (!attribute.options.computed || config[name] !== null) out[name] = config[name] ?? null;
+    }
+    return out;
+  }
+
+  private async renewEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const reported = new DiagnosticCollector();
+    try {
+      if (!ephemeral.definition.renew) return { diagnostics: [] };
+      const renewed = await ephemeral.definition.renew({ private: decodePrivate(request.private), ctx: this.context(logger), diagnostics: reported });
+      const renewAt = timestamp(renewed.renewAt);
+      const privateData = encodePrivate(renewed.private);
+      logger.debug('Renewed', { next_renew_at: renewed.renewAt?.toISOString() });
+      return {
+        ...(renewAt ? { renew_at: renewAt } : {}),
+        ...(privateData ? { private: privateData } : {}),
+        diagnostics: reported.diagnostics.map(diagnosticToMessage),
+      };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to renew ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    }
+  }
+
+  private async closeEphemeralResource(request: Message, logger: Logger): Promise<Message> {
+    const ephemeral = this.ephemeral(request);
+    const reported = new DiagnosticCollector();
+    try {
+      await ephemeral.definition.close?.({ private: decodePrivate(request.private), ctx: this.context(logger), diagnostics: reported });
+      return { diagnostics: reported.diagnostics.map(diagnosticToMessage) };
+    } catch (err) {
+      return { diagnostics: [...reported.diagnostics, diagnosticFromError(err, `Failed to close ${ephemeral.typeName}`)].map(diagnosticToMessage) };
+    }
   }
 }

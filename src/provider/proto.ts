@@ -80,7 +80,12 @@ const tfplugin6 = {
   // and GetProviderSchema name the map's value type.
   Function: message({}),
   ServerCapabilities: message({ plan_destroy: f('bool', 1), get_provider_schema_optional: f('bool', 2), move_resource_state: f('bool', 3) }),
-  ClientCapabilities: message({ deferral_allowed: f('bool', 1), write_only_attributes_allowed: f('bool', 2) }),
+  ClientCapabilities: message({ deferral_allowed: f('bool', 1), write_only_attributes_allowed: f('bool', 2), store_planned_private: f('bool', 3) }),
+  // Never sent by this provider (it does not defer); declared so Open's response matches upstream.
+  Deferred: message(
+    { reason: f('Reason', 1) },
+    { Reason: { values: { UNKNOWN: 0, RESOURCE_CONFIG_UNKNOWN: 1, PROVIDER_CONFIG_UNKNOWN: 2, ABSENT_PREREQ: 3 } } },
+  ),
   GetMetadata: rpc(
     {},
     {
@@ -163,9 +168,17 @@ const tfplugin6 = {
     { target_state: f('DynamicValue', 1), diagnostics: diagnostics(2), target_private: f('bytes', 3) },
   ),
   ReadDataSource: rpc({ type_name: f('string', 1), config: f('DynamicValue', 2) }, { state: f('DynamicValue', 1), diagnostics: diagnostics(2) }),
-  OpenEphemeralResource: rpc({ type_name: f('string', 1), config: f('DynamicValue', 2) }, { diagnostics: diagnostics(1) }),
-  RenewEphemeralResource: rpc({ type_name: f('string', 1) }, { diagnostics: diagnostics(1) }),
-  CloseEphemeralResource: rpc({ type_name: f('string', 1) }, { diagnostics: diagnostics(1) }),
+  // `renew_at` and `private` are proto3 `optional` upstream: absent and empty differ on the
+  // wire only in presence, which protobufjs gives by leaving the field out of the object.
+  OpenEphemeralResource: rpc(
+    { type_name: f('string', 1), config: f('DynamicValue', 2), client_capabilities: f('ClientCapabilities', 3) },
+    { diagnostics: diagnostics(1), renew_at: f('google.protobuf.Timestamp', 2), result: f('DynamicValue', 3), private: f('bytes', 4), deferred: f('Deferred', 5) },
+  ),
+  RenewEphemeralResource: rpc(
+    { type_name: f('string', 1), private: f('bytes', 2) },
+    { diagnostics: diagnostics(1), renew_at: f('google.protobuf.Timestamp', 2), private: f('bytes', 3) },
+  ),
+  CloseEphemeralResource: rpc({ type_name: f('string', 1), private: f('bytes', 2) }, { diagnostics: diagnostics(1) }),
   GetFunctions: rpc({}, { functions: map('Function', 1), diagnostics: diagnostics(2) }),
   CallFunction: rpc({ name: f('string', 1), arguments: repeated('DynamicValue', 2) }, { result: f('DynamicValue', 1), error: f('FunctionError', 2) }),
 };
@@ -183,7 +196,7 @@ const descriptor = {
         ),
       },
     },
-    google: { nested: { protobuf: { nested: { Empty: message({}) } } } },
+    google: { nested: { protobuf: { nested: { Empty: message({}), Timestamp: message({ seconds: f('int64', 1), nanos: f('int32', 2) }) } } } },
     grpc: {
       nested: {
         health: {
@@ -349,6 +362,13 @@ export interface SchemaAttributeMessage {
   computed: boolean;
   sensitive: boolean;
   deprecated: boolean;
+  write_only: boolean;
+}
+
+/** `google.protobuf.Timestamp`. */
+export interface TimestampMessage {
+  seconds: number;
+  nanos: number;
 }
 
 /** `tfplugin6.Schema`. */

@@ -5,9 +5,12 @@
  */
 import type { ApplyDiagnostics, DiagnosticInput } from './diagnostics';
 import type { Logger } from './log';
-import type { ConfigOf, ModelOf, PlannedOf, ProviderSchema, ResourceSchema, ValidatorResult } from './schema';
+import type { ConfigOf, ModelOf, PlannedOf, ProviderSchema, ResourceSchema, ValidatorResult, WriteOnlyOf } from './schema';
 import { schemaProblems } from './schema';
 import type { AttributePath, PathStep } from './values';
+
+/** What `private` may hold: anything JSON can carry (Terraform keeps it as opaque bytes). */
+export type JsonValue = string | number | boolean | null | readonly JsonValue[] | { readonly [key: string]: JsonValue };
 
 /** What every resource method receives besides its values. */
 export interface ResourceContext<P> {
@@ -69,11 +72,13 @@ export interface ResourceDefinition<S extends ResourceSchema, P> {
    * anything it leaves out is taken from the plan. Like `update` and `delete`, called only
    * when applying (ApplyResourceChange), never by plan, refresh, import or validate: the
    * place for writes, and for work that must not happen while only planning. What went
-   * through with a caveat goes to `diagnostics` as a warning.
+   * through with a caveat goes to `diagnostics` as a warning. Write-only attributes are
+   * null in `plan`: their values are in `writeOnly` (and `config`).
    */
   create(request: {
     readonly plan: PlannedOf<S>;
     readonly config: ModelOf<S>;
+    readonly writeOnly: WriteOnlyOf<S>;
     readonly ctx: ResourceContext<P>;
     readonly diagnostics: ResourceDiagnostics<S>;
   }): Promise<PartialModel<S>> | PartialModel<S>;
@@ -86,12 +91,14 @@ export interface ResourceDefinition<S extends ResourceSchema, P> {
 
   /**
    * Updates the object in place. Leave it out when every configurable attribute requires
-   * replacement.
+   * replacement. Terraform plans an update only when a planned value changes: a new
+   * write-only value alone does not (hence the `*_version` attribute users bump).
    */
   update?(request: {
     readonly plan: PlannedOf<S>;
     readonly state: ModelOf<S>;
     readonly config: ModelOf<S>;
+    readonly writeOnly: WriteOnlyOf<S>;
     readonly ctx: ResourceContext<P>;
     readonly diagnostics: ResourceDiagnostics<S>;
   }): Promise<PartialModel<S>> | PartialModel<S>;
@@ -125,6 +132,12 @@ function assertSchema(owner: string, problems: readonly string[]): void {
   if (problems.length) throw new Error(`Invalid schema for ${owner}:\n  - ${problems.join('\n  - ')}`);
 }
 
+function assertTypeName(typeName: string): void {
+  if (!/^[a-z][a-z0-9]*_[a-z0-9_]+$/.test(typeName)) {
+    throw new Error(`Resource type name "${typeName}" must be the provider name, an underscore, then lower case words`);
+  }
+}
+
 /**
  * Returns `defineResource` bound to the provider's configured client type `P`, so resource
  * methods see `ctx.provider` typed:
@@ -136,9 +149,7 @@ function assertSchema(owner: string, problems: readonly string[]): void {
  */
 export function resourceFactory<P>(): <const S extends ResourceSchema>(definition: ResourceDefinition<S, P>) => Resource<P> {
   return (definition) => {
-    if (!/^[a-z][a-z0-9]*_[a-z0-9_]+$/.test(definition.typeName)) {
-      throw new Error(`Resource type name "${definition.typeName}" must be the provider name, an underscore, then lower case words`);
-    }
+    assertTypeName(definition.typeName);
     assertSchema(definition.typeName, schemaProblems(definition.typeName, definition.schema.attributes));
     return {
       typeName: definition.typeName,
@@ -150,6 +161,93 @@ export function resourceFactory<P>(): <const S extends ResourceSchema>(definitio
 
 /** `resourceFactory` for resources that do not use the provider's configured client. */
 export const defineResource = resourceFactory<unknown>();
+
+/** What `open` may report besides its result (warnings, at one of the attributes). */
+export type EphemeralDiagnostics<S extends ResourceSchema> = ApplyDiagnostics<ResourcePath<S>>;
+
+/** What `open` returns. */
+export interface OpenResult<S extends ResourceSchema, T extends JsonValue | undefined> {
+  /** The computed attributes (configured ones are echoed by the framework). */
+  readonly result: PartialModel<S>;
+  /** When Terraform should call `renew`, if the run is still going then. */
+  readonly renewAt?: Date;
+  /** What `renew` and `close` need to find the object again (an id, a lease): JSON, opaque to Terraform. */
+  readonly private?: T;
+}
+
+/** What `renew` returns. */
+export interface RenewResult<T extends JsonValue | undefined> {
+  /** The next renewal; without it Terraform renews no more. */
+  readonly renewAt?: Date;
+  /** Replaces the private data the next `renew` receives (not `close`: see `close`). */
+  readonly private?: T;
+}
+
+/**
+ * An ephemeral resource type (Terraform 1.10+ `ephemeral` blocks): a value Terraform opens
+ * when it needs it, keeps alive with `renew` while the run lasts and closes at the end of
+ * the run. Nothing of it is stored in plan or state. Terraform opens it during plan too
+ * (unless its configuration is still unknown): `open` runs on every plan and apply, and
+ * `close` follows in the same run.
+ */
+export interface EphemeralResourceDefinition<S extends ResourceSchema, P, T extends JsonValue | undefined> {
+  /** The type name, prefixed with the provider's name: `adaptive_credential`. */
+  readonly typeName: string;
+  readonly schema: S;
+
+  /** Cross-attribute checks at validate time. Any value may be unknown; check only known ones. */
+  validateConfig?(request: { readonly config: ConfigOf<S> }): ValidatorResult | Promise<ValidatorResult>;
+
+  /**
+   * Opens the object: called with a wholly known configuration, during plan and apply. Returns
+   * the computed attributes (`result`), optionally when to renew and private data for
+   * `renew` and `close`. Values of sensitive attributes are kept out of logs.
+   */
+  open(request: { readonly config: ModelOf<S>; readonly ctx: ResourceContext<P>; readonly diagnostics: EphemeralDiagnostics<S> }): OpenResult<S, T> | Promise<OpenResult<S, T>>;
+
+  /**
+   * Extends the object's life once `renewAt` has passed, while the run still uses it.
+   * Receives the latest private data (from `open`, or the previous `renew`).
+   */
+  renew?(request: { readonly private: T; readonly ctx: ResourceContext<P>; readonly diagnostics: ApplyDiagnostics }): RenewResult<T> | Promise<RenewResult<T>>;
+
+  /**
+   * Ends the object when Terraform no longer needs it (end of the run, plan included).
+   * Receives the private data `open` returned: Terraform does not hand `renew`'s private
+   * data to close, so keep in `open`'s what closing needs.
+   */
+  close?(request: { readonly private: T; readonly ctx: ResourceContext<P>; readonly diagnostics: ApplyDiagnostics }): void | Promise<void>;
+}
+
+/** An ephemeral resource definition with its types erased, ready to serve. */
+export interface EphemeralResource<P> {
+  readonly typeName: string;
+  readonly schema: ResourceSchema;
+  /** @internal the untyped definition the engine calls. */
+  readonly definition: EphemeralResourceDefinition<ResourceSchema, P, JsonValue | undefined>;
+}
+
+/**
+ * Returns `defineEphemeralResource` bound to the provider's configured client type `P`
+ * (as `resourceFactory` does for resources).
+ */
+export function ephemeralResourceFactory<P>(): <const S extends ResourceSchema, T extends JsonValue | undefined = undefined>(
+  definition: EphemeralResourceDefinition<S, P, T>,
+) => EphemeralResource<P> {
+  return (definition) => {
+    assertTypeName(definition.typeName);
+    if (definition.schema.version) throw new Error(`Ephemeral resource ${definition.typeName} has no stored state: its schema takes no version`);
+    assertSchema(definition.typeName, schemaProblems(definition.typeName, definition.schema.attributes, 'other'));
+    return {
+      typeName: definition.typeName,
+      schema: definition.schema,
+      definition,
+    };
+  };
+}
+
+/** `ephemeralResourceFactory` for ephemeral resources that do not use the provider's configured client. */
+export const defineEphemeralResource = ephemeralResourceFactory<unknown>();
 
 /** What `configure` receives. */
 export interface ConfigureRequest<S extends ProviderSchema> {
@@ -180,6 +278,8 @@ export interface ProviderDefinition<S extends ProviderSchema, P> {
    */
   secrets?(add: (secret: string) => void): void;
   readonly resources: readonly Resource<P>[];
+  /** Its ephemeral resource types (`ephemeral "x_y" {}` blocks), if any. */
+  readonly ephemeralResources?: readonly EphemeralResource<P>[];
 }
 
 /** A provider ready to serve. */
@@ -190,25 +290,30 @@ export interface Provider {
   /** @internal */
   readonly definition: ProviderDefinition<ProviderSchema, unknown>;
   readonly resources: ReadonlyMap<string, Resource<unknown>>;
+  readonly ephemeralResources: ReadonlyMap<string, EphemeralResource<unknown>>;
 }
 
 /** Declares a provider. Checks its schema and resource names up front. */
 export function defineProvider<const S extends ProviderSchema, P>(definition: ProviderDefinition<S, P>): Provider {
-  assertSchema(`provider ${definition.typeName}`, schemaProblems(`provider.${definition.typeName}`, definition.schema.attributes));
-  const resources = new Map<string, Resource<unknown>>();
-  for (const resource of definition.resources) {
-    if (!resource.typeName.startsWith(definition.typeName + '_')) {
-      throw new Error(`Resource type "${resource.typeName}" must start with the provider name "${definition.typeName}_"`);
+  assertSchema(`provider ${definition.typeName}`, schemaProblems(`provider.${definition.typeName}`, definition.schema.attributes, 'other'));
+  const byName = <R extends { readonly typeName: string }>(kind: string, list: readonly R[]): Map<string, R> => {
+    const out = new Map<string, R>();
+    for (const item of list) {
+      if (!item.typeName.startsWith(definition.typeName + '_')) {
+        throw new Error(`${kind} type "${item.typeName}" must start with the provider name "${definition.typeName}_"`);
+      }
+      if (out.has(item.typeName)) throw new Error(`${kind} type "${item.typeName}" is declared twice`);
+      out.set(item.typeName, item);
     }
-    if (resources.has(resource.typeName)) throw new Error(`Resource type "${resource.typeName}" is declared twice`);
-    resources.set(resource.typeName, resource);
-  }
+    return out;
+  };
   return {
     typeName: definition.typeName,
     version: definition.version,
     schema: definition.schema,
     definition,
-    resources,
+    resources: byName('Resource', definition.resources),
+    ephemeralResources: byName('Ephemeral resource', definition.ephemeralResources ?? []),
   };
 }
 

@@ -76,6 +76,14 @@ export interface AttributeOptions<V> {
   readonly secretFields?: readonly string[];
   /** A deprecation message; the attribute still works. */
   readonly deprecated?: string;
+  /**
+   * Write-only (Terraform 1.11+, managed resources only): the configured value reaches
+   * `create` and `update` (`writeOnly`, `config`) but is never planned nor stored: plan and
+   * state always hold null, and a change to it alone plans nothing. Pair it with a
+   * `*_version` attribute the user bumps to apply a new value. Never computed, no default.
+   * Its value is kept out of logs like a sensitive one's.
+   */
+  readonly writeOnly?: boolean;
   readonly validators?: readonly Validator<V>[];
   readonly planModifiers?: readonly PlanModifier<V>[];
   /** Value planned when the configuration leaves the attribute unset (needs optional + computed). */
@@ -103,6 +111,7 @@ export interface AnyAttributeOptions {
   readonly sensitive?: boolean;
   readonly secretFields?: readonly string[];
   readonly deprecated?: string;
+  readonly writeOnly?: boolean;
   readonly validators?: readonly Validator<never>[];
   readonly planModifiers?: readonly AnyPlanModifier[];
   readonly default?: unknown;
@@ -159,6 +168,7 @@ export const attr = {
 };
 
 type ValueOf<A> = A extends Attribute<infer T, infer O> ? (O extends { required: true } ? Known<T> : Known<T> | null) : never;
+type IsWriteOnly<A> = A extends Attribute<TfType, infer O> ? (O extends { writeOnly: true } ? true : false) : false;
 type IsComputed<A> = A extends Attribute<TfType, infer O> ? (O extends { computed: true } ? true : false) : false;
 
 /** The typed model of a schema: one property per attribute; optional and computed ones may be null. */
@@ -181,11 +191,25 @@ export type PlannedOf<S extends { readonly attributes: Attributes }> = {
     : ValueOf<S['attributes'][K]>;
 };
 
+/** The names of a schema's write-only attributes. */
+export type WriteOnlyNames<S extends { readonly attributes: Attributes }> = {
+  [K in keyof S['attributes']]: IsWriteOnly<S['attributes'][K]> extends true ? K : never;
+}[keyof S['attributes']];
+
+/**
+ * The configured values of a schema's write-only attributes, as `create` and `update`
+ * receive them (`writeOnly.password_wo`): the only place they exist, since plan and state
+ * hold null for them.
+ */
+export type WriteOnlyOf<S extends { readonly attributes: Attributes }> = {
+  -readonly [K in WriteOnlyNames<S>]: ValueOf<S['attributes'][K]>;
+};
+
 /**
  * Checks a schema declaration for mistakes Terraform would reject late or confusingly, and
  * returns them as messages (empty when sound). The framework refuses to serve otherwise.
  */
-export function schemaProblems(owner: string, attributes: Attributes): string[] {
+export function schemaProblems(owner: string, attributes: Attributes, kind: 'managed' | 'other' = 'managed'): string[] {
   const problems: string[] = [];
   for (const [name, attribute] of Object.entries(attributes)) {
     const o = attribute.options;
@@ -203,6 +227,14 @@ export function schemaProblems(owner: string, attributes: Attributes): string[] 
     }
     if (!o.required && !o.optional && o.validators?.length) problems.push(`${where}: validators on a computed-only attribute never run`);
     if (o.secretFields && !o.sensitive) problems.push(`${where}: secretFields only apply to a sensitive attribute`);
+    if (o.writeOnly && kind !== 'managed') problems.push(`${where}: write-only attributes exist only in managed resources`);
+    if (o.writeOnly) {
+      // Terraform requires a write-only attribute to be null in every plan and state, which
+      // a computed value or a default would contradict.
+      if (o.computed) problems.push(`${where}: a write-only attribute cannot be computed (Terraform keeps it null in plan and state)`);
+      if (o.default !== undefined) problems.push(`${where}: a write-only attribute cannot have a default`);
+      if (o.planModifiers?.length) problems.push(`${where}: plan modifiers on a write-only attribute never apply (it is never planned)`);
+    }
   }
   return problems;
 }

@@ -72,7 +72,7 @@ describe('schema', () => {
     expect(Buffer.from(byName.tags?.type as Uint8Array).toString()).toBe('["map","string"]');
     for (const a of file?.block.attributes ?? []) expect(a.description).not.toBe('');
     const metadata = await engine.handle('GetMetadata', {});
-    expect(metadata.resources).toEqual([{ type_name: 'toy_file' }]);
+    expect(metadata.resources).toEqual([{ type_name: 'toy_file' }, { type_name: 'toy_account' }]);
   });
 
   it('refuses unsound declarations when the resource is defined', () => {

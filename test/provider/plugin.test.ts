@@ -61,7 +61,10 @@ describe('plugin process', () => {
     const plugin = await start();
     const good = await connect(plugin);
     const schema = await good.provider('GetProviderSchema');
-    expect(Object.keys(schema.resource_schemas as object)).toEqual(['toy_file']);
+    expect(Object.keys(schema.resource_schemas as object)).toEqual(['toy_file', 'toy_account']);
+    expect(Object.keys(schema.ephemeral_resource_schemas as object)).toEqual(['toy_token']);
+    const account = (schema.resource_schemas as Record<string, { block: { attributes: { name: string; write_only: boolean }[] } }>).toy_account;
+    expect(account?.block.attributes.find((a) => a.name === 'password_wo')?.write_only).toBe(true);
     expect(await good.health()).toEqual({ status: 1 }); // SERVING
 
     for (const identity of [null, clientIdentity()]) {
@@ -80,7 +83,8 @@ describe('plugin process', () => {
     const client = await connect(plugin);
     plugin.child.kill('SIGINT');
     const metadata = await client.provider('GetMetadata');
-    expect(metadata.resources).toEqual([{ type_name: 'toy_file' }]);
+    expect(metadata.resources).toEqual([{ type_name: 'toy_file' }, { type_name: 'toy_account' }]);
+    expect(metadata.ephemeral_resources).toEqual([{ type_name: 'toy_token' }]);
     await client.shutdown();
     client.close();
     expect(await plugin.exited).toBe(0);
@@ -113,7 +117,7 @@ describe('plugin process', () => {
     const client = await connect(plugin);
     // Terraform gone or not reading: every log write now fails with EPIPE.
     plugin.child.stderr.destroy();
-    for (let i = 0; i < 3; i++) expect(await client.provider('GetMetadata')).toMatchObject({ resources: [{ type_name: 'toy_file' }] });
+    for (let i = 0; i < 3; i++) expect(await client.provider('GetMetadata')).toMatchObject({ resources: [{ type_name: 'toy_file' }, { type_name: 'toy_account' }] });
     await client.shutdown();
     client.close();
     expect(await plugin.exited).toBe(0);

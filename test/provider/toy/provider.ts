@@ -3,7 +3,8 @@
  * JSON file per object under the provider's `directory`. It exercises a computed id, a
  * sensitive attribute, a requires-replace attribute, validators, a default, import, a
  * create that fails on demand, a create that waits on a gate the test controls, and
- * create, update and delete reporting a warning at an attribute (`warn`).
+ * create, update and delete reporting a warning at an attribute (`warn`). Its ephemeral
+ * resource (`toy_token`) and write-only attribute (`toy_account`) are in ephemeral.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,7 @@ import {
   type ModelOf,
   type Provider,
 } from '../../../src/provider';
+import { toyAccount, toyToken } from './ephemeral';
 
 /** What `configure` returns: where objects live. */
 export interface ToyStore {
@@ -188,6 +190,7 @@ export function toyProvider(): Provider {
       if (typeof config.directory !== 'string') throw new ResourceError('directory must be known when the provider is configured', { path: ['directory'] });
       return { directory: config.directory };
     },
-    resources: [toyFile],
+    resources: [toyFile, toyAccount],
+    ephemeralResources: [toyToken],
   });
 }
