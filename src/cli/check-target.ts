@@ -234,7 +234,6 @@ export function checkCombinations(values: CheckValues): void {
   }
 }
 
-/** The connection described by --url, --host... and the PG* variables, validated. */
 /** Every connection setting given, each with where it came from. */
 interface Settings {
   readonly host?: Setting | undefined;
