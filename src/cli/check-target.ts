@@ -390,6 +390,7 @@ function targetConfigOf(s: Settings, r: Resolved, values: CheckValues): TargetCo
   };
 }
 
+/** The connection described by --url, --host... and the PG* variables, validated. */
 export function planFromOptions(values: CheckValues, env: Env): Plan {
   const settings = gatherSettings(values, env);
   const { aws, user, sslMode, password } = settings;
