@@ -21,7 +21,7 @@
  * and cannot write.
  */
 import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialFilter, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
-import { AccessService, type AuthorizationApplyResult, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
+import { AccessService, type AuthorizationApplyResult, type IssueCredentialRequest, type OnDemandCredential, type RenewCredentialRequest, type RenewCredentialResponse, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, parseCatalogKey, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
@@ -38,7 +38,11 @@ export {
   type GroupApplyResult,
   type GroupInput,
   type GroupInspection,
+  type IssueCredentialRequest,
   type MemberCredential,
+  type OnDemandCredential,
+  type RenewCredentialRequest,
+  type RenewCredentialResponse,
   type MissingCredential,
   type PairKey,
   type ReapReport,
@@ -197,6 +201,27 @@ export interface Runtime {
   /** Revokes every credential of the group, then forgets it; if one cannot be revoked, the group is kept. Returns the roles revoked. */
   removeGroup(name: string): Promise<string[]>;
 
+  /**
+   * Issues an eligible member an on-demand credential on an endpoint: a login role of its
+   * own (never the member's standing one), in the endpoint's access role, `VALID UNTIL` the
+   * server's now() + ttl, recorded in the catalog (kind `ephemeral`) with an audit event
+   * `grant.ephemeral`. A member no group makes eligible is refused with a `ValidationError`
+   * (field `member`) naming the groups that list the endpoint; nothing is changed then. A
+   * missing endpoint is a `NotFoundError`. The reaper revokes it at expiry if nobody does.
+   */
+  issueCredential(request: IssueCredentialRequest): Promise<OnDemandCredential>;
+  /**
+   * Moves an on-demand credential's expiry to now + ttl, never past its `notAfter`. A
+   * credential already revoked or expired is not brought back (`CatalogError` code
+   * `not-found`).
+   */
+  renewCredential(request: RenewCredentialRequest): Promise<RenewCredentialResponse>;
+  /**
+   * Revokes an on-demand credential at once: login disabled, open sessions ended, role
+   * dropped, recorded (audit `revoke`, reason `closed`). Revoking one already gone does nothing.
+   */
+  revokeCredential(roleName: string, reason?: string): Promise<void>;
+
   /** The names of every record of a kind, ordered by name as the catalog database sorts. */
   listNames(kind: RecordKind): Promise<string[]>;
 
@@ -291,6 +316,18 @@ class OpenRuntime implements Runtime {
 
   removeGroup(name: string): Promise<string[]> {
     return this.#service.removeGroup(name);
+  }
+
+  issueCredential(request: IssueCredentialRequest): Promise<OnDemandCredential> {
+    return this.#service.issueCredential(request);
+  }
+
+  renewCredential(request: RenewCredentialRequest): Promise<RenewCredentialResponse> {
+    return this.#service.renewCredential(request);
+  }
+
+  revokeCredential(roleName: string, reason = 'closed'): Promise<void> {
+    return this.#service.revokeCredential(roleName, reason);
   }
 
   async listNames(kind: RecordKind): Promise<string[]> {

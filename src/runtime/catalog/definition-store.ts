@@ -16,6 +16,7 @@ import {
   authorizationRecord,
   endpointRecord,
   groupRecord,
+  storedDelivery,
   type AuthorizationRow,
   type EndpointRow,
   type GroupRow,
@@ -236,8 +237,8 @@ export abstract class DefinitionStore extends ResourceStore {
       }
       const { rows } = await tx.query<GroupRow>(
         `with up as (
-           insert into ${tx.t.groups} (name, members, endpoints) values ($1, $2::text[], $3::text[])
-           on conflict (name) do update set members = excluded.members, endpoints = excluded.endpoints, updated_at = now()
+           insert into ${tx.t.groups} (name, members, endpoints, delivery) values ($1, $2::text[], $3::text[], $4::jsonb)
+           on conflict (name) do update set members = excluded.members, endpoints = excluded.endpoints, delivery = excluded.delivery, updated_at = now()
            returning ${GROUP_COLUMNS}, (xmax = 0) as inserted
          ), logged as (
            insert into ${tx.t.audit} (event, group_name, detail)
@@ -246,7 +247,7 @@ export abstract class DefinitionStore extends ResourceStore {
              from up
          )
          select ${GROUP_COLUMNS} from up`,
-        [spec.name, [...spec.members], [...spec.endpoints]],
+        [spec.name, [...spec.members], [...spec.endpoints], JSON.stringify(storedDelivery(spec.delivery))],
       );
       return groupRecord(rows[0]!);
     });

@@ -168,6 +168,32 @@ export const CATALOG_MIGRATIONS: readonly CatalogMigration[] = [
       alter table resources add column binding bytea;
     `,
   },
+  {
+    version: 6,
+    name: 'on-demand credentials and delivery',
+    sql: `
+      -- 'standing': issued by a group apply, one per member x endpoint. 'ephemeral': issued
+      -- on demand to a member a group makes eligible (Terraform's ephemeral resource, the
+      -- CLI), several per pair, each with a login role of its own.
+      alter table credentials add column kind text not null default 'standing'
+        check (kind in ('standing', 'ephemeral'));
+      -- The latest expiry renewals may reach (the endpoint's ttl from issue); null for
+      -- standing credentials, whose expiry follows the endpoint.
+      alter table credentials add column not_after timestamptz;
+      -- Where the credential was delivered besides the caller (a Secrets Manager secret:
+      -- {"secrets_manager": {"arn", "region", "endpoint"}}), so revocation and the reaper
+      -- delete it too; null when it was handed only to the caller.
+      alter table credentials add column delivered_to jsonb
+        check (delivered_to is null or jsonb_typeof(delivered_to) = 'object');
+      -- How a group hands its members' standing credentials on: {"mode": "state"} (in
+      -- Terraform state), {"mode": "secrets_manager", "secret_prefix", "region",
+      -- "endpoint"} or {"mode": "none"} (no standing credentials: eligibility only).
+      alter table "groups" add column delivery jsonb not null default '{"mode": "state"}'
+        check (jsonb_typeof(delivery) = 'object');
+      create index credentials_live_ephemeral on credentials (group_name, member, endpoint)
+        where revoked_at is null and kind = 'ephemeral';
+    `,
+  },
 ];
 
 /** The migration that added resource seals: the open that applies it seals the records already there. */

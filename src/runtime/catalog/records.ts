@@ -84,10 +84,40 @@ export interface GroupSpec {
   readonly members: readonly string[];
   /** Endpoint names; each must be in the catalog. */
   readonly endpoints: readonly string[];
+  /** How members' standing credentials are handed on; `{ mode: 'state' }` when omitted. */
+  readonly delivery?: GroupDelivery;
+}
+
+/**
+ * How a group hands its members' standing credentials on: in Terraform state (`state`),
+ * as one AWS Secrets Manager secret per member x endpoint (`secrets_manager`), or not at
+ * all (`none`: the group only makes its members eligible for on-demand credentials).
+ */
+export type GroupDelivery =
+  | { readonly mode: 'state' }
+  | { readonly mode: 'none' }
+  | {
+      readonly mode: 'secrets_manager';
+      /** Prefix of each secret's name (`<prefix><group>/<member>/<endpoint>`). */
+      readonly secretPrefix: string;
+      /** Region; else the SDK's standard configuration. */
+      readonly region?: string;
+      /** Endpoint override (VPC endpoints, local testing). */
+      readonly endpoint?: string;
+    };
+
+/** Credentials issued by a group apply (`standing`), or on demand to an eligible member (`ephemeral`). */
+export type CredentialKind = 'standing' | 'ephemeral';
+
+/** Where a credential was delivered besides its caller, so revocation removes it there too. */
+export interface CredentialDelivery {
+  readonly secretsManager?: { readonly arn: string; readonly region?: string; readonly endpoint?: string };
 }
 
 /** A stored group. */
-export interface GroupRecord extends GroupSpec, Timestamps {}
+export interface GroupRecord extends GroupSpec, Timestamps {
+  readonly delivery: GroupDelivery;
+}
 
 /** Why a credential was revoked. The named ones are those the runtime uses. */
 export type RevokeReason =
@@ -109,11 +139,20 @@ export interface NewCredential {
   readonly member: string;
   readonly grantedAt: Date;
   readonly expiresAt: Date;
+  /** Default `standing`. */
+  readonly kind?: CredentialKind;
+  /** The latest expiry a renewal may reach (ephemeral credentials); null/absent otherwise. */
+  readonly notAfter?: Date | null;
+  /** Where it was delivered besides the caller; null/absent when nowhere. */
+  readonly deliveredTo?: CredentialDelivery | null;
 }
 
 /** A recorded credential. Live while `revokedAt` is null (even past its expiry, until reaped). */
 export interface CredentialRecord extends NewCredential {
   readonly id: string;
+  readonly kind: CredentialKind;
+  readonly notAfter: Date | null;
+  readonly deliveredTo: CredentialDelivery | null;
   readonly revokedAt: Date | null;
   readonly revokeReason: string | null;
 }
@@ -124,11 +163,13 @@ export interface CredentialFilter {
   readonly endpoint?: string;
   readonly group?: string;
   readonly member?: string;
+  readonly kind?: CredentialKind;
 }
 
 /** Event names the runtime writes. CRUD events of the four records are written by the catalog itself. */
 export type AuditEventName =
   | 'grant'
+  | 'grant.ephemeral'
   | 'revoke'
   | 'expire'
   | 'extend'

@@ -6,9 +6,11 @@ import type { Permissions } from '../types';
 import type {
   AuditRecord,
   AuthorizationRecord,
+  CredentialKind,
   CredentialRecord,
   EndpointRecord,
   EndpointSpec,
+  GroupDelivery,
   GroupRecord,
   PublicTargetConfig,
   ResourceInfo,
@@ -48,6 +50,7 @@ export interface GroupRow extends TimestampRow {
   name: string;
   members: string[];
   endpoints: string[];
+  delivery: { mode?: string; secret_prefix?: string; region?: string; endpoint?: string };
 }
 
 export interface CredentialRow {
@@ -61,6 +64,9 @@ export interface CredentialRow {
   expires_at: Date;
   revoked_at: Date | null;
   revoke_reason: string | null;
+  kind: CredentialKind;
+  not_after: Date | null;
+  delivered_to: { secrets_manager?: { arn: string; region?: string; endpoint?: string } } | null;
 }
 
 export interface AuditRow {
@@ -78,9 +84,9 @@ export interface AuditRow {
 export const RESOURCE_COLUMNS = 'name, config, secrets, binding, created_at, updated_at';
 export const AUTHORIZATION_COLUMNS = 'name, description, resource_type, permissions, permissions_source, created_at, updated_at';
 export const ENDPOINT_COLUMNS = 'name, type, ttl_seconds, resource, "authorization", access_role, created_at, updated_at';
-export const GROUP_COLUMNS = 'name, members, endpoints, created_at, updated_at';
+export const GROUP_COLUMNS = 'name, members, endpoints, delivery, created_at, updated_at';
 export const CREDENTIAL_COLUMNS =
-  'id::text as id, role_name, resource, endpoint, group_name, member, granted_at, expires_at, revoked_at, revoke_reason';
+  'id::text as id, role_name, resource, endpoint, group_name, member, granted_at, expires_at, revoked_at, revoke_reason, kind, not_after, delivered_to';
 export const AUDIT_COLUMNS = 'id::text as id, at, event, resource, endpoint, group_name, member, role_name, detail';
 
 export function stamps(row: TimestampRow): { createdAt: Date; updatedAt: Date } {
@@ -115,7 +121,32 @@ export function endpointRecord(row: EndpointRow): EndpointRecord {
 }
 
 export function groupRecord(row: GroupRow): GroupRecord {
-  return { name: row.name, members: row.members, endpoints: row.endpoints, ...stamps(row) };
+  return { name: row.name, members: row.members, endpoints: row.endpoints, delivery: groupDelivery(row.delivery), ...stamps(row) };
+}
+
+/** A group's delivery as stored (snake_case JSON) to its record. */
+export function groupDelivery(stored: GroupRow['delivery']): GroupDelivery {
+  if (stored.mode === 'none') return { mode: 'none' };
+  if (stored.mode === 'secrets_manager') {
+    return {
+      mode: 'secrets_manager',
+      secretPrefix: stored.secret_prefix ?? '',
+      ...(stored.region ? { region: stored.region } : {}),
+      ...(stored.endpoint ? { endpoint: stored.endpoint } : {}),
+    };
+  }
+  return { mode: 'state' };
+}
+
+/** A group's delivery as stored. */
+export function storedDelivery(delivery: GroupDelivery | undefined): GroupRow['delivery'] {
+  if (!delivery || delivery.mode !== 'secrets_manager') return { mode: delivery?.mode ?? 'state' };
+  return {
+    mode: 'secrets_manager',
+    secret_prefix: delivery.secretPrefix,
+    ...(delivery.region ? { region: delivery.region } : {}),
+    ...(delivery.endpoint ? { endpoint: delivery.endpoint } : {}),
+  };
 }
 
 export function credentialRecord(row: CredentialRow): CredentialRecord {
@@ -130,6 +161,9 @@ export function credentialRecord(row: CredentialRow): CredentialRecord {
     expiresAt: row.expires_at,
     revokedAt: row.revoked_at,
     revokeReason: row.revoke_reason,
+    kind: row.kind,
+    notAfter: row.not_after,
+    deliveredTo: row.delivered_to?.secrets_manager ? { secretsManager: row.delivered_to.secrets_manager } : null,
   };
 }
 

@@ -87,14 +87,18 @@ export class CatalogStore extends DefinitionStore {
         member: c.member,
         granted_at: grantedAt,
         expires_at: expiresAt,
+        kind: c.kind ?? 'standing',
+        not_after: c.notAfter ? requireDate(`${what}: notAfter`, c.notAfter) : null,
+        delivered_to: c.deliveredTo?.secretsManager ? { secrets_manager: c.deliveredTo.secretsManager } : null,
       };
     });
     try {
       const result = await this.query<CredentialRow>(
-        `insert into ${this.t.credentials} (role_name, resource, endpoint, group_name, member, granted_at, expires_at)
-         select x.role_name, x.resource, x.endpoint, x.group_name, x.member, x.granted_at, x.expires_at
+        `insert into ${this.t.credentials} (role_name, resource, endpoint, group_name, member, granted_at, expires_at, kind, not_after, delivered_to)
+         select x.role_name, x.resource, x.endpoint, x.group_name, x.member, x.granted_at, x.expires_at, x.kind, x.not_after, x.delivered_to
            from jsonb_to_recordset($1::jsonb) as x(i integer, role_name text, resource text, endpoint text,
-                                                  group_name text, member text, granted_at timestamptz, expires_at timestamptz)
+                                                  group_name text, member text, granted_at timestamptz, expires_at timestamptz,
+                                                  kind text, not_after timestamptz, delivered_to jsonb)
           order by x.i
          returning ${CREDENTIAL_COLUMNS}`,
         [JSON.stringify(rows)],
@@ -165,6 +169,7 @@ export class CatalogStore extends DefinitionStore {
     c.eq('endpoint', filter.endpoint);
     c.eq('group_name', filter.group);
     c.eq('member', filter.member);
+    c.eq('kind', filter.kind);
     const { rows } = await this.query<CredentialRow>(
       `select ${CREDENTIAL_COLUMNS} from ${this.t.credentials} ${c.where(['revoked_at is null'])} order by expires_at, role_name`,
       c.values,

@@ -20,7 +20,20 @@ import { TargetConnections, type ServiceContext } from './context';
 import { applyEndpoint, inspectEndpoint, removeEndpoint, type EndpointApplyResult } from './endpoints';
 import { inspectGroup } from './group-inspection';
 import { applyGroup, removeGroup } from './groups';
-import type { EndpointInput, EndpointInspection, GroupApplyResult, GroupInput, GroupInspection, PairKey, ReapReport } from './model';
+import type {
+  EndpointInput,
+  EndpointInspection,
+  GroupApplyResult,
+  GroupInput,
+  GroupInspection,
+  IssueCredentialRequest,
+  OnDemandCredential,
+  PairKey,
+  ReapReport,
+  RenewCredentialRequest,
+  RenewCredentialResponse,
+} from './model';
+import { issueOnDemand, renewOnDemand, revokeOnDemand } from './on-demand';
 import { reap } from './reaper';
 import { applyResource, removeResource } from './resources';
 
@@ -91,6 +104,19 @@ export class AccessService {
 
   removeGroup(name: string): Promise<string[]> {
     return removeGroup(this.ctx, name);
+  }
+
+  /** See on-demand.ts. */
+  issueCredential(request: IssueCredentialRequest): Promise<OnDemandCredential> {
+    return issueOnDemand(this.ctx, request);
+  }
+
+  renewCredential(request: RenewCredentialRequest): Promise<RenewCredentialResponse> {
+    return renewOnDemand(this.ctx, request);
+  }
+
+  revokeCredential(roleName: string, reason: string): Promise<void> {
+    return revokeOnDemand(this.ctx, roleName, reason);
   }
 
   /** See reaper.ts. */

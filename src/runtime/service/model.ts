@@ -22,6 +22,50 @@ export interface MemberCredential {
   readonly sslmode: SslMode;
 }
 
+/** What issuing an on-demand credential takes. */
+export interface IssueCredentialRequest {
+  /** The endpoint's name. */
+  readonly endpoint: string;
+  /** The member's email; must belong to a group that lists the endpoint (compared case-insensitively). */
+  readonly member: string;
+  /**
+   * How long the password works, in whole seconds from the server's now(); default 900
+   * (15 minutes), or the endpoint's ttl when that is shorter. Longer than the endpoint's
+   * ttl is a `ValidationError` (field `ttl`).
+   */
+  readonly ttlSeconds?: number | undefined;
+  /** Who asks, recorded in the audit event's detail (`terraform`, `cli`). */
+  readonly via?: string | undefined;
+}
+
+/** An on-demand credential: a login role of its own, with its password (only here). */
+export interface OnDemandCredential extends MemberCredential {
+  readonly password: string;
+  /** The login role, unique to this issue (the member's standing credential's name plus a suffix). */
+  readonly roleName: string;
+  /** The group that made the member eligible. */
+  readonly group: string;
+  /** When PostgreSQL first accepted it (the server's now()). */
+  readonly grantedAt: Date;
+  /** The latest expiry a renewal may reach: the endpoint's ttl from `grantedAt`. */
+  readonly notAfter: Date;
+}
+
+/** What renewing an on-demand credential takes. */
+export interface RenewCredentialRequest {
+  readonly roleName: string;
+  /** The new expiry is the server's now() + this, capped at the credential's `notAfter`. */
+  readonly ttlSeconds: number;
+}
+
+/** What a renewal did. */
+export interface RenewCredentialResponse {
+  /** The expiry now in force (unchanged when already at `notAfter`). */
+  readonly expiresAt: Date;
+  /** True when `expiresAt` is the credential's `notAfter`: it cannot be renewed further. */
+  readonly atLimit: boolean;
+}
+
 /**
  * Something an apply did, or could not finish, that people should hear about: the change
  * went through. `kind` says what it concerns, `message` says it for people.
