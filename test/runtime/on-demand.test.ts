@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { loginRoleName } from '../../src/runtime/access/credentials';
 import { CatalogError } from '../../src/runtime/catalog';
+import { pairKey } from '../../src/runtime/service';
 import { onDemandRoleName } from '../../src/runtime/service/on-demand';
 import { ValidationError } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
@@ -134,7 +135,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const session = await connectAs(short);
     clients.push(session);
 
-    await service.applyGroup({ name: 'reaped', members: [MEMBER], endpoints: [endpoint] }, new Set([`${MEMBER}\u0000${endpoint}`]));
+    await service.applyGroup({ name: 'reaped', members: [MEMBER], endpoints: [endpoint] }, new Set([pairKey(MEMBER, endpoint)]));
     expect(await roleExists(cluster, leaver.roleName)).toBe(false);
 
     await untilServerPasses(cluster, short.expiresAt);
