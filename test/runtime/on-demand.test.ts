@@ -88,6 +88,10 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(second.roleName).not.toBe(issued.roleName);
     expect(second.expiresAt.getTime() - second.grantedAt.getTime()).toBe(60_000);
 
+    // The group's own credentials are its standing ones: on-demand ones are not among them.
+    const inspected = await service.inspectGroup('team');
+    expect(inspected?.live.map((c) => [c.username, c.expiresAt.getTime()])).toEqual([[standing.username, standing.expiresAt.getTime()]]);
+
     const audit = await catalog.readAudit({ event: 'grant.ephemeral' });
     expect(audit.map((e) => [e.roleName, e.group, e.member])).toEqual([
       [issued.roleName, 'team', MEMBER],
