@@ -45,6 +45,7 @@ provider "adaptive" {}
 const ADMIN = 'wo_admin';
 const TARGET = 'wo-target';
 const AWS_TARGET = 'wo-aws-target';
+const SWITCH_TARGET = 'wo-switch-target';
 
 /** A target whose admin password is write-only, and an endpoint on it (applying and refreshing it connect). */
 function passwordWorkspaceFiles(cluster: LocalCluster): Record<string, string> {
@@ -121,6 +122,28 @@ resource "adaptive_resource" "pg" {
 }
 `,
   };
+}
+
+/** A target given its admin password as `password` (in state) or as `password_wo`. */
+function switchingWorkspaceFile(cluster: LocalCluster, writeOnly: boolean): string {
+  const secret = writeOnly ? 'password_wo         = var.admin_password\n  password_wo_version = 1' : 'password = var.admin_password';
+  return `${TERRAFORM_HEADER}
+variable "admin_password" {
+  type      = string
+  sensitive = true
+  ephemeral = ${String(writeOnly)}
+}
+
+resource "adaptive_resource" "pg" {
+  type          = "postgres"
+  name          = "${SWITCH_TARGET}"
+  host          = "${cluster.host}"
+  port          = "${cluster.port}"
+  database_name = "production"
+  username      = "${cluster.user}"
+  ${secret}
+}
+`;
 }
 
 /** Each mistake in a resource of its own, so one plan reports them all. */
@@ -220,6 +243,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   let ws: TerraformWorkspace;
   let awsWs: TerraformWorkspace;
   let conflictsWs: TerraformWorkspace;
+  let switchWs: TerraformWorkspace;
   const firstPassword = freshSecret('wo-first');
   const secondPassword = freshSecret('wo-second');
 
@@ -231,12 +255,14 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     ws = new TerraformWorkspace({ files: passwordWorkspaceFiles(cluster), mirrorDir, env });
     awsWs = new TerraformWorkspace({ files: awsWorkspaceFiles(cluster, secrets), mirrorDir, env });
     conflictsWs = new TerraformWorkspace({ files: CONFLICTS_FILES, mirrorDir, env });
-    await Promise.all([ws.init(), awsWs.init(), conflictsWs.init()]);
+    switchWs = new TerraformWorkspace({ files: { 'main.tf': switchingWorkspaceFile(cluster, false) }, mirrorDir, env });
+    await Promise.all([ws.init(), awsWs.init(), conflictsWs.init(), switchWs.init()]);
   });
   afterAll(async () => {
     ws?.dispose();
     awsWs?.dispose();
     conflictsWs?.dispose();
+    switchWs?.dispose();
     await Promise.all([cluster?.stop(), secrets?.close()]);
   });
 
@@ -330,6 +356,23 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(holding(records, key)).toEqual([]);
     expect(holding(records, cluster.password)).toEqual([]);
     expect(records['terraform.tfstate']).toContain(`"name": "${AWS_TARGET}"`);
+  });
+
+  it('switching from password to password_wo takes the password out of state and keeps it in the catalog', async () => {
+    const withPassword = { TF_VAR_admin_password: cluster.password };
+    await switchWs.ok(['apply', '-no-color', '-input=false', '-auto-approve'], withPassword);
+    // The check can see it: with `password`, the state holds it.
+    expect(holding({ 'terraform.tfstate': readFileSync(path.join(switchWs.dir, 'terraform.tfstate'), 'utf8') }, cluster.password)).toEqual(['terraform.tfstate']);
+    switchWs.write('main.tf', switchingWorkspaceFile(cluster, true));
+    const switched = await switchWs.ok(['apply', '-no-color', '-input=false', '-auto-approve'], withPassword);
+    expect(printed(switched)).toContain('0 added, 1 changed, 0 destroyed');
+    expect(resourceState(switchWs)).toMatchObject({ password: null, password_wo: null, password_wo_version: 1 });
+    const record = await storedResource(cluster, SWITCH_TARGET);
+    expect(record !== undefined && openStoredSecrets(env, SWITCH_TARGET, record).password === cluster.password).toBe(true);
+    const records = await terraformRecords(switchWs, withPassword);
+    expect(holding(records, cluster.password)).toEqual([]);
+    const after = await switchWs.run(['plan', '-no-color', '-input=false', '-detailed-exitcode'], withPassword);
+    expect(after.code, printed(after)).toBe(0);
   });
 
   it('refuses a write-only secret with its plain attribute, and either half of a pair alone, naming both', async () => {
