@@ -263,7 +263,10 @@ function checkCredentialSource(input: TargetInput, out: Issues): void {
     const key = eitherPresent(input.aws_secret_access_key, input.aws_secret_access_key_wo);
     const token = presence(input.aws_session_token);
     if (id === true && key === false) out.push(issue('aws_secret_access_key', 'is required when aws_access_key_id is set; give both keys or neither (the standard AWS configuration is used then)'));
-    if (key === true && id === false) out.push(issue('aws_access_key_id', 'is required when aws_secret_access_key is set; give both keys or neither (the standard AWS configuration is used then)'));
+    if (key === true && id === false) {
+      const keyField = presence(input.aws_secret_access_key) === true ? 'aws_secret_access_key' : 'aws_secret_access_key_wo';
+      out.push(issue('aws_access_key_id', `is required when ${keyField} is set; give both keys or neither (the standard AWS configuration is used then)`));
+    }
     if (token === true && id === false && key === false) {
       out.push(issue('aws_access_key_id', 'is required when aws_session_token is set (a session token goes with temporary keys)'));
       out.push(issue('aws_secret_access_key', 'is required when aws_session_token is set (a session token goes with temporary keys)'));

@@ -317,6 +317,10 @@ describe('checkTargetInput: write-only admin secrets', () => {
       message: 'is set without password_wo: the version says when to apply a new password_wo, and there is none; set password_wo, or remove password_wo_version',
     });
     expect(fieldsOf({ ...AWS_WO, aws_secret_access_key_wo: null })).toEqual(['aws_secret_access_key', 'aws_secret_access_key_wo_version']);
+    expect(only({ ...AWS_WO, aws_access_key_id: null })).toEqual({
+      field: 'aws_access_key_id',
+      message: 'is required when aws_secret_access_key_wo is set; give both keys or neither (the standard AWS configuration is used then)',
+    });
   });
 
   it('judges what it can while a write-only value is not known yet (an ephemeral value at validate time)', () => {
