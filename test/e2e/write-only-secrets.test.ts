@@ -5,7 +5,9 @@
  * and later plans find it) but never the state file, `terraform show -json` nor a saved
  * plan file (its zip bytes and every entry unzipped). An update made for another reason
  * connects with the value in the configuration; a new value without a version bump plans
- * nothing; bumping the version applies the new password; setting a write-only secret
+ * nothing (and once the server has changed, refreshing the endpoint fails on the catalog's
+ * outdated copy); bumping the version applies the new password and logs it nowhere, even at
+ * trace level; switching from `password` takes it out of state; setting a write-only secret
  * together with its plain attribute, or one half of a pair alone, fails the plan.
  *
  * The secrets come from `ephemeral = true` variables, as the docs advise: Terraform writes
@@ -312,6 +314,10 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   });
 
   it('a new password_wo without a version bump plans no change to the resource and keeps the stored password', async () => {
+    // Before the server changes: a clean plan with nothing to do.
+    const unchanged = await plan(secondPassword, 1, 20);
+    expect(unchanged.code, printed(unchanged)).toBe(0);
+    expect(printed(unchanged)).toContain('No changes.');
     await sql(cluster, 'postgres', `alter role ${ident(ADMIN)} password ${literal(secondPassword)}`);
     const result = await plan(secondPassword, 1, 20);
     const text = printed(result);
