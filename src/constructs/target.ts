@@ -31,6 +31,14 @@ export interface SecretsManagerCredentialsOptions {
   readonly accessKeyId?: string;
   /** Static secret access key (`aws_secret_access_key`), with `accessKeyId`. */
   readonly secretAccessKey?: string;
+  /**
+   * The static secret access key as a write-only attribute (`aws_secret_access_key_wo`,
+   * Terraform 1.11+): kept out of plan and state. Instead of `secretAccessKey`, with
+   * `writeOnlySecretAccessKeyVersion`.
+   */
+  readonly writeOnlySecretAccessKey?: string;
+  /** Raise it to apply a new `writeOnlySecretAccessKey` (`aws_secret_access_key_wo_version`). */
+  readonly writeOnlySecretAccessKeyVersion?: number;
   /** Session token of temporary credentials (`aws_session_token`). */
   readonly sessionToken?: string;
   /**
@@ -44,11 +52,15 @@ export interface SecretsManagerCredentialsOptions {
 interface CredentialAttributes {
   readonly username?: string;
   readonly password?: string;
+  readonly passwordWo?: string;
+  readonly passwordWoVersion?: number;
   readonly useAwsSecrets?: boolean;
   readonly awsSecretName?: string;
   readonly awsRegion?: string;
   readonly awsAccessKeyId?: string;
   readonly awsSecretAccessKey?: string;
+  readonly awsSecretAccessKeyWo?: string;
+  readonly awsSecretAccessKeyWoVersion?: number;
   readonly awsSessionToken?: string;
   readonly awsEndpoint?: string;
 }
@@ -64,6 +76,15 @@ export class AdminCredentials {
     return new AdminCredentials({ username, password });
   }
 
+  /**
+   * An admin role and its password as a write-only attribute (`password_wo`, Terraform
+   * 1.11+): stored encrypted in the catalog, never in plan or state. Raise `version`
+   * (`password_wo_version`) to apply a new password: a new value alone plans no change.
+   */
+  static fromWriteOnlyPassword(username: string, password: string, version: number): AdminCredentials {
+    return new AdminCredentials({ username, passwordWo: password, passwordWoVersion: version });
+  }
+
   /** The admin credentials in an AWS Secrets Manager secret (`use_aws_secrets = true`). */
   static fromSecretsManager(options: SecretsManagerCredentialsOptions): AdminCredentials {
     return new AdminCredentials({
@@ -72,6 +93,8 @@ export class AdminCredentials {
       ...(options.region !== undefined && { awsRegion: options.region }),
       ...(options.accessKeyId !== undefined && { awsAccessKeyId: options.accessKeyId }),
       ...(options.secretAccessKey !== undefined && { awsSecretAccessKey: options.secretAccessKey }),
+      ...(options.writeOnlySecretAccessKey !== undefined && { awsSecretAccessKeyWo: options.writeOnlySecretAccessKey }),
+      ...(options.writeOnlySecretAccessKeyVersion !== undefined && { awsSecretAccessKeyWoVersion: options.writeOnlySecretAccessKeyVersion }),
       ...(options.sessionToken !== undefined && { awsSessionToken: options.sessionToken }),
       ...(options.endpoint !== undefined && { awsEndpoint: options.endpoint }),
     });
@@ -210,11 +233,15 @@ function targetInput(r: l1.Resource): TargetInput {
     database_name: r.databaseNameInput,
     username: r.usernameInput,
     password: r.passwordInput,
+    password_wo: r.passwordWoInput,
+    password_wo_version: r.passwordWoVersionInput,
     use_aws_secrets: r.useAwsSecretsInput,
     aws_region: r.awsRegionInput,
     aws_secret_name: r.awsSecretNameInput,
     aws_access_key_id: r.awsAccessKeyIdInput,
     aws_secret_access_key: r.awsSecretAccessKeyInput,
+    aws_secret_access_key_wo: r.awsSecretAccessKeyWoInput,
+    aws_secret_access_key_wo_version: r.awsSecretAccessKeyWoVersionInput,
     aws_session_token: r.awsSessionTokenInput,
     aws_endpoint: r.awsEndpointInput,
     ssl_mode: r.sslModeInput,

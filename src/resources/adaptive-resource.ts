@@ -27,7 +27,19 @@ const schema = {
     port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
     database_name: attr.string({ required: true, description: 'Database the grants apply to, and the one the admin connects to.' }),
     username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
-    password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`).' }),
+    password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.' }),
+    password_wo: attr.string({
+      optional: true,
+      sensitive: true,
+      writeOnly: true,
+      description:
+        'Admin password, write-only (Terraform 1.11+): stored encrypted in the catalog like `password`, never in plan or state; it may come from an ephemeral value. ' +
+        'Requires `password_wo_version`; not with `password`. Every apply that creates or updates the resource uses the value configured then.',
+    }),
+    password_wo_version: attr.number({
+      optional: true,
+      description: 'Raise it to apply a new `password_wo`: Terraform cannot see a change in a write-only value, so a new value alone plans nothing. Required with `password_wo`.',
+    }),
     use_aws_secrets: attr.bool({ optional: true, description: 'Read the admin credentials from AWS Secrets Manager (`aws_secret_name`) instead of `username`/`password`.' }),
     aws_region: attr.string({ optional: true, description: 'AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.' }),
     aws_secret_name: attr.string({
@@ -35,7 +47,23 @@ const schema = {
       description: 'Name or ARN of the secret; its JSON holds `username`, `password` and optionally `engine`, `host`, `port`, `dbname`.',
     }),
     aws_access_key_id: attr.string({ optional: true, sensitive: true, description: 'Static AWS access key id; default the AWS SDK credential chain.' }),
-    aws_secret_access_key: attr.string({ optional: true, sensitive: true, description: 'Static AWS secret access key (with `aws_access_key_id`).' }),
+    aws_secret_access_key: attr.string({
+      optional: true,
+      sensitive: true,
+      description: 'Static AWS secret access key (with `aws_access_key_id`). Stored encrypted in the catalog, and in Terraform state: `aws_secret_access_key_wo` keeps it out of state.',
+    }),
+    aws_secret_access_key_wo: attr.string({
+      optional: true,
+      sensitive: true,
+      writeOnly: true,
+      description:
+        'Static AWS secret access key, write-only (Terraform 1.11+): stored encrypted in the catalog like `aws_secret_access_key`, never in plan or state. ' +
+        'Requires `aws_secret_access_key_wo_version`; not with `aws_secret_access_key`.',
+    }),
+    aws_secret_access_key_wo_version: attr.number({
+      optional: true,
+      description: 'Raise it to apply a new `aws_secret_access_key_wo` (a new write-only value alone plans nothing). Required with `aws_secret_access_key_wo`.',
+    }),
     aws_session_token: attr.string({ optional: true, sensitive: true, description: 'AWS session token for temporary credentials.' }),
     aws_endpoint: attr.string({
       optional: true,
@@ -72,8 +100,9 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 const INPUT_FIELDS = [
-  'type', 'name', 'host', 'port', 'database_name', 'username', 'password', 'use_aws_secrets', 'aws_region', 'aws_secret_name',
-  'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
+  'type', 'name', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
+  'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
+  'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
   'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects',
 ] as const;
 
@@ -86,7 +115,9 @@ const REQUIRED_BECAUSE: Readonly<Record<string, readonly string[]>> = {
   tls_cert_file: ['tls_key_file'],
   aws_secret_name: ['use_aws_secrets'],
   aws_secret_access_key: ['aws_access_key_id', 'aws_session_token'],
-  aws_access_key_id: ['aws_secret_access_key', 'aws_session_token'],
+  aws_access_key_id: ['aws_secret_access_key', 'aws_secret_access_key_wo', 'aws_session_token'],
+  password_wo_version: ['password_wo'],
+  aws_secret_access_key_wo_version: ['aws_secret_access_key_wo'],
 };
 
 function targetInput(values: Readonly<Record<string, unknown>>): TargetInput {
@@ -105,7 +136,11 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
   return toTargetConfig(targetInput(withDefaults));
 }
 
-/** State for a target read back from the catalog (import). */
+/**
+ * State for a target read back from the catalog (import). The catalog does not record
+ * whether a secret came from `password` or `password_wo`: it comes back as `password`, and
+ * a configuration using `password_wo` plans it away (null) on the next apply.
+ */
 function modelFromConfig(config: TargetConfig): Partial<Model> {
   return {
     id: config.name,
@@ -136,6 +171,13 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
   };
 }
 
+/**
+ * Creates or updates the target from the configuration, write-only secrets included:
+ * Terraform sends their configured values in every apply (plan and state hold null). So an
+ * update planned for another reason (say `connect_timeout`) still has the admin password,
+ * and uses the value configured now; raising `*_wo_version` is what plans an update when
+ * only the secret changed. Plans, refreshes and the reaper connect with the catalog's copy.
+ */
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
   const config = targetConfig(values, client);
   const runtime = await client.runtimeForChange();

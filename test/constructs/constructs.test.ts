@@ -146,6 +146,37 @@ describe('PostgresTarget', () => {
     expect(validationMessages(stack)).toEqual([]);
   });
 
+  it('writes write-only admin secrets with their versions, and never the plain attributes', () => {
+    const stack = newStack();
+    const password = new TerraformVariable(stack, 'admin_password', { type: 'string', sensitive: true });
+    const key = new TerraformVariable(stack, 'aws_secret_key', { type: 'string', sensitive: true });
+    new PostgresTarget(stack, 'inline', basicTarget({ credentials: AdminCredentials.fromWriteOnlyPassword('admin', password.stringValue, 2) }));
+    new PostgresTarget(stack, 'aws', {
+      ...basicTarget({ name: 'postgres-aws' }),
+      credentials: AdminCredentials.fromSecretsManager({
+        secretName: 'postgres-prod-credentials',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        writeOnlySecretAccessKey: key.stringValue,
+        writeOnlySecretAccessKeyVersion: 1,
+      }),
+    });
+    const resources = synthesized(stack).resource.adaptive_resource;
+    expect(resources?.inline).toMatchObject({ username: 'admin', password_wo: '${var.admin_password}', password_wo_version: 2 });
+    expect(resources?.inline).not.toHaveProperty('password');
+    expect(resources?.aws).toMatchObject({ aws_secret_access_key_wo: '${var.aws_secret_key}', aws_secret_access_key_wo_version: 1 });
+    expect(resources?.aws).not.toHaveProperty('aws_secret_access_key');
+    expect(validationMessages(stack)).toEqual([]);
+  });
+
+  it('refuses a write-only secret key without its version at synth time, with the runtime message', () => {
+    const stack = newStack();
+    new PostgresTarget(stack, 'aws', {
+      ...basicTarget(),
+      credentials: AdminCredentials.fromSecretsManager({ secretName: 'postgres-prod-credentials', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', writeOnlySecretAccessKey: 'literal' }),
+    });
+    expect(validationMessages(stack).join('\n')).toContain('aws_secret_access_key_wo_version: is required with aws_secret_access_key_wo: Terraform does not compare write-only values');
+  });
+
   it('refuses ssl_mode "verify_full" with the runtime message', () => {
     const stack = newStack();
     new PostgresTarget(stack, 'postgres', basicTarget({ tls: { mode: 'verify_full' as SslMode } }));

@@ -13,6 +13,8 @@
  * - The admin secret comes either from `password` (with `username`) or from AWS Secrets
  *   Manager (`use_aws_secrets = true` with `aws_secret_name`): not both, not neither.
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
+ *   `password_wo` stands for `password` and `aws_secret_access_key_wo` for
+ *   `aws_secret_access_key`, never with them (the pairing rules: ./write-only-secrets).
  * - `ssl_mode` is one of libpq's six modes, lower case, default `prefer` as libpq.
  *   `verify-full` without `tls_root_cert` is accepted: the system trust store is used, with
  *   the host name checked, as libpq's `sslrootcert=system`. `verify-ca` without it is
@@ -29,6 +31,7 @@ import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Le
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
 import { sslModeRefusal } from './tls-mode';
+import { checkWriteOnlySecrets, eitherPresent } from './write-only-secrets';
 
 /** An attribute's value: known, not known yet, or absent (null). */
 export type InputValue<T> = T | Unknown | null | undefined;
@@ -43,11 +46,17 @@ export interface TargetInput {
   readonly database_name?: InputValue<string>;
   readonly username?: InputValue<string>;
   readonly password?: InputValue<string>;
+  /** Write-only: the admin password, never in plan or state (see ./write-only-secrets). */
+  readonly password_wo?: InputValue<string>;
+  readonly password_wo_version?: InputValue<number>;
   readonly use_aws_secrets?: InputValue<boolean>;
   readonly aws_region?: InputValue<string>;
   readonly aws_secret_name?: InputValue<string>;
   readonly aws_access_key_id?: InputValue<string>;
   readonly aws_secret_access_key?: InputValue<string>;
+  /** Write-only: the AWS secret access key, never in plan or state. */
+  readonly aws_secret_access_key_wo?: InputValue<string>;
+  readonly aws_secret_access_key_wo_version?: InputValue<number>;
   readonly aws_session_token?: InputValue<string>;
   readonly aws_endpoint?: InputValue<string>;
   readonly ssl_mode?: InputValue<string>;
@@ -76,11 +85,15 @@ export const TARGET_FIELDS = [
   'database_name',
   'username',
   'password',
+  'password_wo',
+  'password_wo_version',
   'use_aws_secrets',
   'aws_region',
   'aws_secret_name',
   'aws_access_key_id',
   'aws_secret_access_key',
+  'aws_secret_access_key_wo',
+  'aws_secret_access_key_wo_version',
   'aws_session_token',
   'aws_endpoint',
   'ssl_mode',
@@ -104,7 +117,16 @@ export const MAX_POOL_SIZE = 1000;
 /** The longest connect timeout, in seconds. */
 export const MAX_CONNECT_TIMEOUT_SECONDS = 3600;
 
-const AWS_FIELDS = ['aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_session_token', 'aws_endpoint'] as const;
+const AWS_FIELDS = [
+  'aws_region',
+  'aws_secret_name',
+  'aws_access_key_id',
+  'aws_secret_access_key',
+  'aws_secret_access_key_wo',
+  'aws_secret_access_key_wo_version',
+  'aws_session_token',
+  'aws_endpoint',
+] as const;
 const SSL_MODE_LIST = SSL_MODES.join(', ');
 
 type Issues = ValidationIssue[];
@@ -199,7 +221,7 @@ function checkAwsFields(input: TargetInput, out: Issues): void {
     else if (secret.length > 2048) out.push(issue('aws_secret_name', `is ${secret.length} characters long; at most 2048`));
   }
   // Keys are credentials: messages describe them and never repeat them.
-  for (const field of ['aws_access_key_id', 'aws_secret_access_key', 'aws_session_token'] as const) {
+  for (const field of ['aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo', 'aws_session_token'] as const) {
     const value = known(input[field]);
     if (value === undefined) continue;
     if (requireString(value, field, out, 'give the credential, or leave it out to use the standard AWS configuration') && /\s/.test(value)) {
@@ -231,16 +253,20 @@ function checkCredentialSource(input: TargetInput, out: Issues): void {
     if (presence(input.aws_secret_name) === false) {
       out.push(issue('aws_secret_name', 'is required when use_aws_secrets = true; give the name or ARN of the secret holding the admin credentials'));
     }
-    if (presence(input.password) === true) {
+    for (const field of ['password', 'password_wo'] as const) {
+      if (presence(input[field]) !== true) continue;
       out.push(
-        issue('password', 'must not be set when use_aws_secrets = true: the admin password comes from the secret aws_secret_name; remove password, or set use_aws_secrets = false'),
+        issue(field, `must not be set when use_aws_secrets = true: the admin password comes from the secret aws_secret_name; remove ${field}, or set use_aws_secrets = false`),
       );
     }
     const id = presence(input.aws_access_key_id);
-    const key = presence(input.aws_secret_access_key);
+    const key = eitherPresent(input.aws_secret_access_key, input.aws_secret_access_key_wo);
     const token = presence(input.aws_session_token);
     if (id === true && key === false) out.push(issue('aws_secret_access_key', 'is required when aws_access_key_id is set; give both keys or neither (the standard AWS configuration is used then)'));
-    if (key === true && id === false) out.push(issue('aws_access_key_id', 'is required when aws_secret_access_key is set; give both keys or neither (the standard AWS configuration is used then)'));
+    if (key === true && id === false) {
+      const keyField = presence(input.aws_secret_access_key) === true ? 'aws_secret_access_key' : 'aws_secret_access_key_wo';
+      out.push(issue('aws_access_key_id', `is required when ${keyField} is set; give both keys or neither (the standard AWS configuration is used then)`));
+    }
     if (token === true && id === false && key === false) {
       out.push(issue('aws_access_key_id', 'is required when aws_session_token is set (a session token goes with temporary keys)'));
       out.push(issue('aws_secret_access_key', 'is required when aws_session_token is set (a session token goes with temporary keys)'));
@@ -254,7 +280,7 @@ function checkCredentialSource(input: TargetInput, out: Issues): void {
       out.push(issue(field, `is only used with use_aws_secrets = true; set use_aws_secrets = true, or remove ${field}`));
     }
   }
-  if (presence(input.password) === false) {
+  if (eitherPresent(input.password, input.password_wo) === false) {
     out.push(issue('password', 'is required: set username and password, or use_aws_secrets = true with aws_secret_name'));
   }
   if (presence(input.username) === false) {
@@ -336,10 +362,12 @@ function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnal
   if (username !== undefined && requireString(username, 'username', out, 'write the admin role name, e.g. postgres')) {
     checkServerName(username, 'username', out);
   }
-  const password = known(input.password);
-  // The password is never repeated in a message.
-  if (password !== undefined && requireString(password, 'password', out, 'give the admin password') && password.includes('\0')) {
-    out.push(issue('password', 'contains a NUL character, which PostgreSQL cannot receive'));
+  for (const field of ['password', 'password_wo'] as const) {
+    const password = known(input[field]);
+    // The password is never repeated in a message.
+    if (password !== undefined && requireString(password, field, out, 'give the admin password') && password.includes('\0')) {
+      out.push(issue(field, 'contains a NUL character, which PostgreSQL cannot receive'));
+    }
   }
   const aws = known(input.use_aws_secrets);
   if (aws !== undefined && typeof aws !== 'boolean') {
@@ -348,6 +376,7 @@ function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnal
 
   checkAwsFields(input, out);
   checkCredentialSource(input, out);
+  checkWriteOnlySecrets(input, out);
   checkTls(input, options, out);
 
   const maxValue = known(input.max_connections);
@@ -427,7 +456,7 @@ export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}
     const aws: Mutable<AwsSecretRef> = { secretName: text('aws_secret_name') ?? '' };
     const region = text('aws_region');
     const accessKeyId = text('aws_access_key_id');
-    const secretAccessKey = text('aws_secret_access_key');
+    const secretAccessKey = text('aws_secret_access_key') ?? text('aws_secret_access_key_wo');
     const sessionToken = text('aws_session_token');
     const endpoint = text('aws_endpoint');
     if (region !== undefined) aws.region = region;
@@ -437,7 +466,8 @@ export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}
     if (endpoint !== undefined) aws.endpoint = endpoint;
     config.aws = aws;
   } else {
-    set('password', text('password'));
+    // The write-only password arrives only in the configuration of an apply.
+    set('password', text('password') ?? text('password_wo'));
   }
   set('tlsRootCert', text('tls_root_cert'));
   set('tlsClientCert', text('tls_cert_file'));

@@ -285,6 +285,61 @@ describe('checkTargetInput: where the admin secret comes from', () => {
   });
 });
 
+describe('checkTargetInput: write-only admin secrets', () => {
+  const { password: _p, ...WO_BASE } = BASE;
+  const WITH_WO: TargetInput = { ...WO_BASE, password_wo: 'from an ephemeral value', password_wo_version: 1 };
+  const AWS_WO: TargetInput = { ...AWS_BASE, aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key_wo: 'secret', aws_secret_access_key_wo_version: 3 };
+
+  it('accepts password_wo with its version in place of password, and passes the value on as the password', () => {
+    expect(checkTargetInput(WITH_WO)).toEqual([]);
+    expect(toTargetConfig(WITH_WO).password).toBe('from an ephemeral value');
+    expect(checkTargetInput(AWS_WO)).toEqual([]);
+    expect(toTargetConfig(AWS_WO).aws?.secretAccessKey).toBe('secret');
+  });
+
+  it('refuses a write-only secret together with its plain attribute, naming both', () => {
+    expect(only({ ...WITH_WO, password: 'in state' })).toEqual({
+      field: 'password_wo',
+      message: 'password_wo and password are both set: the admin password comes from one of them; remove password (kept in state) or password_wo (kept out of it)',
+    });
+    expect(only({ ...AWS_WO, aws_secret_access_key: 'in-state' }).message).toMatch(/^aws_secret_access_key_wo and aws_secret_access_key are both set/);
+  });
+
+  it('wants each half of a pair with the other', () => {
+    expect(only({ ...WITH_WO, password_wo_version: null })).toEqual({
+      field: 'password_wo_version',
+      message:
+        'is required with password_wo: Terraform does not compare write-only values, so a new password_wo is applied only when ' +
+        'password_wo_version changes; set password_wo_version = 1 and raise it with each new value',
+    });
+    expect(only({ ...BASE, password_wo_version: 2 })).toEqual({
+      field: 'password_wo_version',
+      message: 'is set without password_wo: the version says when to apply a new password_wo, and there is none; set password_wo, or remove password_wo_version',
+    });
+    expect(fieldsOf({ ...AWS_WO, aws_secret_access_key_wo: null })).toEqual(['aws_secret_access_key', 'aws_secret_access_key_wo_version']);
+    expect(only({ ...AWS_WO, aws_access_key_id: null })).toEqual({
+      field: 'aws_access_key_id',
+      message: 'is required when aws_secret_access_key_wo is set; give both keys or neither (the standard AWS configuration is used then)',
+    });
+  });
+
+  it('judges what it can while a write-only value is not known yet (an ephemeral value at validate time)', () => {
+    expect(checkTargetInput({ ...WITH_WO, password_wo: UNKNOWN })).toEqual([]);
+    expect(checkTargetInput({ ...WO_BASE, password_wo: UNKNOWN })).toEqual([]);
+    expect(fieldsOf({ ...WITH_WO, password_wo: UNKNOWN, password: 'in state' })).toEqual([]);
+  });
+
+  it('gives write-only secrets the checks of their plain attribute, and the same source rules', () => {
+    expect(only({ ...WITH_WO, password_wo: 'a\0b' })).toEqual({ field: 'password_wo', message: 'contains a NUL character, which PostgreSQL cannot receive' });
+    expect(only({ ...AWS_WO, aws_secret_access_key_wo: 'sec ret' }).message).toBe('contains whitespace; check for a stray space or newline around the value');
+    expect(only({ ...AWS_BASE, password_wo: 'pw', password_wo_version: 1 }).message).toMatch(/^must not be set when use_aws_secrets = true/);
+    expect(fieldsOf({ ...BASE, aws_secret_access_key_wo: 'secret', aws_secret_access_key_wo_version: 1 })).toEqual([
+      'aws_secret_access_key_wo',
+      'aws_secret_access_key_wo_version',
+    ]);
+  });
+});
+
 describe('checkTargetInput: TLS', () => {
   it.each(SSL_MODES)('accepts ssl_mode %s with tls_root_cert', (mode) => {
     expect(checkTargetInput({ ...BASE, ssl_mode: mode, tls_root_cert: pki.ca.certPem })).toEqual([]);

@@ -32,11 +32,23 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly awsRegion?: string;
   /**
-  * Static AWS secret access key (with `aws_access_key_id`).
+  * Static AWS secret access key (with `aws_access_key_id`). Stored encrypted in the catalog, and in Terraform state: `aws_secret_access_key_wo` keeps it out of state.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_secret_access_key Resource#aws_secret_access_key}
   */
   readonly awsSecretAccessKey?: string;
+  /**
+  * Static AWS secret access key, write-only (Terraform 1.11+): stored encrypted in the catalog like `aws_secret_access_key`, never in plan or state. Requires `aws_secret_access_key_wo_version`; not with `aws_secret_access_key`.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_secret_access_key_wo Resource#aws_secret_access_key_wo}
+  */
+  readonly awsSecretAccessKeyWo?: string;
+  /**
+  * Raise it to apply a new `aws_secret_access_key_wo` (a new write-only value alone plans nothing). Required with `aws_secret_access_key_wo`.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_secret_access_key_wo_version Resource#aws_secret_access_key_wo_version}
+  */
+  readonly awsSecretAccessKeyWoVersion?: number;
   /**
   * Name or ARN of the secret; its JSON holds `username`, `password` and optionally `engine`, `host`, `port`, `dbname`.
   *
@@ -86,11 +98,23 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly name: string;
   /**
-  * Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`).
+  * Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#password Resource#password}
   */
   readonly password?: string;
+  /**
+  * Admin password, write-only (Terraform 1.11+): stored encrypted in the catalog like `password`, never in plan or state; it may come from an ephemeral value. Requires `password_wo_version`; not with `password`. Every apply that creates or updates the resource uses the value configured then.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#password_wo Resource#password_wo}
+  */
+  readonly passwordWo?: string;
+  /**
+  * Raise it to apply a new `password_wo`: Terraform cannot see a change in a write-only value, so a new value alone plans nothing. Required with `password_wo`.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#password_wo_version Resource#password_wo_version}
+  */
+  readonly passwordWoVersion?: number;
   /**
   * TCP port, as a string or number (default `5432`).
   *
@@ -208,6 +232,8 @@ export class Resource extends cdktf.TerraformResource {
     this._awsEndpoint = config.awsEndpoint;
     this._awsRegion = config.awsRegion;
     this._awsSecretAccessKey = config.awsSecretAccessKey;
+    this._awsSecretAccessKeyWo = config.awsSecretAccessKeyWo;
+    this._awsSecretAccessKeyWoVersion = config.awsSecretAccessKeyWoVersion;
     this._awsSecretName = config.awsSecretName;
     this._awsSessionToken = config.awsSessionToken;
     this._connectTimeout = config.connectTimeout;
@@ -217,6 +243,8 @@ export class Resource extends cdktf.TerraformResource {
     this._minConnections = config.minConnections;
     this._name = config.name;
     this._password = config.password;
+    this._passwordWo = config.passwordWo;
+    this._passwordWoVersion = config.passwordWoVersion;
     this._port = config.port;
     this._revokedObjects = config.revokedObjects;
     this._sslMode = config.sslMode;
@@ -311,6 +339,38 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get awsSecretAccessKeyInput() {
     return this._awsSecretAccessKey;
+  }
+
+  // aws_secret_access_key_wo - computed: false, optional: true, required: false
+  private _awsSecretAccessKeyWo?: string; 
+  public get awsSecretAccessKeyWo() {
+    return this.getStringAttribute('aws_secret_access_key_wo');
+  }
+  public set awsSecretAccessKeyWo(value: string) {
+    this._awsSecretAccessKeyWo = value;
+  }
+  public resetAwsSecretAccessKeyWo() {
+    this._awsSecretAccessKeyWo = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsSecretAccessKeyWoInput() {
+    return this._awsSecretAccessKeyWo;
+  }
+
+  // aws_secret_access_key_wo_version - computed: false, optional: true, required: false
+  private _awsSecretAccessKeyWoVersion?: number; 
+  public get awsSecretAccessKeyWoVersion() {
+    return this.getNumberAttribute('aws_secret_access_key_wo_version');
+  }
+  public set awsSecretAccessKeyWoVersion(value: number) {
+    this._awsSecretAccessKeyWoVersion = value;
+  }
+  public resetAwsSecretAccessKeyWoVersion() {
+    this._awsSecretAccessKeyWoVersion = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsSecretAccessKeyWoVersionInput() {
+    return this._awsSecretAccessKeyWoVersion;
   }
 
   // aws_secret_name - computed: false, optional: true, required: false
@@ -451,6 +511,38 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get passwordInput() {
     return this._password;
+  }
+
+  // password_wo - computed: false, optional: true, required: false
+  private _passwordWo?: string; 
+  public get passwordWo() {
+    return this.getStringAttribute('password_wo');
+  }
+  public set passwordWo(value: string) {
+    this._passwordWo = value;
+  }
+  public resetPasswordWo() {
+    this._passwordWo = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get passwordWoInput() {
+    return this._passwordWo;
+  }
+
+  // password_wo_version - computed: false, optional: true, required: false
+  private _passwordWoVersion?: number; 
+  public get passwordWoVersion() {
+    return this.getNumberAttribute('password_wo_version');
+  }
+  public set passwordWoVersion(value: number) {
+    this._passwordWoVersion = value;
+  }
+  public resetPasswordWoVersion() {
+    this._passwordWoVersion = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get passwordWoVersionInput() {
+    return this._passwordWoVersion;
   }
 
   // port - computed: true, optional: true, required: false
@@ -626,6 +718,8 @@ export class Resource extends cdktf.TerraformResource {
       aws_endpoint: cdktf.stringToTerraform(this._awsEndpoint),
       aws_region: cdktf.stringToTerraform(this._awsRegion),
       aws_secret_access_key: cdktf.stringToTerraform(this._awsSecretAccessKey),
+      aws_secret_access_key_wo: cdktf.stringToTerraform(this._awsSecretAccessKeyWo),
+      aws_secret_access_key_wo_version: cdktf.numberToTerraform(this._awsSecretAccessKeyWoVersion),
       aws_secret_name: cdktf.stringToTerraform(this._awsSecretName),
       aws_session_token: cdktf.stringToTerraform(this._awsSessionToken),
       connect_timeout: cdktf.numberToTerraform(this._connectTimeout),
@@ -635,6 +729,8 @@ export class Resource extends cdktf.TerraformResource {
       min_connections: cdktf.numberToTerraform(this._minConnections),
       name: cdktf.stringToTerraform(this._name),
       password: cdktf.stringToTerraform(this._password),
+      password_wo: cdktf.stringToTerraform(this._passwordWo),
+      password_wo_version: cdktf.numberToTerraform(this._passwordWoVersion),
       port: cdktf.stringToTerraform(this._port),
       revoked_objects: cdktf.stringToTerraform(this._revokedObjects),
       ssl_mode: cdktf.stringToTerraform(this._sslMode),
@@ -679,6 +775,18 @@ export class Resource extends cdktf.TerraformResource {
         isBlock: false,
         type: "simple",
         storageClassType: "string",
+      },
+      aws_secret_access_key_wo: {
+        value: cdktf.stringToHclTerraform(this._awsSecretAccessKeyWo),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      aws_secret_access_key_wo_version: {
+        value: cdktf.numberToHclTerraform(this._awsSecretAccessKeyWoVersion),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "number",
       },
       aws_secret_name: {
         value: cdktf.stringToHclTerraform(this._awsSecretName),
@@ -733,6 +841,18 @@ export class Resource extends cdktf.TerraformResource {
         isBlock: false,
         type: "simple",
         storageClassType: "string",
+      },
+      password_wo: {
+        value: cdktf.stringToHclTerraform(this._passwordWo),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      password_wo_version: {
+        value: cdktf.numberToHclTerraform(this._passwordWoVersion),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "number",
       },
       port: {
         value: cdktf.stringToHclTerraform(this._port),
