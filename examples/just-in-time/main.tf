@@ -1,7 +1,7 @@
 # Just-in-time access declared in code. The group says who may have access to which
 # endpoint; a run that needs the database opens an on-demand credential for one member,
 # uses it, and the credential is revoked (sessions ended, role dropped) when the run ends.
-# No member password is ever in Terraform state or in a plan file.
+# No password, the admin's included, is ever in Terraform state or in a plan file.
 terraform {
   required_providers {
     adaptive = {
@@ -26,9 +26,11 @@ variable "pg_username" {
   type = string
 }
 
+# Ephemeral: Terraform keeps it out of saved plans; it reaches only the write-only password_wo.
 variable "pg_password" {
   type      = string
   sensitive = true
+  ephemeral = true
 }
 
 # Who runs the job below: must be a member of the group.
@@ -56,8 +58,11 @@ resource "adaptive_resource" "postgres" {
   host          = var.pg_host
   port          = var.pg_port
   username      = var.pg_username
-  password      = var.pg_password
   database_name = "production"
+
+  # Write-only: stored encrypted in the catalog, never in state. Bump the version to apply a new one.
+  password_wo         = var.pg_password
+  password_wo_version = 1
 }
 
 resource "adaptive_authorization" "readonly" {

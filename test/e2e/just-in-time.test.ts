@@ -155,11 +155,14 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     ]);
 
     // Nothing of the credential is in state or in `terraform show -json`.
+    // Nor the admin's password (write-only).
     const state = readFileSync(path.join(ws.dir, 'terraform.tfstate'), 'utf8');
     expect(state).not.toContain(password);
     expect(state).not.toContain(user);
+    expect(state).not.toContain(cluster.password);
     const shown = await ws.ok(['show', '-json']);
     expect(shown.stdout).not.toContain(password);
+    expect(shown.stdout).not.toContain(cluster.password);
   });
 
   it('a plan alone issues and revokes, and leaves no role; the plan file holds no password', async () => {
@@ -180,6 +183,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const contents = spawnSync('unzip', ['-p', path.join(ws.dir, 'tfplan')], { encoding: 'latin1', maxBuffer: 64 << 20 }).stdout;
     expect(contents.length).toBeGreaterThan(0);
     expect(contents).not.toContain(opened);
+    expect(contents).not.toContain(cluster.password);
   });
 
   it('renews the credential while the run lasts', async () => {
