@@ -60,12 +60,14 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const spec = findCommand(name);
     if (spec === undefined) throw unknownCommand(name);
     command = name;
-    const values = parseOptions(name, rest, spec.options);
+    // A command that runs another one keeps what follows `--` as that command's own.
+    const dashes = spec.takesCommand === true ? rest.indexOf('--') : -1;
+    const values = parseOptions(name, dashes === -1 ? rest : rest.slice(0, dashes), spec.options);
     if (values.help) {
       printHelp(out, spec.help);
       return EXIT_OK;
     }
-    return await spec.run(values, out);
+    return await spec.run(values, out, dashes === -1 ? undefined : rest.slice(dashes + 1));
   } catch (err) {
     return reportError(err, out, { prog: command === undefined ? PROG : `${PROG} ${command}`, debug });
   }
