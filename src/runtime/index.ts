@@ -213,7 +213,7 @@ export interface Runtime {
   /**
    * Moves an on-demand credential's expiry to now + ttl, never past its `notAfter`. A
    * credential already revoked or expired is not brought back (`CatalogError` code
-   * `not-found`).
+   * `gone`).
    */
   renewCredential(request: RenewCredentialRequest): Promise<RenewCredentialResponse>;
   /**

@@ -53,6 +53,8 @@ export interface CredentialRequest {
   readonly ttlSeconds: number;
   readonly group?: string;
   readonly comment?: string;
+  /** The login role's name; default `loginRoleName(member, endpoint)` (a group's standing credential). */
+  readonly roleName?: string;
 }
 
 /** An issued credential. `password` exists only here: the server has its verifier. */
@@ -141,6 +143,9 @@ function checkRequest(r: CredentialRequest, index: number): void {
     throw new Error(`${where}.accessRole must be 1 to ${MAX_ROLE_NAME_BYTES} bytes`);
   }
   if (r.accessRole === MANAGED_ROLE) throw new Error(`${where}.accessRole must not be the marker role ${MANAGED_ROLE}`);
+  if (r.roleName !== undefined && (r.roleName.length === 0 || Buffer.byteLength(r.roleName) > MAX_ROLE_NAME_BYTES || r.roleName.startsWith('pg_'))) {
+    throw new Error(`${where}.roleName must be 1 to ${MAX_ROLE_NAME_BYTES} bytes and not start with pg_`);
+  }
 }
 
 /**
@@ -176,7 +181,7 @@ function checkRequest(r: CredentialRequest, index: number): void {
 export async function issueCredentials(target: TargetDb, requests: readonly CredentialRequest[]): Promise<IssuedCredential[]> {
   if (requests.length === 0) return [];
   requests.forEach((r, i) => checkRequest(r, i));
-  const names = requests.map((r) => loginRoleName(r.member, r.endpoint));
+  const names = requests.map((r) => r.roleName ?? loginRoleName(r.member, r.endpoint));
   const seen = new Map<string, number>();
   names.forEach((name, i) => {
     const first = seen.get(name);

@@ -31,7 +31,9 @@ export type CatalogErrorCode =
   /** The write would duplicate something that must be unique. */
   | 'conflict'
   /** A value the catalog cannot store (e.g. an expiry before the grant). */
-  | 'invalid';
+  | 'invalid'
+  /** A credential asked for is no longer live: revoked, or reaped at its expiry. */
+  | 'gone';
 
 /** Something that still refers to a record whose delete was refused. */
 export interface CatalogReference {

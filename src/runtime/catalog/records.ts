@@ -164,6 +164,7 @@ export interface CredentialFilter {
   readonly group?: string;
   readonly member?: string;
   readonly kind?: CredentialKind;
+  readonly roleName?: string;
 }
 
 /** Event names the runtime writes. CRUD events of the four records are written by the catalog itself. */

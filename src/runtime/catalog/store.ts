@@ -170,6 +170,7 @@ export class CatalogStore extends DefinitionStore {
     c.eq('group_name', filter.group);
     c.eq('member', filter.member);
     c.eq('kind', filter.kind);
+    c.eq('role_name', filter.roleName);
     const { rows } = await this.query<CredentialRow>(
       `select ${CREDENTIAL_COLUMNS} from ${this.t.credentials} ${c.where(['revoked_at is null'])} order by expires_at, role_name`,
       c.values,

@@ -116,7 +116,8 @@ async function leavePreviousTargets(
 /**
  * Moves the expiry of unexpired live credentials to granted_at + ttl on the target and in
  * the catalog (with an 'extend' audit event each); revokes those whose new expiry is
- * already past (reason 'ttl lowered'). Expired credentials stay expired.
+ * already past (reason 'ttl lowered'). Expired credentials stay expired; on-demand ones are
+ * only ever cut, never extended.
  */
 async function reconcileExpiries(
   ctx: ServiceContext,
@@ -132,6 +133,9 @@ async function reconcileExpiries(
     if (c.expiresAt.getTime() <= now) continue;
     const at = c.grantedAt.getTime() + ttlSeconds * 1000;
     if (at === c.expiresAt.getTime()) continue;
+    // An on-demand credential keeps the shorter ttl it was asked for: a ttl raised never
+    // extends it, a ttl lowered below its expiry cuts it.
+    if (c.kind === 'ephemeral' && at >= c.expiresAt.getTime()) continue;
     if (at <= now + MIN_REMAINING_MS) ended.push(c);
     else byExpiry.set(at, [...(byExpiry.get(at) ?? []), c]);
   }

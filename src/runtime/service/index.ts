@@ -115,7 +115,7 @@ export class AccessService {
     return renewOnDemand(this.ctx, request);
   }
 
-  revokeCredential(roleName: string, reason: string): Promise<void> {
+  revokeCredential(roleName: string, reason = 'closed'): Promise<void> {
     return revokeOnDemand(this.ctx, roleName, reason);
   }
 
