@@ -15,6 +15,11 @@ import { isoSeconds } from './time-format';
 const RENEW_AFTER = 2 / 3;
 /** After a failed renewal, try again after this share of the ttl. */
 const RETRY_AFTER = 1 / 6;
+/**
+ * The longest wait between renewals: a day. Timers cannot wait past 2^31-1 ms (24.8 days;
+ * a longer one fires at once), and a ttl may be up to 365d; renewing early is harmless.
+ */
+const MAX_WAIT_MS = 86_400_000;
 
 export class CredentialRenewal {
   /** The expiry in force, as the last renewal reported it. */
@@ -45,7 +50,7 @@ export class CredentialRenewal {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#inFlight = this.#renew();
-    }, Math.round(this.ttlSeconds * 1000 * share));
+    }, Math.min(MAX_WAIT_MS, Math.round(this.ttlSeconds * 1000 * share)));
   }
 
   async #renew(): Promise<void> {
@@ -56,7 +61,7 @@ export class CredentialRenewal {
       else this.#schedule(RENEW_AFTER);
     } catch (err) {
       if (this.#stopped) return;
-      if (err instanceof CatalogError && (err.code as string) === 'not-found') {
+      if (err instanceof CatalogError && err.code === 'gone') {
         // Revoked or expired meanwhile (the reaper, a person): there is nothing left to keep alive.
         this.out.note(`${this.credential.username} was revoked or has expired: ${oneLine(errorText(err))}; not renewed.`);
         return;

@@ -10,6 +10,7 @@
 import { NotFoundError, ValidationError, nameList, type IssueCredentialRequest, type OnDemandCredential, type Runtime, type ValidationIssue } from '../runtime';
 import { checkMember, checkName, parseTtl } from '../runtime/validation';
 import type { OptionValues } from './args';
+import { PROG } from './spec';
 import { catalogSettingsFrom, openRuntimeFor } from './catalog';
 import { credentialJson, exportLines, readableLines } from './credential-output';
 import { runWithCredential } from './credential-run';
@@ -108,6 +109,6 @@ function printCredential(c: OnDemandCredential, values: CredentialValues, out: O
   out.note(
     `Issued ${c.username} to ${c.member} on endpoint ${c.endpoint} (group ${c.group}). It works until ${isoSeconds(c.expiresAt)} ` +
       `(${shortDuration(c.expiresAt.getTime() - c.grantedAt.getTime())}); then the reaper drops it. ` +
-      `To have it revoked as soon as you are done, run the client through it instead: ${COMMAND} ... -- psql`,
+      `Run a client as '${PROG} ${COMMAND} ... -- psql' instead to have it revoked as soon as the client exits.`,
   );
 }

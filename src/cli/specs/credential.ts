@@ -63,11 +63,11 @@ Environment:
 The password is written only to stdout (printed forms) or into the command's environment;
 progress and errors on stderr never hold it.
 
-Exit codes: without a command, 0 issued, 1 failure (not eligible, ttl too long, endpoint
-unknown, target unreachable), 2 usage error. With a command: the command's exit code;
-128 + the signal's number when stopped by SIGINT or SIGTERM; 127 (126) when the command is
-not found (not executable); 1 when nothing could be issued or the credential could not be
-revoked (the reaper drops it at its expiry).
+Exit codes: 0 issued and printed; 1 failure (not eligible, ttl too long, endpoint unknown,
+target unreachable: nothing issued); 2 usage error. With a command: the command's exit
+code; 128 + the signal's number when stopped by SIGINT or SIGTERM; 127 (126) when the
+command is not found (cannot be run); 1 when nothing could be issued, or when the command
+succeeded but the credential could not be revoked (the reaper drops it at its expiry).
 `,
   async run(values, out, command) {
     const { credential } = await import('../credential');
