@@ -7,7 +7,8 @@
  * Signals: SIGINT and SIGTERM are passed on to the command and this process waits for it,
  * then revokes. A signal that arrives while the credential is being issued means the
  * command never starts; one that arrives while revoking is noted and does not stop it.
- * After the third, the command is killed (SIGKILL): someone wants out.
+ * At the third, someone wants out: the command is killed (SIGKILL), or, with no command
+ * running (issuing or revoking hangs on a target that does not answer), this process exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
@@ -157,6 +158,11 @@ class SignalRelay {
     this.#count++;
     const child = this.#child;
     if (child === undefined) {
+      if (this.#count > 2) {
+        // Someone wants out now (a target that does not answer); the expiry still holds.
+        this.out.note(`${signal} again: exiting now; what was issued stops working at its expiry, and '${PROG} reap' drops it then.`);
+        process.exit(128 + signalNumber(this.received));
+      }
       this.out.note(`${signal}: ${this.revoking ? 'revoking the credential first' : 'the command will not be started'}; one moment.`);
       return;
     }

@@ -31,7 +31,8 @@ function unknownCommand(name: string): UsageError {
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const out = new Output(io);
   // Known before parsing, so that even a failure to parse can show its trace.
-  const debug = argv.includes('--debug');
+  // Not from after a command's `--`: what follows it belongs to the command `credential` runs.
+  const debug = ownArguments(argv).includes('--debug');
   let command: string | undefined;
   try {
     // Options before the command belong to the top level (`adaptive-access --debug reap`).
@@ -71,6 +72,13 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   } catch (err) {
     return reportError(err, out, { prog: command === undefined ? PROG : `${PROG} ${command}`, debug });
   }
+}
+
+/** The arguments up to the first `--` after the command's name: the rest may be another program's. */
+function ownArguments(argv: readonly string[]): readonly string[] {
+  const name = argv.findIndex((a) => !a.startsWith('-'));
+  const dashes = name === -1 ? -1 : argv.indexOf('--', name + 1);
+  return dashes === -1 ? argv : argv.slice(0, dashes);
 }
 
 /** `help [command]`: the command asked about, checked. */

@@ -193,7 +193,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('refuses a member no group makes eligible, naming the groups that list the endpoint; nothing issued, nothing run', async () => {
     const s = await fresh();
     const before = await managedLoginRoles(cluster);
-    const r = await runCli(['credential', '--endpoint', s.endpoint, '--member', 'bo@example.com', '--', 'sh', '-c', 'echo ran'], { env: s.env });
+    // '--debug' after '--' is the command's own: no stack trace here.
+    const r = await runCli(['credential', '--endpoint', s.endpoint, '--member', 'bo@example.com', '--', 'sh', '-c', 'echo ran', '--debug'], { env: s.env });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
