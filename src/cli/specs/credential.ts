@@ -13,7 +13,7 @@ export const CREDENTIAL_OPTIONS = {
 
 export const CREDENTIAL = defineCommand({
   name: 'credential',
-  summary: 'Issue an eligible member a credential of their own on demand, or run a command with one',
+  summary: 'Issue an eligible member a credential on demand, or run a command with one',
   options: CREDENTIAL_OPTIONS,
   takesCommand: true,
   help: `Usage: ${PROG} credential --endpoint NAME --member EMAIL [--ttl 15m] [--json | --env]
