@@ -2,7 +2,7 @@
  * The adaptive provider as Terraform sees it: its configuration block and its resource
  * types. This is the one place that lists resources; `main.ts` serves what it returns.
  */
-import { adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
+import { adaptiveEphemeralResources, adaptiveResources, configureAdaptive, providerSchema, type AdaptiveClient } from '../resources';
 import { runtimeSecrets } from '../runtime';
 import { defineProvider, type Provider } from '../provider';
 import { providerVersion } from '../install/version';
@@ -17,5 +17,6 @@ export function adaptiveProvider(): Provider {
     // What the runtime obtains at run time (secrets read or decrypted, passwords it generates).
     secrets: (add) => void runtimeSecrets.subscribe(add),
     resources: adaptiveResources,
+    ephemeralResources: adaptiveEphemeralResources,
   });
 }

@@ -21,6 +21,12 @@ export interface AdaptiveClient {
    * (`reap_on_run`) before the change is made.
    */
   runtimeForChange(): Promise<Runtime>;
+  /**
+   * The same runtime for an on-demand credential (`ephemeral "adaptive_credential"`),
+   * which Terraform opens during plan as well as apply: the catalog made writable, no
+   * reaper pass (a plan never reaps).
+   */
+  runtimeForOnDemand(): Promise<Runtime>;
   /** Defaults from the provider block for Secrets-Manager-backed resources. */
   readonly awsDefaults: { readonly region?: string; readonly endpoint?: string };
   /**
@@ -155,4 +161,20 @@ export async function namingMissing<T>(paths: Partial<Record<RecordKind, Attribu
       cause: err,
     });
   }
+}
+
+/** Where a credential connects, as a member hands it to a client. */
+export interface ConnectionTarget {
+  readonly username: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly sslmode: string;
+}
+
+/** A libpq connection URI for a credential, its user and password percent-encoded. */
+export function connectionUri(c: ConnectionTarget, password: string): string {
+  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(password)}`;
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`;
 }

@@ -90,6 +90,7 @@ export async function configureAdaptive(config: ProviderConfig, logger: Logger, 
   const reapOnRun = config.reap_on_run !== false;
   const reading = Promise.resolve(await openForReading(config, settings, schema));
   let writing: Promise<Runtime> | undefined;
+  let onDemand: Promise<Runtime> | undefined;
   return {
     plannedEndpoints: new Set<string>(),
     awsDefaults: {
@@ -106,6 +107,14 @@ export async function configureAdaptive(config: ProviderConfig, logger: Logger, 
         return opened;
       })();
       return writing;
+    },
+    runtimeForOnDemand() {
+      onDemand ??= (async () => {
+        const opened = await reading;
+        await opened.allowWrites();
+        return opened;
+      })();
+      return onDemand;
     },
   };
 }

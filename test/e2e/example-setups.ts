@@ -10,7 +10,8 @@
  * sign), so any escaped form of it that leaks can be told apart from the raw one.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import type { LocalCluster, PostgresBinaries } from '../../src/localpg';
 import { ident, literal } from '../../src/runtime/pg/sql';
@@ -40,6 +41,8 @@ export interface ExampleFailure {
 export interface PreparedExample {
   readonly ws: TerraformWorkspace;
   readonly secrets: readonly KnownSecret[];
+  /** Secrets that exist only once the runs are over (on-demand credentials a job received), read after them. */
+  readonly secretsAfterRuns?: () => KnownSecret[];
   readonly failure?: ExampleFailure;
   dispose(): Promise<void>;
 }
@@ -169,6 +172,19 @@ function moduleFiles(): Record<string, string> {
   return files;
 }
 
+/**
+ * The just-in-time example on a plain cluster, its job keeping each on-demand password it
+ * receives in a file, so that the check knows them once the runs are over.
+ */
+async function justInTime(ctx: SetupContext): Promise<PreparedExample> {
+  const kept = path.join(await mkdtemp(path.join(ctx.scratchDir, 'jit-')), 'passwords');
+  const job = `printf '%s\\n' "$PGPASSWORD" >> ${JSON.stringify(kept)} && psql -X -v ON_ERROR_STOP=1 -c 'select count(*) from orders'`;
+  const example = await plainTarget('just-in-time', { files: (files) => ({ ...files, 'job.auto.tfvars.json': JSON.stringify({ job }) }) })(ctx);
+  const secretsAfterRuns = (): KnownSecret[] =>
+    (existsSync(kept) ? readFileSync(kept, 'utf8').split('\n').filter(Boolean) : []).map((value, i) => ({ what: `on-demand password ${i + 1}`, value }));
+  return { ...example, secretsAfterRuns };
+}
+
 /** Every example in examples/ that Terraform applies from HCL, by folder. */
 export const EXAMPLE_SETUPS: Readonly<Record<string, (ctx: SetupContext) => Promise<PreparedExample>>> = {
   basic: plainTarget('basic'),
@@ -176,6 +192,7 @@ export const EXAMPLE_SETUPS: Readonly<Record<string, (ctx: SetupContext) => Prom
   'short-lived': plainTarget('short-lived'),
   'gitops/terraform': plainTarget('gitops/terraform'),
   'modules/use-from-hcl': plainTarget('modules/use-from-hcl', { files: () => moduleFiles() }),
+  'just-in-time': justInTime,
 
   authorizations(ctx) {
     const teardown = new Teardown();

@@ -28,7 +28,7 @@ import { EXAMPLE_SETUPS, type KnownSecret } from './example-setups';
 
 /** Which file checks which examples: the ones on plain clusters, and the ones with TLS or Secrets Manager. */
 export const NO_SECRETS_SHARES = {
-  plain: ['basic', 'groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'authorizations'],
+  plain: ['basic', 'groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'authorizations', 'just-in-time'],
   'tls-and-aws': ['tls', 'mutual-tls', 'secrets-manager', 'production'],
 } as const satisfies Record<string, readonly string[]>;
 
@@ -150,8 +150,11 @@ function defineCases(examples: readonly string[], binaries: PostgresBinaries, wh
         await traced('plan', ['plan', '-no-color', '-input=false']);
         await traced('destroy', ['destroy', '-no-color', '-input=false', '-auto-approve']);
 
-        const secrets = [...example.secrets, ...members];
+        const onDemand = example.secretsAfterRuns?.() ?? [];
+        const secrets = [...example.secrets, ...members, ...onDemand];
         if (ISSUES_CREDENTIALS.has(name)) expect(members.length).toBeGreaterThan(0);
+        // The just-in-time job ran with an on-demand credential (apply only: a plan runs no job).
+        if (example.secretsAfterRuns) expect(onDemand.length).toBeGreaterThan(0);
         const all = outputs.map((o) => o.text).join('\n');
         // The runs were really traced, plugin included, and the plugin had secrets to keep out.
         expect(all).toContain('[TRACE]');

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { loginRoleName } from '../../src/runtime/access/credentials';
 import { CatalogError } from '../../src/runtime/catalog';
+import { pairKey } from '../../src/runtime/service';
 import { onDemandRoleName } from '../../src/runtime/service/on-demand';
 import { ValidationError } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
@@ -87,6 +88,10 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(second.roleName).not.toBe(issued.roleName);
     expect(second.expiresAt.getTime() - second.grantedAt.getTime()).toBe(60_000);
 
+    // The group's own credentials are its standing ones: on-demand ones are not among them.
+    const inspected = await service.inspectGroup('team');
+    expect(inspected?.live.map((c) => [c.username, c.expiresAt.getTime()])).toEqual([[standing.username, standing.expiresAt.getTime()]]);
+
     const audit = await catalog.readAudit({ event: 'grant.ephemeral' });
     expect(audit.map((e) => [e.roleName, e.group, e.member])).toEqual([
       [issued.roleName, 'team', MEMBER],
@@ -134,7 +139,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const session = await connectAs(short);
     clients.push(session);
 
-    await service.applyGroup({ name: 'reaped', members: [MEMBER], endpoints: [endpoint] }, new Set([`${MEMBER}\u0000${endpoint}`]));
+    await service.applyGroup({ name: 'reaped', members: [MEMBER], endpoints: [endpoint] }, new Set([pairKey(MEMBER, endpoint)]));
     expect(await roleExists(cluster, leaver.roleName)).toBe(false);
 
     await untilServerPasses(cluster, short.expiresAt);

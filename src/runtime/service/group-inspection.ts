@@ -63,7 +63,8 @@ function unusable(role: ManagedRole | undefined, accessRole: string | undefined,
 export async function inspectGroup(ctx: ServiceContext, name: string): Promise<GroupInspection | null> {
   const record = await ctx.catalog.getGroup(name);
   if (!record) return null;
-  const live = await ctx.catalog.liveCredentials({ group: name });
+  // The group's standing credentials: on-demand ones are the members' own, not the group's.
+  const live = await ctx.catalog.liveCredentials({ group: name, kind: 'standing' });
   const endpoints = new Map<string, EndpointRecord>();
   for (const endpoint of new Set([...record.endpoints, ...live.map((c) => c.endpoint)])) {
     const e = await ctx.catalog.getEndpoint(endpoint);

@@ -34,6 +34,8 @@ export interface IssueCredentialRequest {
    * ttl is a `ValidationError` (field `ttl`).
    */
   readonly ttlSeconds?: number | undefined;
+  /** Only this group's eligibility counts (it must list both the member and the endpoint); default any group. */
+  readonly group?: string | undefined;
   /** Who asks, recorded in the audit event's detail (`terraform`, `cli`). */
   readonly via?: string | undefined;
 }

@@ -46,7 +46,7 @@ export async function issueOnDemand(ctx: ServiceContext, request: IssueCredentia
   const member = normaliseMember(request.member);
   const endpoint = await ctx.catalog.getEndpoint(request.endpoint);
   if (!endpoint) throw new NotFoundError('endpoint', request.endpoint);
-  const group = await eligibleGroup(ctx, member, endpoint.name);
+  const group = await eligibleGroup(ctx, member, endpoint.name, request.group);
   const ttlSeconds = onDemandTtl(request.ttlSeconds, endpoint);
   const roleName = onDemandRoleName(member, endpoint.name);
   const target = await ctx.targets.get(endpoint.resource);
@@ -89,11 +89,25 @@ export async function issueOnDemand(ctx: ServiceContext, request: IssueCredentia
   return { ...view, password: issued.password, roleName, group: group.name, grantedAt: issued.grantedAt, notAfter };
 }
 
-/** The first group (by name) that lists both; a `ValidationError` naming the groups that list the endpoint otherwise. */
-async function eligibleGroup(ctx: ServiceContext, member: string, endpoint: string): Promise<GroupRecord> {
+/**
+ * The first group (by name; only `only` when given) that lists both; a `ValidationError`
+ * naming the groups that list the endpoint otherwise.
+ */
+async function eligibleGroup(ctx: ServiceContext, member: string, endpoint: string, only: string | undefined): Promise<GroupRecord> {
   const groups = await ctx.catalog.groupsUsingEndpoint(endpoint);
-  const group = groups.find((g) => g.members.some((m) => m.toLowerCase() === member));
+  const group = groups.find((g) => (only === undefined || g.name === only) && g.members.some((m) => m.toLowerCase() === member));
   if (group) return group;
+  if (only !== undefined) {
+    const listed = groups.some((g) => g.name === only);
+    throw new ValidationError([
+      {
+        field: listed ? 'member' : 'group',
+        message: listed
+          ? `"${member}" is not a member of group "${only}"`
+          : `group "${only}" does not list endpoint "${endpoint}" (or is not in the catalog); ${groups.length === 0 ? `no group lists it` : `the group(s) that do are ${nameList(groups.map((g) => g.name))}`}`,
+      },
+    ]);
+  }
   const which =
     groups.length === 0
       ? `no adaptive_group lists endpoint "${endpoint}"`
