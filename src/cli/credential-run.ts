@@ -50,22 +50,23 @@ export async function runWithCredential(run: RunWithCredential): Promise<number>
   try {
     const credential = await run.issue();
     const ttlSeconds = run.ttlSeconds ?? Math.max(1, Math.round((credential.expiresAt.getTime() - credential.grantedAt.getTime()) / 1000));
-    let code: number;
+    let code = EXIT_FAILURE;
     let renewal: CredentialRenewal | undefined;
+    let revoked = false;
     try {
       if (relay.received !== undefined) {
         out.note(`${relay.received} while issuing: ${run.command[0] ?? ''} not started.`);
-        code = EXIT_FAILURE;
       } else {
         out.note(`Issued ${credential.username} to ${credential.member} on endpoint ${credential.endpoint} until ${isoSeconds(credential.expiresAt)}; running ${run.command[0] ?? ''}.`);
         renewal = new CredentialRenewal(run.runtime, credential, ttlSeconds, out);
         code = await runChild(run.command, childEnv(out.io.env, credential), relay, out);
       }
     } finally {
+      // Whatever happened above (even a command line spawn refuses), the credential goes now.
       await renewal?.stop();
       relay.revoking = true;
+      revoked = await revoke(run.runtime, credential, renewal?.expiresAt ?? credential.expiresAt, out);
     }
-    const revoked = await revoke(run.runtime, credential, renewal?.expiresAt ?? credential.expiresAt, out);
     if (relay.received !== undefined) return 128 + signalNumber(relay.received);
     return revoked || code !== 0 ? code : EXIT_FAILURE;
   } finally {
