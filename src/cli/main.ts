@@ -31,7 +31,8 @@ function unknownCommand(name: string): UsageError {
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const out = new Output(io);
   // Known before parsing, so that even a failure to parse can show its trace.
-  const debug = argv.includes('--debug');
+  // Not from after a command's `--`: what follows it belongs to the command `credential` runs.
+  const debug = ownArguments(argv).includes('--debug');
   let command: string | undefined;
   try {
     // Options before the command belong to the top level (`adaptive-access --debug reap`).
@@ -60,15 +61,24 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     const spec = findCommand(name);
     if (spec === undefined) throw unknownCommand(name);
     command = name;
-    const values = parseOptions(name, rest, spec.options);
+    // A command that runs another one keeps what follows `--` as that command's own.
+    const dashes = spec.takesCommand === true ? rest.indexOf('--') : -1;
+    const values = parseOptions(name, dashes === -1 ? rest : rest.slice(0, dashes), spec.options);
     if (values.help) {
       printHelp(out, spec.help);
       return EXIT_OK;
     }
-    return await spec.run(values, out);
+    return await spec.run(values, out, dashes === -1 ? undefined : rest.slice(dashes + 1));
   } catch (err) {
     return reportError(err, out, { prog: command === undefined ? PROG : `${PROG} ${command}`, debug });
   }
+}
+
+/** The arguments up to the first `--` after the command's name: the rest may be another program's. */
+function ownArguments(argv: readonly string[]): readonly string[] {
+  const name = argv.findIndex((a) => !a.startsWith('-'));
+  const dashes = name === -1 ? -1 : argv.indexOf('--', name + 1);
+  return dashes === -1 ? argv : argv.slice(0, dashes);
 }
 
 /** `help [command]`: the command asked about, checked. */

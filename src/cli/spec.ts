@@ -16,8 +16,16 @@ export interface CommandSpec<O extends OptionsConfig = OptionsConfig> {
   /** The full help text (`adaptive-access <command> --help`). */
   readonly help: string;
   readonly options: O;
-  /** Runs the command with its parsed options; resolves to the exit code. */
-  run(values: OptionValues<O>, out: Output): Promise<number>;
+  /**
+   * Whether the command takes a command line of its own after `--` (`credential -- psql`):
+   * everything after the first `--` is handed to `run` untouched instead of being parsed.
+   */
+  readonly takesCommand?: boolean;
+  /**
+   * Runs the command with its parsed options; resolves to the exit code. `command` is what
+   * followed `--` (for a spec that `takesCommand`), undefined when there was no `--`.
+   */
+  run(values: OptionValues<O>, out: Output, command?: readonly string[]): Promise<number>;
 }
 
 /** Declares a command, typing `run`'s values from `options`. */

@@ -22,8 +22,9 @@ describe('help and version', () => {
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toMatch(/^adaptive-access: /);
     expect(r.stdout).toMatch(/Usage:\n {2}adaptive-access <command> \[options\]/);
-    expect(r.stdout).toMatch(/^ {2}install {3}Install the Terraform provider/m);
-    expect(r.stdout).toMatch(/^ {2}reap {6}End expired grants/m);
+    expect(r.stdout).toMatch(/^ {2}install {6}Install the Terraform provider/m);
+    expect(r.stdout).toMatch(/^ {2}reap {9}End expired grants/m);
+    expect(r.stdout).toMatch(/^ {2}credential {3}Issue an eligible member a credential/m);
     expect(r.stdout).toContain('ADAPTIVE_CATALOG_URL');
     // Not a terminal: no colour.
     expect(r.stdout).not.toContain(ESC);
@@ -49,7 +50,7 @@ describe('help and version', () => {
     }
   });
 
-  it.each(['demo', 'install', 'status', 'check', 'audit', 'reap'])('%s --help and help %s print that command\'s usage, options and exit codes', async (name) => {
+  it.each(['demo', 'install', 'status', 'check', 'audit', 'reap', 'credential'])('%s --help and help %s print that command\'s usage, options and exit codes', async (name) => {
     for (const args of [[name, '--help'], ['help', name]]) {
       const r = await runCli(args);
       expect(r, args.join(' ')).toMatchObject({ code: 0, stderr: '' });
@@ -74,8 +75,8 @@ describe('help and version', () => {
 
 describe('usage errors exit 2 with a message and a pointer to the help', () => {
   const cases: Array<[string[], RegExp, string]> = [
-    [[], /^adaptive-access: missing command; the commands are: demo, install, status, check, audit, reap$/m, 'adaptive-access --help'],
-    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: demo, install, status, check, audit, reap$/m, 'adaptive-access --help'],
+    [[], /^adaptive-access: missing command; the commands are: demo, install, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
+    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: demo, install, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
     [['--bogus'], /^adaptive-access: unknown option '--bogus'$/m, 'adaptive-access --help'],
     [['help', 'frobnicate'], /unknown command 'frobnicate'/, 'adaptive-access --help'],
     [['install', '--bogus'], /^adaptive-access install: unknown option '--bogus'$/m, 'adaptive-access install --help'],
