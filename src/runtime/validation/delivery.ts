@@ -24,17 +24,27 @@ const SECRET_NAME_CHARACTERS = /^[A-Za-z0-9/_+.@-]*$/;
 /** The secret-name rule in words, for messages and documentation. */
 export const SECRET_PREFIX_RULE = `1 to ${SECRET_PREFIX_MAX_LENGTH} characters: ASCII letters, digits and / _ + . @ - (Secrets Manager's name characters, but '='), e.g. adaptive/prod/`;
 
-/** `field`: `credential_delivery`, with `secret_prefix` checked when it is `secrets_manager`. */
-export function checkDelivery(mode: MaybeUnknown<string | null | undefined>, secretPrefix: MaybeUnknown<string | null | undefined>): ValidationIssue[] {
+/** A group's delivery settings as written (absent ones null or undefined). */
+export interface DeliveryInput {
+  readonly mode: MaybeUnknown<string | null | undefined>;
+  readonly secretPrefix: MaybeUnknown<string | null | undefined>;
+  readonly region?: MaybeUnknown<string | null | undefined>;
+  readonly endpoint?: MaybeUnknown<string | null | undefined>;
+}
+
+const SECRETS_MANAGER_ONLY = { secretPrefix: 'secret_prefix', region: 'aws_region', endpoint: 'aws_endpoint' } as const;
+
+/** `credential_delivery`, with `secret_prefix` (and `aws_region`, `aws_endpoint`) checked against it. */
+export function checkDelivery(input: DeliveryInput): ValidationIssue[] {
+  const { mode, secretPrefix } = input;
   if (isUnknown(mode)) return [];
   if (mode !== null && mode !== undefined && !(DELIVERY_MODES as readonly unknown[]).includes(mode)) {
     return [issue('credential_delivery', `must be one of ${DELIVERY_MODES.map((m) => `"${m}"`).join(', ')}, got ${typeof mode === 'string' ? `"${mode}"` : typeName(mode)}`)];
   }
   if (mode !== 'secrets_manager') {
-    if (secretPrefix !== null && secretPrefix !== undefined) {
-      return [issue('secret_prefix', `only applies with credential_delivery = "secrets_manager" (it is "${mode ?? 'state'}"): remove it, or deliver to Secrets Manager`)];
-    }
-    return [];
+    return Object.entries(SECRETS_MANAGER_ONLY)
+      .filter(([key]) => input[key as keyof typeof SECRETS_MANAGER_ONLY] !== null && input[key as keyof typeof SECRETS_MANAGER_ONLY] !== undefined)
+      .map(([, field]) => issue(field, `only applies with credential_delivery = "secrets_manager" (it is "${mode ?? 'state'}"): remove it, or deliver to Secrets Manager`));
   }
   if (isUnknown(secretPrefix)) return [];
   if (secretPrefix === null || secretPrefix === undefined || secretPrefix === '') {
