@@ -225,11 +225,12 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     it('the reaper deletes the secret of an expired credential', async () => {
       const oncall = name('oncall', 'oncall@company.com', 'delivery-brief');
       const json = secretJson(oncall)!;
+      const arn = sm.secret(oncall)!.arn;
       await untilInstant(new Date(json.expires_at), 500);
       const reaped = await runCli(['reap'], { env: { ADAPTIVE_CATALOG_URL: env.ADAPTIVE_CATALOG_URL!, ADAPTIVE_CATALOG_KEY: env.ADAPTIVE_CATALOG_KEY!, AWS_ACCESS_KEY_ID: sm.accessKeyId, AWS_SECRET_ACCESS_KEY: sm.secretAccessKey } });
       expect(reaped.code, reaped.stderr).toBe(0);
       expect(sm.secret(oncall)).toBeUndefined();
-      expect(sm.requests.filter((r) => r.target === 'secretsmanager.DeleteSecret').map((r) => r.body)).toContainEqual({ SecretId: expect.stringContaining(oncall), ForceDeleteWithoutRecovery: true });
+      expect(sm.requests.filter((r) => r.target === 'secretsmanager.DeleteSecret').map((r) => r.body)).toContainEqual({ SecretId: arn, ForceDeleteWithoutRecovery: true });
       expect(await loginRolesOf('oncall')).toEqual([]);
     });
 
