@@ -225,4 +225,34 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(await managedLoginRoles(cluster)).toEqual(before);
     expect((await credentialRows(cluster, h.db)).map((r) => r.revoke_reason)).toEqual(['replaced', 'delivery changed']);
   });
+  it("on-demand credentials never count as a pair's standing one, and a member removed loses them too", async () => {
+    const h = await fresh();
+    const group = `g-${h.tag}`;
+    const spec = { name: group, endpoints: [h.endpoint], delivery: { mode: 'none' } as GroupDelivery };
+    await h.service.applyGroup({ ...spec, members: ['ann@example.com', 'bob@example.com'] }, new Set());
+    // As an on-demand issue records them (their roles are already gone here: revoking succeeds at once).
+    const onDemand = (member: string, suffix: string) => ({
+      roleName: `${member}/${h.endpoint}~${suffix}`,
+      resource: 'main',
+      endpoint: h.endpoint,
+      group,
+      member,
+      grantedAt: new Date(),
+      expiresAt: new Date(Date.now() + 600_000),
+      kind: 'ephemeral' as const,
+      notAfter: new Date(Date.now() + 600_000),
+    });
+    await h.catalog.recordIssued([onDemand('ann@example.com', 'a1'), onDemand('bob@example.com', 'b1')]);
+    const state = await h.service.applyGroup({ ...spec, members: ['ann@example.com'], delivery: { mode: 'state' } }, new Set([pairKey('ann@example.com', h.endpoint)]));
+    // ann's pair is held, but only by an on-demand credential: it has no standing one, so it is lost, not kept.
+    expect(state.kept).toEqual([]);
+    expect(state.revoked).toEqual([`bob@example.com/${h.endpoint}~b1`]);
+    const rows = await sql<{ role_name: string; revoke_reason: string | null }>(cluster, h.db, "select role_name, revoke_reason from adaptive.credentials where kind = 'ephemeral' order by role_name");
+    expect(rows).toEqual([
+      { role_name: `ann@example.com/${h.endpoint}~a1`, revoke_reason: null },
+      { role_name: `bob@example.com/${h.endpoint}~b1`, revoke_reason: 'member removed' },
+    ]);
+    await h.service.removeGroup(group);
+    expect((await credentialRows(cluster, h.db)).filter((r) => r.revoked_at === null)).toEqual([]);
+  });
 });
