@@ -27,7 +27,9 @@ export function deliveredAs(c: CredentialRecord, delivery: SecretsDelivery, grou
   const sm = c.deliveredTo?.secretsManager;
   if (!sm) return false;
   const expected = memberSecretName(delivery.secretPrefix, group, c.member, c.endpoint);
-  return (sm.region ?? '') === (delivery.region ?? '') && (sm.endpoint ?? '') === (delivery.endpoint ?? '') && sm.arn.includes(`:secret:${expected}`);
+  // A secret's ARN is `arn:...:secret:<name>-` and six random characters.
+  const name = sm.arn.slice(sm.arn.indexOf(':secret:') + ':secret:'.length, -7);
+  return (sm.region ?? '') === (delivery.region ?? '') && (sm.endpoint ?? '') === (delivery.endpoint ?? '') && name === expected;
 }
 
 /**

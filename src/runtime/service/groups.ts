@@ -46,7 +46,8 @@ interface GroupPlan {
 interface Issued {
   readonly resource: string;
   readonly credential: IssuedCredential;
-  readonly deliveredTo: CredentialDelivery | null;
+  /** Set once its secret is written. */
+  deliveredTo: CredentialDelivery | null;
 }
 
 /** The warning shown for an expired grant: what expired, and how to renew it. */
@@ -198,14 +199,15 @@ async function issueAndRecord(ctx: ServiceContext, group: GroupInput & { deliver
         await ctx.targets.get(resource),
         requests.map((r) => ({ member: r.member, endpoint: r.endpoint.name, accessRole: r.endpoint.accessRole, ttlSeconds: r.endpoint.ttlSeconds, group: group.name })),
       );
+      // Listed before delivering, so a failure to deliver rolls these roles back too.
       const batch: Issued[] = creds.map((credential) => ({ resource, credential, deliveredTo: null }));
       issued.push(...batch);
       if (secrets) {
         const views = await Promise.all(creds.map((c) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, c.password)));
         const delivered = await deliverToSecrets(secrets, group.name, creds, views);
-        issued.splice(issued.length - batch.length, batch.length, ...batch.map((b, i) => ({ ...b, deliveredTo: delivered[i]! })));
+        batch.forEach((b, i) => (b.deliveredTo = delivered[i]!));
       }
-      await recordIssued(ctx, group.name, resource, issued.slice(issued.length - batch.length));
+      await recordIssued(ctx, group.name, resource, batch);
     }
     await ctx.catalog.putGroup({ name: group.name, members: group.members, endpoints: group.endpoints, delivery: group.delivery });
   } catch (err) {
