@@ -14,6 +14,7 @@ const ELEMENTS = [
   { type: 'runtime-connections', pattern: 'src/runtime/connections' },
   { type: 'runtime-catalog', pattern: 'src/runtime/catalog' },
   { type: 'runtime-access', pattern: 'src/runtime/access' },
+  { type: 'runtime-delivery', pattern: 'src/runtime/delivery' },
   { type: 'runtime-service', pattern: 'src/runtime/service' },
   // The files directly in src/runtime: the interface (index.ts), types.ts, service.ts, leaves.
   { type: 'runtime', pattern: 'src/runtime' },
@@ -36,7 +37,7 @@ const FILES = [
   { category: 'source', pattern: 'src/**/*.ts' },
 ];
 
-const RUNTIME = ['runtime-validation', 'runtime-pg', 'runtime-connections', 'runtime-catalog', 'runtime-access', 'runtime-service', 'runtime'];
+const RUNTIME = ['runtime-validation', 'runtime-pg', 'runtime-connections', 'runtime-catalog', 'runtime-access', 'runtime-delivery', 'runtime-service', 'runtime'];
 const ALL = ELEMENTS.map((e) => e.type);
 const except = (...allowed) => ALL.filter((t) => !allowed.includes(t));
 
@@ -66,15 +67,21 @@ const POLICIES = [
   // messages): nothing else of the runtime but its types.
   {
     from: from('runtime-validation'),
-    disallow: { to: [to('runtime-pg', 'runtime-connections', 'runtime-catalog', 'runtime-access', 'runtime-service'), runtimeFileExcept('runtime-types')] },
+    disallow: { to: [to('runtime-pg', 'runtime-connections', 'runtime-catalog', 'runtime-access', 'runtime-delivery', 'runtime-service'), runtimeFileExcept('runtime-types')] },
   },
   // Connections only open sessions: they sit below access, the catalog and the service.
   {
     from: from('runtime-connections'),
-    disallow: { to: [to('runtime-access', 'runtime-catalog', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] },
+    disallow: { to: [to('runtime-access', 'runtime-catalog', 'runtime-delivery', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] },
   },
   // The catalog records what access did; it never grants, and never calls the verbs above it.
-  { from: from('runtime-catalog'), disallow: { to: [to('runtime-access', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
+  { from: from('runtime-catalog'), disallow: { to: [to('runtime-access', 'runtime-delivery', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
+  // Delivery only writes and deletes secrets in AWS: of the runtime it takes the leaves (error
+  // text, the secret registry, types), and only the service (the verbs) uses it.
+  {
+    from: from('runtime-delivery'),
+    disallow: { to: [to('runtime-pg', 'runtime-connections', 'runtime-catalog', 'runtime-access', 'runtime-validation', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] },
+  },
   // Only the CLI's `demo` command starts the demo: it is a client at the top, like the CLI.
   {
     from: [from(...except('demo', 'cli')), { element: { type: 'cli' }, file: notFile('demo-command') }],
@@ -102,7 +109,7 @@ const POLICIES = [
   // obtained at run time, for the log redactor).
   { from: from('plugin'), disallow: { to: [to(...except('plugin', 'provider', 'resources', 'runtime', 'install')), runtimeFileExcept('runtime-interface')] } },
   // Access changes what targets hold; the verbs (service) and the interface sit above it.
-  { from: from('runtime-access'), disallow: { to: [to('runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
+  { from: from('runtime-access'), disallow: { to: [to('runtime-delivery', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
   // Packaging bundles the plugin by its path, never by import; it reports through terminal errors.
   { from: from('install'), disallow: { to: to(...except('install', 'terminal')) } },
 ];

@@ -4,9 +4,17 @@
  * endpoint's ttl. Adding or removing a member touches only that member. After expiry the
  * plan shows no change (access ending is by design) but warns which grants expired;
  * renewal is explicit (`terraform apply -replace=...`).
+ *
+ * `credential_delivery` says where the passwords go: into `credentials` (Terraform state,
+ * the default), one AWS Secrets Manager secret per member x endpoint (state holds only the
+ * secrets' ARNs, in `secrets`), or nowhere (`none`: no standing credential, the group only
+ * makes its members eligible for on-demand ones). Only in `state` mode does `credentials`
+ * hold anything: in the others it stays an empty list, so no password ever reaches state
+ * and the plan has nothing to change.
  */
-import { attr, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ModelOf, type ResourceDiagnostics } from '../provider';
-import { errorText, nameList, pairKey, type MemberCredential, type PairKey } from '../runtime';
+import { attr, isUnknown, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ConfigOf, type ModelOf, type ResourceDiagnostics } from '../provider';
+import { errorText, nameList, pairKey, type DeliveredSecret, type GroupDelivery, type GroupInspection, type MemberCredential, type PairKey } from '../runtime';
+import { DELIVERY_MODES, SECRET_PREFIX_RULE, checkDelivery } from '../runtime/validation/delivery';
 import { closest } from '../runtime/validation/common';
 import { checkMembers, normaliseMember } from '../runtime/validation/members';
 import { checkName, checkNames } from '../runtime/validation/names';
@@ -27,6 +35,13 @@ const credentialType = types.object({
   uri: types.string,
 });
 
+const secretType = types.object({
+  member: types.string,
+  endpoint: types.string,
+  arn: types.string,
+  expires_at: types.string,
+});
+
 const schema = {
   version: 0,
   description: 'People given a set of endpoints: one time-limited PostgreSQL login per member and endpoint.',
@@ -35,14 +50,45 @@ const schema = {
     name: attr.string({ required: true, description: 'Unique name of the group. Changing it replaces the group (new credentials).', planModifiers: [requiresReplace()] }),
     members: attr.set(types.string, { required: true, description: 'Email addresses of the people in the group (compared case-insensitively).' }),
     endpoints: attr.set(types.string, { required: true, description: 'Names of the `adaptive_endpoint`s the members get.' }),
+    credential_delivery: attr.string({
+      optional: true,
+      computed: true,
+      default: 'state',
+      description:
+        `Where members' passwords go: ${DELIVERY_MODES.map((m) => '`' + m + '`').join(', ')} (default \`state\`). ` +
+        '`state`: in `credentials`, so in Terraform state. `secrets_manager`: one AWS Secrets Manager secret per member and endpoint ' +
+        '(see `secret_prefix`; state holds only their ARNs, in `secrets`), deleted without recovery when the credential is revoked or reaped. ' +
+        '`none`: no standing credential at all; the group only makes its members eligible for on-demand credentials. Changing it revokes ' +
+        'the credentials delivered the old way and issues new ones the new way.',
+    }),
+    secret_prefix: attr.string({
+      optional: true,
+      description:
+        `With \`credential_delivery = "secrets_manager"\` (and required with it): each secret is named \`<secret_prefix><group>/<member>/<endpoint>\`. ${SECRET_PREFIX_RULE}. ` +
+        "Characters of an email that Secrets Manager does not allow in a name are written as `=` and two hex digits (`=` itself as `=3D`).",
+    }),
+    aws_region: attr.string({
+      optional: true,
+      description: 'With `secrets_manager`: the region of the secrets; default the provider `aws_region`, then the AWS SDK configuration.',
+    }),
+    aws_endpoint: attr.string({
+      optional: true,
+      description: 'With `secrets_manager`: Secrets Manager endpoint override (VPC endpoints, local testing); default the provider `aws_endpoint`, then the SDK configuration.',
+    }),
     credentials: attr.list(credentialType, {
       computed: true,
       sensitive: true,
       // The password, and the URI that carries it; who and where stay readable in messages.
       secretFields: ['password', 'uri'],
       description:
-        'One credential per member and endpoint: `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
-        '`database`, `sslmode` and a connection `uri`. Hand them on with `terraform output` or a downstream module.',
+        'With `credential_delivery = "state"`: one credential per member and endpoint: `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
+        '`database`, `sslmode` and a connection `uri`. Hand them on with `terraform output` or a downstream module. Empty in the other modes.',
+    }),
+    secrets: attr.list(secretType, {
+      computed: true,
+      description:
+        'With `credential_delivery = "secrets_manager"`: the secret of each member and endpoint (`member`, `endpoint`, its `arn`, and the credential\'s `expires_at`). ' +
+        'No password: members read their own secret with their AWS identity. Empty in the other modes.',
     }),
     drift: attr.list(types.string, {
       computed: true,
@@ -68,6 +114,9 @@ export interface GroupCredential {
 }
 
 type Credential = GroupCredential;
+
+/** What credentials and secrets in state have in common. */
+type Listed = { member: string; endpoint: string; expires_at: string };
 
 /** Credentials from state, where the framework types object fields as nullable. */
 function stored(list: Model['credentials']): Credential[] {
@@ -101,8 +150,48 @@ function toCredential(c: MemberCredential, password: string): Credential {
   };
 }
 
-function sorted(credentials: Credential[]): Credential[] {
+function sorted<T extends { member: string; endpoint: string }>(credentials: T[]): T[] {
   return credentials.sort((a, b) => a.endpoint.localeCompare(b.endpoint) || a.member.localeCompare(b.member));
+}
+
+/** A delivered secret as the group stores it. */
+interface Secret {
+  member: string;
+  endpoint: string;
+  arn: string;
+  expires_at: string;
+}
+
+function storedSecrets(list: Model['secrets']): Secret[] {
+  return (list ?? []).map((s) => ({ member: s.member ?? '', endpoint: s.endpoint ?? '', arn: s.arn ?? '', expires_at: s.expires_at ?? new Date(0).toISOString() }));
+}
+
+function toSecret(d: DeliveredSecret): Secret {
+  return { member: d.member, endpoint: d.endpoint, arn: d.arn, expires_at: d.expiresAt.toISOString() };
+}
+
+/** The delivery the configuration asks for, with the provider's AWS defaults filled in. */
+function deliveryOf(values: Pick<Model, 'credential_delivery' | 'secret_prefix' | 'aws_region' | 'aws_endpoint'>, client: AdaptiveClient): GroupDelivery {
+  if (values.credential_delivery === 'none') return { mode: 'none' };
+  if (values.credential_delivery !== 'secrets_manager') return { mode: 'state' };
+  const region = values.aws_region ?? client.awsDefaults.region;
+  const endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint;
+  return { mode: 'secrets_manager', secretPrefix: values.secret_prefix ?? '', ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}) };
+}
+
+/** The delivery settings as written, to tell whether they changed. */
+function deliveryKey(values: Pick<Model, 'credential_delivery' | 'secret_prefix' | 'aws_region' | 'aws_endpoint'>): string {
+  return JSON.stringify([values.credential_delivery ?? 'state', values.secret_prefix ?? null, values.aws_region ?? null, values.aws_endpoint ?? null]);
+}
+
+/**
+ * The pairs the caller holds as the new mode counts them: credentials in state only in
+ * `state` mode, secrets only in `secrets_manager` mode (the runtime issues again those it
+ * delivered elsewhere), nothing in `none` mode.
+ */
+function heldPairs(mode: GroupDelivery['mode'], prior: Model | null, wanted: ReadonlySet<PairKey>): Set<PairKey> {
+  const listed = mode === 'state' ? stored(prior?.credentials ?? null) : mode === 'secrets_manager' ? storedSecrets(prior?.secrets ?? null) : [];
+  return new Set(listed.map((c) => pairKey(c.member, c.endpoint)).filter((key) => wanted.has(key)));
 }
 
 function wantedPairs(members: readonly string[], endpoints: readonly string[]): Set<PairKey> {
@@ -111,7 +200,7 @@ function wantedPairs(members: readonly string[], endpoints: readonly string[]): 
   return pairs;
 }
 
-function expiredWarnings(name: string, credentials: readonly Credential[], now = Date.now()): DiagnosticInput[] {
+function expiredWarnings(name: string, credentials: readonly Listed[], now = Date.now()): DiagnosticInput[] {
   const expired = credentials.filter((c) => Date.parse(c.expires_at) <= now);
   if (expired.length === 0) return [];
   return [
@@ -172,10 +261,13 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient,
   const runtime = await client.runtimeForChange();
   const members = values.members.map((m) => normaliseMember(m));
   const wanted = wantedPairs(members, values.endpoints);
+  const delivery = deliveryOf(values, client);
+  const have = heldPairs(delivery.mode, prior, wanted);
   // Credentials already handed out (in state) are kept, with their passwords.
-  const priorCredentials = stored(prior?.credentials ?? null).filter((c) => wanted.has(pairKey(c.member, c.endpoint)));
-  const have = new Set(priorCredentials.map((c) => pairKey(c.member, c.endpoint)));
-  const result = await namingMissing({ endpoint: ['endpoints'] }, () => runtime.applyGroup({ name: values.name, members, endpoints: values.endpoints, have }));
+  const priorCredentials = stored(prior?.credentials ?? null).filter((c) => have.has(pairKey(c.member, c.endpoint)));
+  const result = await namingMissing({ endpoint: ['endpoints'] }, () =>
+    runtime.applyGroup({ name: values.name, members, endpoints: values.endpoints, delivery, have }),
+  );
   reportWarnings(
     diagnostics,
     result.warnings,
@@ -185,6 +277,8 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient,
     },
     `Group "${values.name}" applied with warnings`,
   );
+  const secrets = sorted(result.delivered.map(toSecret));
+  if (delivery.mode !== 'state') return { id: values.name, credential_delivery: delivery.mode, credentials: [], secrets, drift: [] };
   const keptRoles = new Map(result.kept.map((k) => [pairKey(k.member, k.endpoint), k]));
   const credentials = [
     ...priorCredentials.map((c) => {
@@ -193,52 +287,23 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient,
     }),
     ...result.issued.map((c) => toCredential(c, c.password ?? '')),
   ];
-  return { id: values.name, credentials: sorted(credentials), drift: [] };
+  return { id: values.name, credential_delivery: delivery.mode, credentials: sorted(credentials), secrets: [], drift: [] };
 }
 
-export const adaptiveGroup = defineResource({
-  typeName: 'adaptive_group',
-  schema,
-  validateConfig: ({ config }) =>
-    issueDiagnostics([
-      ...checkName(forValidation(config.name) as string, 'name'),
-      ...checkMembers(forValidation(config.members) as string[]),
-      ...checkNames(forValidation(config.endpoints) as string[], 'endpoints'),
-    ], { sets: ['members', 'endpoints'] }),
-  async modifyPlan({ state, plan, config, ctx }) {
-    const missing = await endpointsNotFound(config.endpoints, ctx.provider);
-    if (!state) {
-      plan.drift = [];
-      return { diagnostics: missing };
-    }
-    const diagnostics = [...missing, ...expiredWarnings(state.name, stored(state.credentials))];
-    const members = config.members;
-    const endpoints = config.endpoints;
-    const known = Array.isArray(members) && Array.isArray(endpoints) && [...members, ...endpoints].every((v) => typeof v === 'string');
-    const statePairs = new Set(stored(state.credentials).map((c) => pairKey(c.member, c.endpoint)));
-    const wanted = known ? wantedPairs(members as string[], endpoints as string[]) : null;
-    const same = wanted !== null && wanted.size === statePairs.size && [...wanted].every((p) => statePairs.has(p));
-    if (!same || (state.drift ?? []).length > 0) {
-      plan.credentials = UNKNOWN;
-    }
-    plan.drift = [];
-    return { diagnostics };
-  },
-  create: ({ config, ctx, diagnostics }) => apply(config, null, ctx.provider, diagnostics),
-  update: ({ config, state, ctx, diagnostics }) => apply(config, state, ctx.provider, diagnostics),
-  async read({ state, ctx }) {
-    const runtime = await ctx.provider.runtime();
-    const found = await runtime.inspectGroup(state.name);
-    if (!found) return null;
-    const reasons = new Map(found.missing.map((c) => [pairKey(c.member, c.endpoint), c.reason]));
-    const missing = new Set(reasons.keys());
-    const current = new Map([...found.live, ...found.expired].map((c) => [pairKey(c.member, c.endpoint), c]));
-    const now = Date.now();
-    const drift: string[] = [];
-    const credentials = stored(state.credentials).filter((c) => {
+/**
+ * What refresh keeps of a list in state (credentials or secrets): the pairs still live or
+ * expired, with their current expiry; the others (missing on their target, revoked outside
+ * Terraform before expiry) are dropped and named in `drift`, so the next apply issues them again.
+ */
+function refreshed<T extends Listed>(list: T[], found: GroupInspection, drift: string[], roleOf: (c: T) => string): T[] {
+  const reasons = new Map(found.missing.map((c) => [pairKey(c.member, c.endpoint), c.reason]));
+  const current = new Map([...found.live, ...found.expired].map((c) => [pairKey(c.member, c.endpoint), c]));
+  const now = Date.now();
+  return list
+    .filter((c) => {
       const key = pairKey(c.member, c.endpoint);
-      if (missing.has(key)) {
-        drift.push(`the login role of ${c.member} on ${c.endpoint} (${c.username}) ${reasons.get(key) ?? 'is missing or disabled on its target'}`);
+      if (reasons.has(key)) {
+        drift.push(`the login role of ${c.member} on ${c.endpoint}${roleOf(c)} ${reasons.get(key) ?? 'is missing or disabled on its target'}`);
         return false;
       }
       // Revoked by someone else before expiry (the reaper only takes expired ones).
@@ -247,12 +312,92 @@ export const adaptiveGroup = defineResource({
         return false;
       }
       return true;
-    });
-    const refreshed = credentials.map((c) => {
+    })
+    .map((c) => {
       const live = current.get(pairKey(c.member, c.endpoint));
       return live ? { ...c, expires_at: live.expiresAt.toISOString() } : c;
     });
-    return { credentials: refreshed, drift };
+}
+
+/** The delivery settings of a group read back from the catalog (import). */
+function deliveryModel(delivery: GroupDelivery): Pick<Model, 'credential_delivery' | 'secret_prefix' | 'aws_region' | 'aws_endpoint'> {
+  if (delivery.mode !== 'secrets_manager') return { credential_delivery: delivery.mode, secret_prefix: null, aws_region: null, aws_endpoint: null };
+  return { credential_delivery: delivery.mode, secret_prefix: delivery.secretPrefix, aws_region: delivery.region ?? null, aws_endpoint: delivery.endpoint ?? null };
+}
+
+/**
+ * The planned `credentials` and `secrets`: in `state` mode `credentials` is unknown when the
+ * pairs change (new passwords), in `secrets_manager` mode `secrets` is, also when the
+ * delivery settings change (new secrets); a list the mode does not use is planned empty.
+ */
+function planLists(state: Model, plan: ConfigOf<typeof schema>, wanted: Set<PairKey> | null): void {
+  const mode = plan.credential_delivery;
+  const samePairs = (listed: Listed[]): boolean => {
+    const pairs = new Set(listed.map((c) => pairKey(c.member, c.endpoint)));
+    return wanted !== null && wanted.size === pairs.size && [...wanted].every((p) => pairs.has(p));
+  };
+  const drifted = (state.drift ?? []).length > 0;
+  const settings = [plan.credential_delivery, plan.secret_prefix, plan.aws_region, plan.aws_endpoint];
+  const deliveryChanged = settings.some((v) => isUnknown(v)) || deliveryKey(state) !== deliveryKey(plan as Model);
+  if (mode === 'state') {
+    if (!samePairs(stored(state.credentials)) || drifted) plan.credentials = UNKNOWN;
+    plan.secrets = [];
+  } else if (mode === 'none') {
+    plan.credentials = [];
+    plan.secrets = [];
+  } else if (mode === 'secrets_manager') {
+    plan.credentials = [];
+    if (!samePairs(storedSecrets(state.secrets)) || drifted || deliveryChanged) plan.secrets = UNKNOWN;
+  } else {
+    plan.credentials = UNKNOWN;
+    plan.secrets = UNKNOWN;
+  }
+}
+
+export const adaptiveGroup = defineResource({
+  typeName: 'adaptive_group',
+  schema,
+  validateConfig: ({ config }) =>
+    issueDiagnostics(
+      [
+        ...checkName(forValidation(config.name) as string, 'name'),
+        ...checkMembers(forValidation(config.members) as string[]),
+        ...checkNames(forValidation(config.endpoints) as string[], 'endpoints'),
+        ...checkDelivery({
+          mode: forValidation(config.credential_delivery) as string,
+          secretPrefix: forValidation(config.secret_prefix) as string,
+          region: forValidation(config.aws_region) as string,
+          endpoint: forValidation(config.aws_endpoint) as string,
+        }),
+      ],
+      { sets: ['members', 'endpoints'], config, causes: { secret_prefix: ['credential_delivery'] } },
+    ),
+  async modifyPlan({ state, plan, config, ctx }) {
+    const missing = await endpointsNotFound(config.endpoints, ctx.provider);
+    plan.drift = [];
+    if (!state) {
+      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'secrets_manager') plan.credentials = [];
+      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'state') plan.secrets = [];
+      return { diagnostics: missing };
+    }
+    const listed = [...stored(state.credentials), ...storedSecrets(state.secrets)];
+    const diagnostics = [...missing, ...expiredWarnings(state.name, listed)];
+    const members = config.members;
+    const endpoints = config.endpoints;
+    const known = Array.isArray(members) && Array.isArray(endpoints) && [...members, ...endpoints].every((v) => typeof v === 'string');
+    planLists(state, plan, known ? wantedPairs(members as string[], endpoints as string[]) : null);
+    return { diagnostics };
+  },
+  create: ({ config, ctx, diagnostics }) => apply(config, null, ctx.provider, diagnostics),
+  update: ({ config, state, ctx, diagnostics }) => apply(config, state, ctx.provider, diagnostics),
+  async read({ state, ctx }) {
+    const runtime = await ctx.provider.runtime();
+    const found = await runtime.inspectGroup(state.name);
+    if (!found) return null;
+    const drift: string[] = [];
+    const credentials = refreshed(stored(state.credentials), found, drift, (c) => ` (${c.username})`);
+    const secrets = refreshed(storedSecrets(state.secrets), found, drift, () => '');
+    return { credentials, secrets, drift };
   },
   async delete({ state, ctx }) {
     const runtime = await ctx.provider.runtimeForChange();
@@ -264,8 +409,18 @@ export const adaptiveGroup = defineResource({
     if (!record) throw new Error(`No adaptive_group named "${id}" in the catalog; import takes the group's name.`);
     const found = await runtime.inspectGroup(id);
     // Passwords are never stored, so imported credentials carry none: replace the group to
-    // hand out new ones.
-    const credentials = [...(found?.live ?? []), ...(found?.expired ?? [])].map((c) => toCredential(c, ''));
-    return { id, name: id, members: [...record.members], endpoints: [...record.endpoints], credentials: sorted(credentials), drift: [] };
+    // hand out new ones. Secrets are not listed: the next apply delivers them again.
+    const credentials =
+      record.delivery.mode === 'state' ? [...(found?.live ?? []), ...(found?.expired ?? [])].map((c) => toCredential(c, '')) : [];
+    return {
+      id,
+      name: id,
+      members: [...record.members],
+      endpoints: [...record.endpoints],
+      ...deliveryModel(record.delivery),
+      credentials: sorted(credentials),
+      secrets: [],
+      drift: [],
+    };
   },
 });

@@ -25,7 +25,7 @@ import { AccessService, type AuthorizationApplyResult, type IssueCredentialReque
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, parseCatalogKey, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
-export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialFilter, CredentialRecord, EndpointRecord, GroupRecord, ResourceInfo } from './catalog';
+export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialFilter, CredentialRecord, EndpointRecord, GroupDelivery, GroupRecord, ResourceInfo } from './catalog';
 export { nameList } from './catalog/errors';
 export { ConnectionError, DEFAULT_TABLE_LIMIT, type ConnectionCheck, type PreflightReport, type ResolvedTarget, type RoleInspection } from './connections';
 export { errorText, type ErrorTextOptions } from './errors';
@@ -33,6 +33,7 @@ export { runtimeSecrets } from './secret-registry';
 export {
   NotFoundError,
   pairKey,
+  type DeliveredSecret,
   type EndpointInput,
   type EndpointInspection,
   type GroupApplyResult,

@@ -7,6 +7,7 @@ import { revokeCredentials, type RevokeFailure, type RevokeResult } from '../acc
 import type { AuditEvent, Catalog, CredentialRecord } from '../catalog';
 import { openTarget, type OpenTarget } from '../connections/connect';
 import type { TargetDb } from '../types';
+import { deleteDelivered } from './delivery';
 import { NotFoundError } from './model';
 
 /** The open admin connections to the targets recorded in a catalog, by resource name. */
@@ -67,7 +68,8 @@ export function revokeEvent(c: CredentialRecord, reason: string): AuditEvent {
 
 /**
  * Revokes credentials on one target and records it, with a 'revoke' audit event each
- * (`detail` adds to the event's detail). Roles that failed stay disabled, recorded live.
+ * (`detail` adds to the event's detail). Roles that failed stay disabled, recorded live; so
+ * do credentials whose delivered secret could not be deleted (role dropped, secret kept).
  */
 export async function revokeAndRecord(
   ctx: ServiceContext,
@@ -77,7 +79,14 @@ export async function revokeAndRecord(
   detail: (c: CredentialRecord) => Record<string, unknown> = () => ({}),
 ): Promise<RevokeResult> {
   if (creds.length === 0) return { revoked: [], failed: [], skipped: [] };
-  const result = await revokeCredentials(target, creds.map((c) => c.roleName), reason);
+  const dropped = await revokeCredentials(target, creds.map((c) => c.roleName), reason);
+  // A delivered secret goes with its role; one that cannot be deleted keeps the record live, for the retry.
+  const secretsLeft = await deleteDelivered(creds.filter((c) => dropped.revoked.includes(c.roleName)));
+  const result = {
+    ...dropped,
+    revoked: dropped.revoked.filter((role) => !secretsLeft.some((f) => f.role === role)),
+    failed: [...dropped.failed, ...secretsLeft],
+  };
   if (result.revoked.length > 0) {
     await ctx.catalog.transaction(async (tx) => {
       const marked = await tx.markRevoked(result.revoked, reason);

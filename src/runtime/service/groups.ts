@@ -2,11 +2,22 @@
 import { issueCredentials, type IssuedCredential } from '../access/credentials';
 import { serverNow } from '../access/login-roles';
 import { revokeCredentials, type RevokeFailure, type RevokeResult } from '../access/revoke';
-import { CatalogError, type CredentialRecord, type EndpointRecord } from '../catalog';
+import { CatalogError, type CredentialDelivery, type CredentialRecord, type EndpointRecord, type GroupDelivery } from '../catalog';
 import { errorText } from '../errors';
 import { failureText, groupBy, revokeAndRecord, revokeEvent, type ServiceContext } from './context';
+import { deleteDelivered, deliveredAs, deliverToSecrets, secretsDelivery } from './delivery';
 import { credentialView } from './group-inspection';
-import { NotFoundError, pairKey, warn, type GroupApplyResult, type GroupInput, type MemberCredential, type PairKey, type ServiceWarning } from './model';
+import {
+  NotFoundError,
+  pairKey,
+  warn,
+  type DeliveredSecret,
+  type GroupApplyResult,
+  type GroupInput,
+  type MemberCredential,
+  type PairKey,
+  type ServiceWarning,
+} from './model';
 
 /** One member x endpoint the group should hold. */
 interface WantedPair {
@@ -19,7 +30,9 @@ interface WantedPair {
 interface GroupPlan {
   readonly members: string[];
   readonly liveByPair: Map<PairKey, CredentialRecord>;
-  /** Live credentials of pairs no longer wanted. */
+  /** Pairs the group makes eligible (with `delivery` none, they get no standing credential). */
+  readonly wantedKeys: ReadonlySet<PairKey>;
+  /** Live credentials of pairs no longer wanted (standing ones), or no longer eligible (on-demand ones). */
   readonly toRevoke: CredentialRecord[];
   /** Wanted pairs the caller does not hold a credential for. */
   readonly toIssue: WantedPair[];
@@ -29,10 +42,12 @@ interface GroupPlan {
   readonly lost: WantedPair[];
 }
 
-/** A credential issued by this call, on its resource. */
+/** A credential issued by this call, on its resource, with where it was delivered. */
 interface Issued {
   readonly resource: string;
   readonly credential: IssuedCredential;
+  /** Set once its secret is written. */
+  deliveredTo: CredentialDelivery | null;
 }
 
 /** The warning shown for an expired grant: what expired, and how to renew it. */
@@ -51,15 +66,29 @@ export function expiredWarning(c: { member: string; endpoint: string; expiresAt:
  */
 export async function applyGroup(ctx: ServiceContext, spec: GroupInput, have: ReadonlySet<PairKey>): Promise<GroupApplyResult> {
   const endpoints = await resolveEndpoints(ctx, spec.endpoints);
-  const plan = planGroup(spec, endpoints, await ctx.catalog.liveCredentials({ group: spec.name }), have);
+  const standing = await ctx.catalog.liveCredentials({ group: spec.name, kind: 'standing' });
+  const onDemand = await ctx.catalog.liveCredentials({ group: spec.name, kind: 'ephemeral' });
+  const plan = planGroup(spec, endpoints, standing, onDemand, have);
   await assertPairsFree(ctx, spec.name, plan.toIssue);
   const revoked = await revokeLeaving(ctx, spec.name, plan);
-  const issued = await issueAndRecord(ctx, { name: spec.name, members: plan.members, endpoints: [...endpoints.keys()] }, plan.toIssue);
+  const group = { name: spec.name, members: plan.members, endpoints: [...endpoints.keys()], delivery: spec.delivery ?? { mode: 'state' as const } };
+  const issued = await issueAndRecord(ctx, group, plan.toIssue);
   const { kept, warnings } = await keptAndLost(ctx, spec.name, plan);
+  // Only state delivery hands passwords back: the other modes keep them out of the caller's hands.
+  const inState = group.delivery.mode === 'state';
   const issuedViews = await Promise.all(
-    issued.map(({ resource, credential: c }) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, c.password)),
+    issued.map(({ resource, credential: c }) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, inState ? c.password : null)),
   );
-  return { issued: issuedViews, kept, revoked, warnings };
+  const delivered: DeliveredSecret[] = [
+    ...plan.kept.flatMap((w) => secretOf(plan.liveByPair.get(w.key)!)),
+    ...issued.flatMap(({ credential: c, deliveredTo }) => secretOf({ ...c, expiresAt: c.validUntil, deliveredTo })),
+  ];
+  return { issued: issuedViews, kept, revoked, warnings, delivered };
+}
+
+function secretOf(c: Pick<CredentialRecord, 'member' | 'endpoint' | 'expiresAt' | 'deliveredTo'>): DeliveredSecret[] {
+  const arn = c.deliveredTo?.secretsManager?.arn;
+  return arn ? [{ member: c.member, endpoint: c.endpoint, arn, expiresAt: c.expiresAt }] : [];
 }
 
 /** The group's endpoints from the catalog, in the order listed; `NotFoundError` for one it does not hold. */
@@ -74,19 +103,42 @@ async function resolveEndpoints(ctx: ServiceContext, names: readonly string[]): 
   return endpoints;
 }
 
-function planGroup(spec: GroupInput, endpoints: Map<string, EndpointRecord>, live: readonly CredentialRecord[], have: ReadonlySet<PairKey>): GroupPlan {
+/**
+ * `live` are the group's standing credentials, `onDemand` its members' on-demand ones. With
+ * delivery `none` no pair has a standing credential; with `secrets_manager` a held pair
+ * whose credential was not delivered as the group says now (another prefix, region or
+ * endpoint, or none) is issued again.
+ */
+function planGroup(
+  spec: GroupInput,
+  endpoints: Map<string, EndpointRecord>,
+  live: readonly CredentialRecord[],
+  onDemand: readonly CredentialRecord[],
+  have: ReadonlySet<PairKey>,
+): GroupPlan {
   const members = [...new Set(spec.members)];
   const wanted: WantedPair[] = [];
   for (const member of members) for (const endpoint of endpoints.values()) wanted.push({ key: pairKey(member, endpoint.name), member, endpoint });
   const wantedKeys = new Set(wanted.map((w) => w.key));
+  const standing = spec.delivery?.mode === 'none' ? [] : wanted;
+  const standingKeys = new Set(standing.map((w) => w.key));
   const liveByPair = new Map(live.map((c) => [pairKey(c.member, c.endpoint), c]));
+  const secrets = secretsDelivery(spec.delivery);
+  const held = (w: WantedPair): boolean => {
+    const c = liveByPair.get(w.key);
+    return have.has(w.key) && (!c || !secrets || deliveredAs(c, secrets, spec.name));
+  };
   return {
     members,
     liveByPair,
-    toRevoke: live.filter((c) => !wantedKeys.has(pairKey(c.member, c.endpoint))),
-    toIssue: wanted.filter((w) => !have.has(w.key)),
-    kept: wanted.filter((w) => have.has(w.key) && liveByPair.has(w.key)),
-    lost: wanted.filter((w) => have.has(w.key) && !liveByPair.has(w.key)),
+    wantedKeys,
+    toRevoke: [
+      ...live.filter((c) => !standingKeys.has(pairKey(c.member, c.endpoint))),
+      ...onDemand.filter((c) => !wantedKeys.has(pairKey(c.member, c.endpoint))),
+    ],
+    toIssue: standing.filter((w) => !held(w)),
+    kept: standing.filter((w) => held(w) && liveByPair.has(w.key)),
+    lost: standing.filter((w) => held(w) && !liveByPair.has(w.key)),
   };
 }
 
@@ -94,7 +146,7 @@ function planGroup(spec: GroupInput, endpoints: Map<string, EndpointRecord>, liv
 async function assertPairsFree(ctx: ServiceContext, group: string, pairs: readonly WantedPair[]): Promise<void> {
   for (const [endpoint, batch] of groupBy(pairs, (p) => p.endpoint.name)) {
     const members = new Set(batch.map((p) => p.member));
-    const taken = (await ctx.catalog.liveCredentials({ endpoint })).find((c) => c.group !== group && members.has(c.member));
+    const taken = (await ctx.catalog.liveCredentials({ endpoint, kind: 'standing' })).find((c) => c.group !== group && members.has(c.member));
     if (taken) {
       throw new CatalogError(
         'conflict',
@@ -115,7 +167,8 @@ async function revokeLeaving(ctx: ServiceContext, group: string, plan: GroupPlan
   const failed: RevokeFailure[] = [];
   for (const [resource, creds] of groupBy(plan.toRevoke, (c) => c.resource)) {
     const target = await ctx.targets.get(resource);
-    const reasonOf = (c: CredentialRecord): string => (plan.members.includes(c.member) ? 'endpoint removed' : 'member removed');
+    const reasonOf = (c: CredentialRecord): string =>
+      !plan.members.includes(c.member) ? 'member removed' : plan.wantedKeys.has(pairKey(c.member, c.endpoint)) ? 'delivery changed' : 'endpoint removed';
     for (const [reason, batch] of groupBy(creds, reasonOf)) {
       const result = await revokeAndRecord(ctx, target, batch, reason);
       revoked.push(...result.revoked);
@@ -137,18 +190,26 @@ async function revokeLeaving(ctx: ServiceContext, group: string, plan: GroupPlan
  * now() as the grant, its VALID UNTIL as the expiry), then records the group. On failure,
  * everything this call issued is revoked again, so a failure changes nothing.
  */
-async function issueAndRecord(ctx: ServiceContext, group: GroupInput, toIssue: readonly WantedPair[]): Promise<Issued[]> {
+async function issueAndRecord(ctx: ServiceContext, group: GroupInput & { delivery: GroupDelivery }, toIssue: readonly WantedPair[]): Promise<Issued[]> {
   const issued: Issued[] = [];
+  const secrets = secretsDelivery(group.delivery);
   try {
     for (const [resource, requests] of groupBy(toIssue, (w) => w.endpoint.resource)) {
       const creds = await issueCredentials(
         await ctx.targets.get(resource),
         requests.map((r) => ({ member: r.member, endpoint: r.endpoint.name, accessRole: r.endpoint.accessRole, ttlSeconds: r.endpoint.ttlSeconds, group: group.name })),
       );
-      issued.push(...creds.map((credential) => ({ resource, credential })));
-      await recordIssued(ctx, group.name, resource, creds);
+      // Listed before delivering, so a failure to deliver rolls these roles back too.
+      const batch: Issued[] = creds.map((credential) => ({ resource, credential, deliveredTo: null }));
+      issued.push(...batch);
+      if (secrets) {
+        const views = await Promise.all(creds.map((c) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, c.password)));
+        const delivered = await deliverToSecrets(secrets, group.name, creds, views);
+        batch.forEach((b, i) => (b.deliveredTo = delivered[i]!));
+      }
+      await recordIssued(ctx, group.name, resource, batch);
     }
-    await ctx.catalog.putGroup({ name: group.name, members: group.members, endpoints: group.endpoints });
+    await ctx.catalog.putGroup({ name: group.name, members: group.members, endpoints: group.endpoints, delivery: group.delivery });
   } catch (err) {
     const notUndone = await rollBack(ctx, issued);
     if (notUndone.length === 0) throw err;
@@ -161,10 +222,20 @@ async function issueAndRecord(ctx: ServiceContext, group: GroupInput, toIssue: r
 }
 
 /** Records credentials just issued on `resource`, with a 'grant' audit event each, in one catalog transaction. */
-async function recordIssued(ctx: ServiceContext, group: string, resource: string, creds: readonly IssuedCredential[]): Promise<void> {
+async function recordIssued(ctx: ServiceContext, group: string, resource: string, batch: readonly Issued[]): Promise<void> {
+  const creds = batch.map((b) => b.credential);
   await ctx.catalog.transaction(async (tx) => {
     await tx.recordIssued(
-      creds.map((c) => ({ roleName: c.roleName, resource, endpoint: c.endpoint, group, member: c.member, grantedAt: c.grantedAt, expiresAt: c.validUntil })),
+      batch.map(({ credential: c, deliveredTo }) => ({
+        roleName: c.roleName,
+        resource,
+        endpoint: c.endpoint,
+        group,
+        member: c.member,
+        grantedAt: c.grantedAt,
+        expiresAt: c.validUntil,
+        deliveredTo,
+      })),
     );
     await tx.appendAudit(
       creds.map((c) => ({
@@ -193,6 +264,12 @@ async function rollBack(ctx: ServiceContext, issued: readonly Issued[]): Promise
       continue;
     }
     notUndone.push(...result.failed);
+    // Their secrets too; a record whose secret stays is left live, so the next pass deletes it.
+    const secretsLeft = await deleteDelivered(
+      batch.filter((b) => result.revoked.includes(b.credential.roleName)).map((b) => ({ roleName: b.credential.roleName, deliveredTo: b.deliveredTo })),
+    );
+    notUndone.push(...secretsLeft);
+    result = { ...result, revoked: result.revoked.filter((role) => !secretsLeft.some((f) => f.role === role)) };
     if (result.revoked.length === 0) continue;
     try {
       await ctx.catalog.transaction(async (tx) => {

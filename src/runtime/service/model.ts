@@ -5,7 +5,7 @@
  */
 import type { AccessRoleState } from '../access/access-role';
 import type { ReapResult } from '../access/reaper';
-import type { EndpointRecord, EndpointType } from '../catalog';
+import type { EndpointRecord, EndpointType, GroupDelivery } from '../catalog';
 import type { Permissions, SslMode } from '../types';
 
 /** A credential as handed to a member: everything needed to connect. */
@@ -94,13 +94,23 @@ export function warn(kind: ServiceWarningKind, message: string): ServiceWarning 
 
 /** What applying a group did. */
 export interface GroupApplyResult {
-  /** Newly issued credentials, with passwords (including re-issues of pairs not in `have`). */
+  /** Newly issued credentials, with passwords with delivery `state` only (including re-issues of pairs not in `have`). */
   readonly issued: MemberCredential[];
   /** Credentials still live and kept as they were (no password: it is in Terraform state). */
   readonly kept: MemberCredential[];
   /** Role names revoked because their member or endpoint left the group. */
   readonly revoked: string[];
   readonly warnings: ServiceWarning[];
+  /** With delivery `secrets_manager`: the secret of every credential issued or kept (empty otherwise). */
+  readonly delivered: DeliveredSecret[];
+}
+
+/** Where a member's standing credential was delivered (the secret holds the password). */
+export interface DeliveredSecret {
+  readonly member: string;
+  readonly endpoint: string;
+  readonly arn: string;
+  readonly expiresAt: Date;
 }
 
 /** A group's credentials as the target and the catalog see them now. */
@@ -159,6 +169,8 @@ export interface GroupInput {
   readonly name: string;
   readonly members: readonly string[];
   readonly endpoints: readonly string[];
+  /** How standing credentials are handed on; `{ mode: 'state' }` (returned with `issued`) when omitted. */
+  readonly delivery?: GroupDelivery | undefined;
 }
 
 export type PairKey = `${string}\u0000${string}`;

@@ -1,10 +1,12 @@
 /** The reaper verb: one pass over the credentials the catalog issued, with the catalog's bookkeeping. */
 import { existingRoles } from '../access/memberships';
 import { msUntilNextExpiry, reapOnce, type ReapResult } from '../access/reaper';
+import type { RevokeFailure } from '../access/revoke';
 import type { AuditEvent, CredentialRecord } from '../catalog';
 import { errorText } from '../errors';
 import type { TargetDb } from '../types';
-import { revokeEvent, type ServiceContext } from './context';
+import { failureText, revokeEvent, type ServiceContext } from './context';
+import { deleteDelivered } from './delivery';
 import type { ReapReport } from './model';
 
 /**
@@ -28,7 +30,8 @@ export async function reap(ctx: ServiceContext, options: { readonly onlyRecorded
       const issued = (await ctx.catalog.liveCredentials({ resource })).map((c) => c.roleName);
       const result = await reapOnce(target, issued);
       results.push(result);
-      await recordReaped(ctx, resource, target, result);
+      const secretsLeft = await recordReaped(ctx, resource, target, result);
+      if (secretsLeft.length > 0) errors.push({ target: resource, error: failureText(secretsLeft) });
       const left = await msUntilNextExpiry(target, issued);
       if (left !== null && (next === null || left < next)) next = left;
     } catch (err) {
@@ -41,9 +44,11 @@ export async function reap(ctx: ServiceContext, options: { readonly onlyRecorded
 /**
  * Records a pass in the catalog: reaped roles (expired ones as 'expired', roles a failed
  * revocation had left disabled as 'revoked'), and expired records whose role is already
- * gone, each with an audit event.
+ * gone, each with an audit event; their delivered secrets are deleted first. Returns the
+ * credentials whose secret could not be deleted: left live, so the next pass tries again
+ * (their role is gone, so the pass finds them among the expired records).
  */
-async function recordReaped(ctx: ServiceContext, resource: string, target: TargetDb, result: ReapResult): Promise<void> {
+async function recordReaped(ctx: ServiceContext, resource: string, target: TargetDb, result: ReapResult): Promise<RevokeFailure[]> {
   const now = result.serverNow;
   const reaped = new Map(result.reaped.map((r) => [r.role, r]));
   const failed = new Set(result.failed.map((f) => f.role));
@@ -56,11 +61,14 @@ async function recordReaped(ctx: ServiceContext, resource: string, target: Targe
   const candidates = expired.filter((c) => !failed.has(c.roleName) && !reaped.has(c.roleName)).map((c) => c.roleName);
   const present = await existingRoles(target, candidates);
   for (const c of expired) if (candidates.includes(c.roleName) && !present.has(c.roleName)) recorded.set(c.roleName, c);
-  if (recorded.size === 0 && reaped.size === 0) return;
+  if (recorded.size === 0 && reaped.size === 0) return [];
 
+  // Their secrets go with them; a record whose secret is still there stays live for the next pass.
+  const secretsLeft = await deleteDelivered([...recorded.values()]);
+  const kept = new Set(secretsLeft.map((f) => f.role));
   const isExpired = (c: CredentialRecord): boolean => c.expiresAt.getTime() <= now.getTime();
-  const all = [...recorded.values()];
-  const events: AuditEvent[] = [...new Set([...reaped.keys(), ...recorded.keys()])].map((roleName) => {
+  const all = [...recorded.values()].filter((c) => !kept.has(c.roleName));
+  const events: AuditEvent[] = [...new Set([...reaped.keys(), ...recorded.keys()])].filter((roleName) => !kept.has(roleName)).map((roleName) => {
     const c = recorded.get(roleName);
     const r = reaped.get(roleName);
     if (c && !isExpired(c)) return { ...revokeEvent(c, 'revoked'), detail: { reason: 'revoked', completed_by: 'reaper' } };
@@ -79,4 +87,5 @@ async function recordReaped(ctx: ServiceContext, resource: string, target: Targe
     await tx.markRevoked(all.filter((c) => !isExpired(c)).map((c) => c.roleName), 'revoked', { at: now });
     await tx.appendAudit(events);
   });
+  return secretsLeft;
 }

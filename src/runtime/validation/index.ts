@@ -27,6 +27,7 @@ export {
   parseIdentifier,
   parseName,
 } from './names';
+export { DELIVERY_MODES, SECRET_PREFIX_RULE, checkDelivery, memberSecretName, type DeliveryInput, type DeliveryMode } from './delivery';
 export { EMAIL_MAX_LENGTH, checkMember, checkMembers, normaliseMember, parseMembers } from './members';
 export { PERMISSIONS_SCHEMA, canonicalPermissionsJson, checkPermissions, parsePermissions } from './permissions';
 export {

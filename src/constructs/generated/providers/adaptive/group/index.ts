@@ -8,6 +8,24 @@ import * as cdktf from 'cdktf';
 
 export interface GroupConfig extends cdktf.TerraformMetaArguments {
   /**
+  * With `secrets_manager`: Secrets Manager endpoint override (VPC endpoints, local testing); default the provider `aws_endpoint`, then the SDK configuration.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#aws_endpoint Group#aws_endpoint}
+  */
+  readonly awsEndpoint?: string;
+  /**
+  * With `secrets_manager`: the region of the secrets; default the provider `aws_region`, then the AWS SDK configuration.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#aws_region Group#aws_region}
+  */
+  readonly awsRegion?: string;
+  /**
+  * Where members' passwords go: `state`, `secrets_manager`, `none` (default `state`). `state`: in `credentials`, so in Terraform state. `secrets_manager`: one AWS Secrets Manager secret per member and endpoint (see `secret_prefix`; state holds only their ARNs, in `secrets`), deleted without recovery when the credential is revoked or reaped. `none`: no standing credential at all; the group only makes its members eligible for on-demand credentials. Changing it revokes the credentials delivered the old way and issues new ones the new way.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#credential_delivery Group#credential_delivery}
+  */
+  readonly credentialDelivery?: string;
+  /**
   * Names of the `adaptive_endpoint`s the members get.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#endpoints Group#endpoints}
@@ -25,6 +43,12 @@ export interface GroupConfig extends cdktf.TerraformMetaArguments {
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#name Group#name}
   */
   readonly name: string;
+  /**
+  * With `credential_delivery = "secrets_manager"` (and required with it): each secret is named `<secret_prefix><group>/<member>/<endpoint>`. 1 to 256 characters: ASCII letters, digits and / _ + . @ - (Secrets Manager's name characters, but '='), e.g. adaptive/prod/. Characters of an email that Secrets Manager does not allow in a name are written as `=` and two hex digits (`=` itself as `=3D`).
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#secret_prefix Group#secret_prefix}
+  */
+  readonly secretPrefix?: string;
 }
 export interface GroupCredentials {
 }
@@ -146,6 +170,96 @@ export class GroupCredentialsList extends cdktf.ComplexList {
     return new GroupCredentialsOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
   }
 }
+export interface GroupSecrets {
+}
+
+export function groupSecretsToTerraform(struct?: GroupSecrets): any {
+  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
+  if (cdktf.isComplexElement(struct)) {
+    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
+  }
+  return {
+  }
+}
+
+
+export function groupSecretsToHclTerraform(struct?: GroupSecrets): any {
+  if (!cdktf.canInspect(struct) || cdktf.Tokenization.isResolvable(struct)) { return struct; }
+  if (cdktf.isComplexElement(struct)) {
+    throw new Error("A complex element was used as configuration, this is not supported: https://cdk.tf/complex-object-as-configuration");
+  }
+  const attrs = {
+  };
+  return attrs;
+}
+
+export class GroupSecretsOutputReference extends cdktf.ComplexObject {
+  private isEmptyObject = false;
+
+  /**
+  * @param terraformResource The parent resource
+  * @param terraformAttribute The attribute on the parent resource this class is referencing
+  * @param complexObjectIndex the index of this item in the list
+  * @param complexObjectIsFromSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  */
+  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectIndex: number, complexObjectIsFromSet: boolean) {
+    super(terraformResource, terraformAttribute, complexObjectIsFromSet, complexObjectIndex);
+  }
+
+  public get internalValue(): GroupSecrets | undefined {
+    let hasAnyValues = this.isEmptyObject;
+    const internalValueResult: any = {};
+    return hasAnyValues ? internalValueResult : undefined;
+  }
+
+  public set internalValue(value: GroupSecrets | undefined) {
+    if (value === undefined) {
+      this.isEmptyObject = false;
+    }
+    else {
+      this.isEmptyObject = Object.keys(value).length === 0;
+    }
+  }
+
+  // arn - computed: true, optional: false, required: false
+  public get arn() {
+    return this.getStringAttribute('arn');
+  }
+
+  // endpoint - computed: true, optional: false, required: false
+  public get endpoint() {
+    return this.getStringAttribute('endpoint');
+  }
+
+  // expires_at - computed: true, optional: false, required: false
+  public get expiresAt() {
+    return this.getStringAttribute('expires_at');
+  }
+
+  // member - computed: true, optional: false, required: false
+  public get member() {
+    return this.getStringAttribute('member');
+  }
+}
+
+export class GroupSecretsList extends cdktf.ComplexList {
+
+  /**
+  * @param terraformResource The parent resource
+  * @param terraformAttribute The attribute on the parent resource this class is referencing
+  * @param wrapsSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  */
+  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string, protected wrapsSet: boolean) {
+    super(terraformResource, terraformAttribute, wrapsSet)
+  }
+
+  /**
+  * @param index the index of the item to return
+  */
+  public get(index: number): GroupSecretsOutputReference {
+    return new GroupSecretsOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
+  }
+}
 
 /**
 * Represents a {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group adaptive_group}
@@ -197,14 +311,66 @@ export class Group extends cdktf.TerraformResource {
       connection: config.connection,
       forEach: config.forEach
     });
+    this._awsEndpoint = config.awsEndpoint;
+    this._awsRegion = config.awsRegion;
+    this._credentialDelivery = config.credentialDelivery;
     this._endpoints = config.endpoints;
     this._members = config.members;
     this._name = config.name;
+    this._secretPrefix = config.secretPrefix;
   }
 
   // ==========
   // ATTRIBUTES
   // ==========
+
+  // aws_endpoint - computed: false, optional: true, required: false
+  private _awsEndpoint?: string; 
+  public get awsEndpoint() {
+    return this.getStringAttribute('aws_endpoint');
+  }
+  public set awsEndpoint(value: string) {
+    this._awsEndpoint = value;
+  }
+  public resetAwsEndpoint() {
+    this._awsEndpoint = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsEndpointInput() {
+    return this._awsEndpoint;
+  }
+
+  // aws_region - computed: false, optional: true, required: false
+  private _awsRegion?: string; 
+  public get awsRegion() {
+    return this.getStringAttribute('aws_region');
+  }
+  public set awsRegion(value: string) {
+    this._awsRegion = value;
+  }
+  public resetAwsRegion() {
+    this._awsRegion = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsRegionInput() {
+    return this._awsRegion;
+  }
+
+  // credential_delivery - computed: true, optional: true, required: false
+  private _credentialDelivery?: string; 
+  public get credentialDelivery() {
+    return this.getStringAttribute('credential_delivery');
+  }
+  public set credentialDelivery(value: string) {
+    this._credentialDelivery = value;
+  }
+  public resetCredentialDelivery() {
+    this._credentialDelivery = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get credentialDeliveryInput() {
+    return this._credentialDelivery;
+  }
 
   // credentials - computed: true, optional: false, required: false
   private _credentials = new GroupCredentialsList(this, "credentials", false);
@@ -261,20 +427,64 @@ export class Group extends cdktf.TerraformResource {
     return this._name;
   }
 
+  // secret_prefix - computed: false, optional: true, required: false
+  private _secretPrefix?: string; 
+  public get secretPrefix() {
+    return this.getStringAttribute('secret_prefix');
+  }
+  public set secretPrefix(value: string) {
+    this._secretPrefix = value;
+  }
+  public resetSecretPrefix() {
+    this._secretPrefix = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get secretPrefixInput() {
+    return this._secretPrefix;
+  }
+
+  // secrets - computed: true, optional: false, required: false
+  private _secrets = new GroupSecretsList(this, "secrets", false);
+  public get secrets() {
+    return this._secrets;
+  }
+
   // =========
   // SYNTHESIS
   // =========
 
   protected synthesizeAttributes(): { [name: string]: any } {
     return {
+      aws_endpoint: cdktf.stringToTerraform(this._awsEndpoint),
+      aws_region: cdktf.stringToTerraform(this._awsRegion),
+      credential_delivery: cdktf.stringToTerraform(this._credentialDelivery),
       endpoints: cdktf.listMapper(cdktf.stringToTerraform, false)(this._endpoints),
       members: cdktf.listMapper(cdktf.stringToTerraform, false)(this._members),
       name: cdktf.stringToTerraform(this._name),
+      secret_prefix: cdktf.stringToTerraform(this._secretPrefix),
     };
   }
 
   protected synthesizeHclAttributes(): { [name: string]: any } {
     const attrs = {
+      aws_endpoint: {
+        value: cdktf.stringToHclTerraform(this._awsEndpoint),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      aws_region: {
+        value: cdktf.stringToHclTerraform(this._awsRegion),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      credential_delivery: {
+        value: cdktf.stringToHclTerraform(this._credentialDelivery),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
       endpoints: {
         value: cdktf.listMapperHcl(cdktf.stringToHclTerraform, false)(this._endpoints),
         isBlock: false,
@@ -289,6 +499,12 @@ export class Group extends cdktf.TerraformResource {
       },
       name: {
         value: cdktf.stringToHclTerraform(this._name),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      secret_prefix: {
+        value: cdktf.stringToHclTerraform(this._secretPrefix),
         isBlock: false,
         type: "simple",
         storageClassType: "string",
