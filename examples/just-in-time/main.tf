@@ -84,11 +84,13 @@ resource "adaptive_endpoint" "oncall" {
   authorization = adaptive_authorization.readonly.name
 }
 
-# Eligibility: these people may open a credential on these endpoints.
+# Eligibility: these people may open a credential on these endpoints. "none": the group
+# issues no standing credential at all.
 resource "adaptive_group" "oncall" {
-  name      = "oncall"
-  members   = ["oncall@company.com", "sre@company.com"]
-  endpoints = [adaptive_endpoint.oncall.name]
+  name                = "oncall"
+  members             = ["oncall@company.com", "sre@company.com"]
+  endpoints           = [adaptive_endpoint.oncall.name]
+  credential_delivery = "none"
 }
 
 # Opened when the run needs it, renewed while it lasts, revoked when it ends. Naming the

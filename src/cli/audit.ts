@@ -21,6 +21,7 @@ export type AuditValues = OptionValues<typeof AUDIT_OPTIONS>;
 /** Event names the runtime and the catalog write. */
 export const AUDIT_EVENTS: readonly string[] = [
   'grant',
+  'grant.ephemeral',
   'revoke',
   'expire',
   'extend',

@@ -3,7 +3,7 @@
  * environment, or as shell `export` lines), as one JSON object, or as a readable list. The
  * password appears only in what these return; nothing here writes to stderr.
  */
-import type { OnDemandCredential } from '../runtime';
+import { connectionUri, type OnDemandCredential } from '../runtime';
 import { columns } from '../terminal/output';
 import { isoSeconds } from './time-format';
 
@@ -21,16 +21,6 @@ export function pgVariables(c: OnDemandCredential): Record<string, string> {
     PGPASSWORD: c.password,
     PGSSLMODE: c.sslmode,
   };
-}
-
-/**
- * A connection URI in the form `adaptive_group` gives its credentials (the same shape, so a
- * script can take either): user and password percent-encoded, an IPv6 host in brackets.
- */
-export function connectionUri(c: OnDemandCredential): string {
-  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}`;
-  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`;
 }
 
 /** What `credential --json` prints: the connection fields under the names Terraform uses. */
@@ -58,7 +48,7 @@ export function credentialJson(c: OnDemandCredential): CredentialJson {
     port: c.port,
     database: c.database,
     sslmode: c.sslmode,
-    uri: connectionUri(c),
+    uri: connectionUri(c, c.password),
     expires_at: c.expiresAt.toISOString(),
     not_after: c.notAfter.toISOString(),
     member: c.member,
@@ -86,7 +76,7 @@ export function readableLines(c: OnDemandCredential): string[] {
     ['port', String(c.port)],
     ['database', c.database],
     ['sslmode', c.sslmode],
-    ['uri', connectionUri(c)],
+    ['uri', connectionUri(c, c.password)],
     ['expires_at', isoSeconds(c.expiresAt)],
   ]);
 }

@@ -9,11 +9,11 @@
  * revokes it when the plan ends, so what is left is audit history, not a role.
  */
 import { attr, ephemeralResourceFactory, ResourceError } from '../provider';
-import { CatalogError, ValidationError, type OnDemandCredential } from '../runtime';
+import { CatalogError, connectionUri, ValidationError, type OnDemandCredential } from '../runtime';
 import { checkMember } from '../runtime/validation/members';
 import { checkName } from '../runtime/validation/names';
 import { checkTtl, parseTtl } from '../runtime/validation/ttl';
-import { connectionUri, forValidation, issueDiagnostics, namingMissing, type AdaptiveClient } from './common';
+import { forValidation, issueDiagnostics, namingMissing, type AdaptiveClient } from './common';
 
 const defineEphemeralResource = ephemeralResourceFactory<AdaptiveClient>();
 

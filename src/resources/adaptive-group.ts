@@ -13,7 +13,7 @@
  * and the plan has nothing to change.
  */
 import { attr, isUnknown, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ConfigOf, type ModelOf, type ResourceDiagnostics } from '../provider';
-import { errorText, nameList, pairKey, type DeliveredSecret, type GroupDelivery, type GroupInspection, type MemberCredential, type PairKey } from '../runtime';
+import { connectionUri, errorText, nameList, pairKey, type DeliveredSecret, type GroupDelivery, type GroupInspection, type MemberCredential, type PairKey } from '../runtime';
 import { DELIVERY_MODES, SECRET_PREFIX_RULE, checkDelivery } from '../runtime/validation/delivery';
 import { closest } from '../runtime/validation/common';
 import { checkMembers, normaliseMember } from '../runtime/validation/members';
@@ -135,7 +135,6 @@ function stored(list: Model['credentials']): Credential[] {
 }
 
 function toCredential(c: MemberCredential, password: string): Credential {
-  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(password)}`;
   return {
     member: c.member,
     endpoint: c.endpoint,
@@ -146,7 +145,7 @@ function toCredential(c: MemberCredential, password: string): Credential {
     port: c.port,
     database: c.database,
     sslmode: c.sslmode,
-    uri: `postgresql://${userinfo}@${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`,
+    uri: connectionUri(c, password),
   };
 }
 

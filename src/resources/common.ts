@@ -163,18 +163,3 @@ export async function namingMissing<T>(paths: Partial<Record<RecordKind, Attribu
   }
 }
 
-/** Where a credential connects, as a member hands it to a client. */
-export interface ConnectionTarget {
-  readonly username: string;
-  readonly host: string;
-  readonly port: number;
-  readonly database: string;
-  readonly sslmode: string;
-}
-
-/** A libpq connection URI for a credential, its user and password percent-encoded. */
-export function connectionUri(c: ConnectionTarget, password: string): string {
-  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(password)}`;
-  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`;
-}

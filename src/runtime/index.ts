@@ -53,7 +53,7 @@ export {
 } from './service';
 export type { AuthorizationApplyResult, EndpointApplyResult } from './service';
 export { checkTarget, type TargetCheck } from './service/check-target';
-export { SSL_MODES, ValidationError, type SslMode, type TargetConfig, type ValidationIssue } from './types';
+export { connectionUri, SSL_MODES, ValidationError, type ConnectionTarget, type SslMode, type TargetConfig, type ValidationIssue } from './types';
 
 // ---------------------------------------------------------------------------------------
 // Opening

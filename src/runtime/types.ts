@@ -98,3 +98,23 @@ export class ValidationError extends Error {
     this.name = 'ValidationError';
   }
 }
+
+/** Where a credential connects, as a member hands it to a client. */
+export interface ConnectionTarget {
+  readonly username: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  readonly sslmode: string;
+}
+
+/**
+ * A credential's libpq connection URI, the one shape every output uses (group credentials,
+ * delivered secrets, on-demand credentials): user and password percent-encoded, an IPv6
+ * host in brackets, `sslmode` as a query keyword.
+ */
+export function connectionUri(c: ConnectionTarget, password: string): string {
+  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(password)}`;
+  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
+  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`;
+}

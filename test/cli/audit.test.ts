@@ -201,7 +201,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       [['--since', 'yesterday'], /option '--since' must be a time such as 2026-11-23T09:00:00Z or 2026-11-23, or a duration back from now such as 90s, 30m, 24h, 7d; not 'yesterday'/],
       [['--until', '2026-02-30'], /option '--until' must be a time/],
       [['--since', '1h', '--until', '2h'], /--since \(.+\) must be before --until/],
-      [['--event', 'grnt'], /unknown event 'grnt' for --event; known events: grant, revoke, expire, extend, resource\.create, .*group\.delete/],
+      [['--event', 'grnt'], /unknown event 'grnt' for --event; known events: grant, grant\.ephemeral, revoke, expire, extend, resource\.create, .*group\.delete/],
       [['--event', 'grant,bogus.*'], /unknown event 'bogus\.\*'/],
       [['--limit', '0'], /option '--limit' must be a whole number from 1 to 100000, not '0'/],
       [['--limit', '100001'], /option '--limit' must be a whole number from 1 to 100000/],

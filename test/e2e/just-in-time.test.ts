@@ -144,6 +144,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await untilExited(Number(readFileSync(path.join(jobDir, 'background.pid'), 'utf8')));
     expect(readFileSync(path.join(jobDir, 'background'), 'utf8')).toMatch(/terminating connection|server closed the connection/);
     expect(await onDemandRoles()).toEqual([]);
+    // The group (delivery "none") holds no standing credential: no login role of the pair at all.
+    expect(await sql(cluster, 'postgres', 'select 1 from pg_roles where rolname = $1', [`${MEMBER}/${ENDPOINT}`])).toEqual([]);
     const sessions = await sql(cluster, 'postgres', 'select pid from pg_stat_activity where usename = $1', [user]);
     expect(sessions).toEqual([]);
 
@@ -153,6 +155,11 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       ['grant.ephemeral', 'terraform'],
       ['revoke', 'closed'],
     ]);
+
+    // The CLI's audit lists it by its event name.
+    const audit = await runCli(['audit', '--event', 'grant.ephemeral', '--json'], { env });
+    expect(audit.code, audit.stderr).toBe(0);
+    expect((JSON.parse(audit.stdout) as { events: Array<{ role: string }> }).events.map((e) => e.role)).toContain(user);
 
     // Nothing of the credential is in state or in `terraform show -json`.
     // Nor the admin's password (write-only).

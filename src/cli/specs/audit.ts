@@ -34,8 +34,8 @@ Options:
                              UTC unless an offset is given) or a duration back from now
                              (90s, 30m, 24h, 7d)
       --until WHEN           Events before WHEN (same forms)
-      --event NAME           Only these events; repeat or separate with commas: grant, revoke,
-                             expire, extend, resource.create|update|delete, and the same for
+      --event NAME           Only these events; repeat or separate with commas: grant, grant.ephemeral,
+                             revoke, expire, extend, resource.create|update|delete, and the same for
                              authorization, endpoint and group (group.* for all three)
       --target NAME          Only events about this target
       --member EMAIL         Only events about this member

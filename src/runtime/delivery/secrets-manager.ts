@@ -12,6 +12,7 @@
  * on first use only (the plugin starts several times per Terraform command).
  */
 import { errorText } from '../errors';
+import { connectionUri } from '../types';
 import { runtimeSecrets } from '../secret-registry';
 
 /** Where the secrets go: a region and an endpoint override, else the SDK's configuration. */
@@ -44,16 +45,9 @@ export interface SecretDeleteFailure {
   readonly error: string;
 }
 
-/** A connection URI with the password in it (libpq's form). */
-export function connectionUri(c: Omit<MemberSecretContent, 'expiresAt'>): string {
-  const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}`;
-  const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.dbname)}?sslmode=${c.sslmode}`;
-}
-
 /** The secret's JSON text. */
 export function memberSecretJson(c: MemberSecretContent): string {
-  const uri = connectionUri(c);
+  const uri = connectionUri({ ...c, database: c.dbname }, c.password);
   runtimeSecrets.register(c.password, uri);
   return JSON.stringify({
     username: c.username,
