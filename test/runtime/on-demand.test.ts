@@ -131,6 +131,18 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await service.revokeCredential(issued.roleName);
   });
 
+  it("still reports a reaped standing credential as expired after its member used an on-demand one", async () => {
+    const { service, endpoint } = await serviceWithEndpoint(cluster, handles, 'od-inspect', 3);
+    const [standing] = (await service.applyGroup({ name: 'inspected', members: [MEMBER], endpoints: [endpoint] }, new Set())).issued;
+    await untilServerPasses(cluster, standing!.expiresAt);
+    expect((await service.reap()).errors).toEqual([]);
+    const expired = async (): Promise<string[]> => ((await service.inspectGroup('inspected'))?.expired ?? []).map((c) => c.username);
+    expect(await expired()).toEqual([standing!.username]);
+    const onDemand = await service.issueCredential({ endpoint, member: MEMBER });
+    await service.revokeCredential(onDemand.roleName);
+    expect(await expired()).toEqual([standing!.username]);
+  });
+
   it('is reaped at its expiry when nobody revokes it, and revoked when its member leaves the group', async () => {
     const { service, endpoint, catalog } = await serviceWithEndpoint(cluster, handles, 'od-reap', 3600);
     await service.applyGroup({ name: 'reaped', members: [MEMBER, 'other@company.com'], endpoints: [endpoint] }, new Set());

@@ -226,6 +226,7 @@ export interface AuditFilter {
   readonly resource?: string;
   readonly endpoint?: string;
   readonly group?: string;
+  readonly roleName?: string;
   /** At most this many events (all when omitted). */
   readonly limit?: number;
   /** Newest first (for "the last N events"); oldest first by default. */

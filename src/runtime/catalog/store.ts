@@ -272,6 +272,7 @@ export class CatalogStore extends DefinitionStore {
     c.eq('resource', filter.resource);
     c.eq('endpoint', filter.endpoint);
     c.eq('group_name', filter.group);
+    c.eq('role_name', filter.roleName);
     const order = filter.newestFirst ? 'desc' : 'asc';
     const limit = filter.limit === undefined ? '' : ` limit ${filter.limit}`;
     const { rows } = await this.query<AuditRow>(

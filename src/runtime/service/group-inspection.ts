@@ -104,9 +104,11 @@ async function endedByExpiry(
   endpoint: string,
   currentResource: string | undefined,
 ): Promise<CredentialSource | undefined> {
-  const [last] = await ctx.catalog.readAudit({ group, member, endpoint, event: ['grant', 'revoke', 'expire'], newestFirst: true, limit: 1 });
+  // The pair's standing role only: its member's on-demand credentials (roles of their own) end on their own.
+  const roleName = loginRoleName(member, endpoint);
+  const [last] = await ctx.catalog.readAudit({ group, member, endpoint, roleName, event: ['grant', 'revoke', 'expire'], newestFirst: true, limit: 1 });
   const expiredAt = last ? expiryOf(last) : null;
   const resource = last?.resource ?? currentResource;
   if (!last || !expiredAt || !resource) return undefined;
-  return { member, endpoint, roleName: last.roleName ?? loginRoleName(member, endpoint), expiresAt: expiredAt, resource };
+  return { member, endpoint, roleName, expiresAt: expiredAt, resource };
 }
