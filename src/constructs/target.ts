@@ -228,6 +228,7 @@ function targetInput(r: l1.Resource): TargetInput {
   const values: Record<keyof TargetInput, unknown> = {
     type: r.typeInput,
     name: r.nameInput,
+    connection_url: r.connectionUrlInput,
     host: r.hostInput,
     port: r.portInput,
     database_name: r.databaseNameInput,

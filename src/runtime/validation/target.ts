@@ -9,7 +9,8 @@
  *
  * Decisions:
  * - `type`, `name`, `host` and `database_name` are required, also with `use_aws_secrets`
- *   (`TargetConfig` needs host and database; every example sets them).
+ *   (`TargetConfig` needs host and database; every example sets them), unless
+ *   `connection_url` gives host, database and the rest (./target-url).
  * - The admin secret comes either from `password` (with `username`) or from AWS Secrets
  *   Manager (`use_aws_secrets = true` with `aws_secret_name`): not both, not neither.
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
@@ -31,6 +32,7 @@ import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Le
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
 import { sslModeRefusal } from './tls-mode';
+import { withConnectionUrl } from './target-url';
 import { checkWriteOnlySecrets, eitherPresent } from './write-only-secrets';
 
 /** An attribute's value: known, not known yet, or absent (null). */
@@ -40,6 +42,8 @@ export type InputValue<T> = T | Unknown | null | undefined;
 export interface TargetInput {
   readonly type?: InputValue<string>;
   readonly name?: InputValue<string>;
+  /** A postgres:// URI standing for host, port, database_name, username, password, ssl_mode (see ./target-url). */
+  readonly connection_url?: InputValue<string>;
   readonly host?: InputValue<string>;
   /** A string in the examples (`port = "5432"`); a number is accepted too. */
   readonly port?: InputValue<string | number>;
@@ -80,6 +84,7 @@ export interface TargetInput {
 export const TARGET_FIELDS = [
   'type',
   'name',
+  'connection_url',
   'host',
   'port',
   'database_name',
@@ -326,21 +331,25 @@ function checkTls(input: TargetInput, options: TlsCheckOptions, out: Issues): vo
 
 interface TargetAnalysis {
   readonly issues: ValidationIssue[];
+  /** The attributes with those connection_url stands for filled in from it. */
+  readonly input: TargetInput;
   readonly port?: number;
   readonly maxConnections?: number;
   readonly minConnections?: number;
   readonly connectTimeout?: number;
 }
 
-function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnalysis {
+function analyseTarget(given: TargetInput, options: TlsCheckOptions): TargetAnalysis {
+  const url = withConnectionUrl(given);
   const out: Issues = [];
+  const input = url.input;
   const required = (field: 'type' | 'name' | 'host' | 'database_name', hint: string): void => {
     if (presence(input[field]) === false) out.push(issue(field, `is required; ${hint}`));
   };
   required('type', 'set type = "postgres"');
   required('name', 'set a name such as name = "postgres-production"');
-  required('host', 'set the server host name, e.g. host = "db.example.com"');
-  required('database_name', 'set the database the admin connects to, e.g. database_name = "production"');
+  required('host', 'set the server host name, e.g. host = "db.example.com", or give connection_url');
+  required('database_name', 'set the database the admin connects to, e.g. database_name = "production", or give connection_url');
 
   const type = known(input.type);
   if (type !== undefined && type !== 'postgres') {
@@ -407,9 +416,10 @@ function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnal
   }
 
   const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field);
-  const issues = out.map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
+  const issues = [...url.issues, ...url.attribute(out)].map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
   return {
     issues,
+    input,
     ...(port !== undefined && { port }),
     ...(max !== undefined && { maxConnections: max }),
     ...(min !== undefined && { minConnections: min }),
@@ -432,9 +442,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * applied (port 5432, ssl_mode prefer). Throws a `ValidationError` with every issue
  * `checkTargetInput` finds, and with one issue per attribute that is not known yet.
  */
-export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}): TargetConfig {
-  const analysis = analyseTarget(input, options);
-  const pending = TARGET_FIELDS.filter((field) => isUnknown(input[field])).map((field) =>
+export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}): TargetConfig {
+  const analysis = analyseTarget(given, options);
+  const input = analysis.input;
+  const pending = TARGET_FIELDS.filter((field) => isUnknown(given[field])).map((field) =>
     issue(field, 'is not known yet (it is computed during apply); the connection settings need every value'),
   );
   if (analysis.issues.length > 0 || pending.length > 0) throw new ValidationError([...analysis.issues, ...pending]);
