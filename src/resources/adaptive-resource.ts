@@ -102,6 +102,10 @@ const schema = {
         'SECURITY DEFINER function it came to own would let anyone run SQL as the admin. A role named `adaptive_revoked` that ' +
         'is not the one adaptive-access created is refused.',
     }),
+    tags: attr.map('string', {
+      optional: true,
+      description: 'Labels for people and tools, e.g. `{ owner = "data-team", env = "prod" }`: recorded in the catalog, they decide nothing. At most 50; keys up to 128 characters, values up to 256.',
+    }),
     server_version: attr.string({ computed: true, description: 'PostgreSQL server version, read when the resource was last created or updated.' }),
   },
 } as const;
@@ -112,7 +116,7 @@ const INPUT_FIELDS = [
   'type', 'name', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
   'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
   'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
-  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects',
+  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects', 'tags',
 ] as const;
 
 /**
@@ -177,6 +181,7 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
     connect_timeout: config.connectTimeoutSeconds ?? null,
     application_name: config.applicationName ?? null,
     revoked_objects: config.revokedObjects ?? null,
+    tags: config.tags ?? null,
   };
 }
 

@@ -4,7 +4,7 @@
  * percent-encoded) is reached, an endpoint on it issues a group member a credential that logs
  * in; the catalog has the parsed settings with the password sealed; the URI is in state only
  * as the sensitive attribute's value and its password nowhere else; a second plan is empty.
- * Each bad URI fails the plan on connection_url.
+ * Each bad URI fails the plan on connection_url. The target's tags are recorded in the catalog.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -48,6 +48,7 @@ resource "adaptive_resource" "pg" {
   type           = "postgres"
   name           = "${TARGET}"
   connection_url = var.pg_url
+  tags           = { owner = "data-team", env = "test" }
 }
 
 resource "adaptive_authorization" "read" {
@@ -132,6 +133,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve']);
     const record = await storedResource(cluster, TARGET);
     expect(record?.config).toMatchObject({ host: cluster.host, port: cluster.port, database: 'production', username: ADMIN, sslMode: 'disable', applicationName: 'url-admin' });
+    expect(record?.config.tags).toEqual({ owner: 'data-team', env: 'test' });
     expect(JSON.stringify(record?.config)).not.toContain(password);
     expect(openStoredSecrets(env, TARGET, record!).password === password).toBe(true);
 

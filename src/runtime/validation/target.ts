@@ -78,6 +78,8 @@ export interface TargetInput {
   readonly application_name?: InputValue<string>;
   /** "reassign" (default) or "drop". */
   readonly revoked_objects?: InputValue<string>;
+  /** Labels, as Terraform's map(string); a value may be unknown at plan time. */
+  readonly tags?: InputValue<Readonly<Record<string, InputValue<string>>>>;
 }
 
 /** The attributes of `adaptive_resource`, in the order issues are reported. */
@@ -111,6 +113,7 @@ export const TARGET_FIELDS = [
   'connect_timeout',
   'application_name',
   'revoked_objects',
+  'tags',
 ] as const satisfies readonly (keyof TargetInput)[];
 
 /** The port used when `port` is not set, as libpq. */
@@ -121,6 +124,10 @@ export const DEFAULT_SSL_MODE: SslMode = 'prefer';
 export const MAX_POOL_SIZE = 1000;
 /** The longest connect timeout, in seconds. */
 export const MAX_CONNECT_TIMEOUT_SECONDS = 3600;
+/** Tag limits, as AWS's: at most 50 tags, keys up to 128 characters, values up to 256. */
+export const MAX_TAGS = 50;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
 
 const AWS_FIELDS = [
   'aws_region',
@@ -329,6 +336,26 @@ function checkTls(input: TargetInput, options: TlsCheckOptions, out: Issues): vo
   }
 }
 
+function checkTags(tags: unknown, out: Issues): void {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+    out.push(issue('tags', `must be a map of strings, got ${typeName(tags)}; e.g. tags = { owner = "data-team" }`));
+    return;
+  }
+  const entries = Object.entries(tags as Record<string, unknown>);
+  if (entries.length > MAX_TAGS) out.push(issue('tags', `has ${entries.length} tags; at most ${MAX_TAGS}`));
+  for (const [key, value] of entries) {
+    const field = `tags[${JSON.stringify(key)}]`;
+    if (key.length === 0 || key.length > MAX_TAG_KEY_LENGTH || hasControlCharacter(key)) {
+      out.push(issue('tags', `has the key ${show(key)}; a key has 1 to ${MAX_TAG_KEY_LENGTH} characters and no control characters`));
+    }
+    if (isUnknown(value) || isAbsent(value)) continue;
+    if (typeof value !== 'string') out.push(issue(field, `must be a string, got ${typeName(value)}`));
+    else if (value.length > MAX_TAG_VALUE_LENGTH || hasControlCharacter(value)) {
+      out.push(issue(field, `is not accepted; a value has at most ${MAX_TAG_VALUE_LENGTH} characters and no control characters`));
+    }
+  }
+}
+
 interface TargetAnalysis {
   readonly issues: ValidationIssue[];
   /** The attributes with those connection_url stands for filled in from it. */
@@ -415,7 +442,10 @@ function analyseTarget(given: TargetInput, options: TlsCheckOptions): TargetAnal
     out.push(issue('revoked_objects', `${show(revoked)} is not accepted; ${revokedHint}`));
   }
 
-  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field);
+  const tags = known(input.tags);
+  if (tags !== undefined) checkTags(tags, out);
+
+  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field.replace(/\[.*$/, ''));
   const issues = [...url.issues, ...url.attribute(out)].map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
   return {
     issues,
@@ -489,5 +519,8 @@ export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}
   set('connectTimeoutSeconds', analysis.connectTimeout);
   set('applicationName', text('application_name'));
   set('revokedObjects', text('revoked_objects') as RevokedObjects | undefined);
+  // A null value in the map is no tag: Terraform's map(string) allows it, the catalog has no use for it.
+  const tags = Object.entries(known(input.tags) ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  if (tags.length > 0) config.tags = Object.fromEntries(tags);
   return config;
 }

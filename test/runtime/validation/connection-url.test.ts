@@ -150,3 +150,28 @@ describe('adaptive_resource.connection_url', () => {
     expect(checkTargetInput({ type: 'postgres', name: 'n', connection_url: UNKNOWN, host: 'h' }).map((i) => i.field)).toEqual(['connection_url']);
   });
 });
+
+describe('adaptive_resource.tags', () => {
+  const BASE: TargetInput = { type: 'postgres', name: 'n', host: 'h', database_name: 'd', username: 'u', password: 'p' };
+
+  it('go to the TargetConfig as given; null values and an empty map give none', () => {
+    expect(toTargetConfig({ ...BASE, tags: { owner: 'data-team', env: 'prod', gone: null } }).tags).toEqual({ owner: 'data-team', env: 'prod' });
+    expect(toTargetConfig({ ...BASE, tags: {} })).not.toHaveProperty('tags');
+    expect(toTargetConfig(BASE)).not.toHaveProperty('tags');
+  });
+
+  it('refuses too many, and keys and values out of bounds, on tags', () => {
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    expect(checkTargetInput({ ...BASE, tags: many })).toEqual([{ field: 'tags', message: 'has 51 tags; at most 50' }]);
+    expect(checkTargetInput({ ...BASE, tags: { ['k'.repeat(129)]: 'v' } }).map((i) => i.field)).toEqual(['tags']);
+    expect(checkTargetInput({ ...BASE, tags: { owner: 'a\nb' } })).toEqual([
+      { field: 'tags["owner"]', message: 'is not accepted; a value has at most 256 characters and no control characters' },
+    ]);
+    expect(checkTargetInput({ ...BASE, tags: 'owner=me' as never }).map((i) => i.field)).toEqual(['tags']);
+  });
+
+  it('an unknown value (plan time) is skipped', () => {
+    expect(checkTargetInput({ ...BASE, tags: { owner: UNKNOWN } })).toEqual([]);
+    expect(checkTargetInput({ ...BASE, tags: UNKNOWN })).toEqual([]);
+  });
+});

@@ -140,6 +140,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly sslMode?: string;
   /**
+  * Labels for people and tools, e.g. `{ owner = "data-team", env = "prod" }`: recorded in the catalog, they decide nothing. At most 50; keys up to 128 characters, values up to 256.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#tags Resource#tags}
+  */
+  readonly tags?: { [key: string]: string };
+  /**
   * PEM contents of the client certificate for mutual TLS (with `tls_key_file`).
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#tls_cert_file Resource#tls_cert_file}
@@ -255,6 +261,7 @@ export class Resource extends cdktf.TerraformResource {
     this._port = config.port;
     this._revokedObjects = config.revokedObjects;
     this._sslMode = config.sslMode;
+    this._tags = config.tags;
     this._tlsCertFile = config.tlsCertFile;
     this._tlsKeyFile = config.tlsKeyFile;
     this._tlsRootCert = config.tlsRootCert;
@@ -627,6 +634,22 @@ export class Resource extends cdktf.TerraformResource {
     return this._sslMode;
   }
 
+  // tags - computed: false, optional: true, required: false
+  private _tags?: { [key: string]: string }; 
+  public get tags() {
+    return this.getStringMapAttribute('tags');
+  }
+  public set tags(value: { [key: string]: string }) {
+    this._tags = value;
+  }
+  public resetTags() {
+    this._tags = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get tagsInput() {
+    return this._tags;
+  }
+
   // tls_cert_file - computed: false, optional: true, required: false
   private _tlsCertFile?: string; 
   public get tlsCertFile() {
@@ -764,6 +787,7 @@ export class Resource extends cdktf.TerraformResource {
       port: cdktf.stringToTerraform(this._port),
       revoked_objects: cdktf.stringToTerraform(this._revokedObjects),
       ssl_mode: cdktf.stringToTerraform(this._sslMode),
+      tags: cdktf.hashMapper(cdktf.stringToTerraform)(this._tags),
       tls_cert_file: cdktf.stringToTerraform(this._tlsCertFile),
       tls_key_file: cdktf.stringToTerraform(this._tlsKeyFile),
       tls_root_cert: cdktf.stringToTerraform(this._tlsRootCert),
@@ -907,6 +931,12 @@ export class Resource extends cdktf.TerraformResource {
         isBlock: false,
         type: "simple",
         storageClassType: "string",
+      },
+      tags: {
+        value: cdktf.hashMapperHcl(cdktf.stringToHclTerraform)(this._tags),
+        isBlock: false,
+        type: "map",
+        storageClassType: "stringMap",
       },
       tls_cert_file: {
         value: cdktf.stringToHclTerraform(this._tlsCertFile),
