@@ -129,8 +129,11 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await cluster?.stop();
   });
 
-  it('applies with connection_url; the catalog has its parts, the password sealed; a member logs in', async () => {
-    await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve']);
+  it('applies with connection_url, logging neither it nor its password; the catalog has its parts, the password sealed; a member logs in', async () => {
+    // At trace level, Terraform's log and the plugin's lines it relays are in the output too.
+    const applied = await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve'], { TF_LOG: 'trace' });
+    expect(applied.stderr).toContain('[TRACE]');
+    for (const form of [password, encodeURIComponent(password), url]) expect((applied.stdout + applied.stderr).includes(form)).toBe(false);
     const record = await storedResource(cluster, TARGET);
     expect(record?.config).toMatchObject({ host: cluster.host, port: cluster.port, database: 'production', username: ADMIN, sslMode: 'disable', applicationName: 'url-admin' });
     expect(record?.config.tags).toEqual({ owner: 'data-team', env: 'test' });
