@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { CatalogError, SSL_MODES, type SslMode, type TargetConfig, type ValidationIssue } from '../runtime';
-import { checkTargetInput, type TargetInput } from '../runtime/validation';
+import { checkTargetInput, parsePostgresUrl, PostgresUrlError, type PostgresUrl, type TargetInput } from '../runtime/validation';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openRuntimeFor } from './catalog';
 import { CliError, errorText, UsageError } from '../terminal/errors';
@@ -98,45 +98,23 @@ interface ParsedUrl {
   readonly params: Readonly<Record<string, string>>;
 }
 
-function decode(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new UsageError(`option '--url' has a badly percent-encoded ${what}`, COMMAND);
-  }
-}
-
 /** Parses a postgres:// URL; messages never repeat it (it may hold a password). */
 function parseUrl(text: string): ParsedUrl {
   const example = 'write postgres://user@host:port/database?sslmode=verify-full (the password in PGPASSWORD)';
-  let url: URL;
+  let url: PostgresUrl;
   try {
-    url = new URL(text);
-  } catch {
-    throw new UsageError(`option '--url' is not a valid URL; ${example}`, COMMAND);
+    url = parsePostgresUrl(text, Object.keys(URL_PARAMS), example);
+  } catch (err) {
+    if (err instanceof PostgresUrlError) throw new UsageError(`option '--url' ${err.message}`, COMMAND);
+    throw err;
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new UsageError(`option '--url' must start with postgres:// or postgresql://, not ${url.protocol}//; ${example}`, COMMAND);
-  }
-  if (url.hash !== '') throw new UsageError(`option '--url' must not have a #fragment; ${example}`, COMMAND);
-  const params: Record<string, string> = {};
-  for (const [key, value] of url.searchParams) {
-    if (!(key in URL_PARAMS)) {
-      throw new UsageError(`option '--url' has the unknown parameter '${key}'; accepted: ${Object.keys(URL_PARAMS).join(', ')}`, COMMAND);
-    }
-    if (key in params) throw new UsageError(`option '--url' gives the parameter '${key}' twice`, COMMAND);
-    params[key] = value;
-  }
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const database = url.pathname.replace(/^\//, '');
-  if (database.includes('/')) throw new UsageError(`option '--url' has a path with several parts; the path is the database name alone`, COMMAND);
   return {
-    ...(host !== '' ? { host: decode(host, 'host') } : {}),
-    ...(url.port !== '' ? { port: url.port } : {}),
-    ...(database !== '' ? { database: decode(database, 'database name') } : {}),
-    ...(url.username !== '' ? { user: decode(url.username, 'user name') } : {}),
-    ...(url.password !== '' ? { password: decode(url.password, 'password') } : {}),
-    params,
+    ...(url.host !== undefined ? { host: url.host } : {}),
+    ...(url.port !== undefined ? { port: String(url.port) } : {}),
+    ...(url.database !== undefined ? { database: url.database } : {}),
+    ...(url.user !== undefined ? { user: url.user } : {}),
+    ...(url.password !== undefined ? { password: url.password } : {}),
+    params: url.params,
   };
 }
 

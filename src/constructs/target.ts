@@ -228,6 +228,7 @@ function targetInput(r: l1.Resource): TargetInput {
   const values: Record<keyof TargetInput, unknown> = {
     type: r.typeInput,
     name: r.nameInput,
+    connection_url: r.connectionUrlInput,
     host: r.hostInput,
     port: r.portInput,
     database_name: r.databaseNameInput,
@@ -254,6 +255,7 @@ function targetInput(r: l1.Resource): TargetInput {
     connect_timeout: r.connectTimeoutInput,
     application_name: r.applicationNameInput,
     revoked_objects: r.revokedObjectsInput,
+    tags: r.tagsInput,
   };
   // Every value passes through forSynth: tokens become UNKNOWN, as at plan time.
   return Object.fromEntries(Object.entries(values).map(([key, value]) => [key, forSynth(value)]));

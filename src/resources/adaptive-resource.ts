@@ -4,7 +4,7 @@
  * it in the catalog; secrets are stored encrypted or, with Secrets Manager, only referenced.
  */
 import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
-import { SSL_MODES, type TargetConfig } from '../runtime';
+import { runtimeSecrets, SSL_MODES, type TargetConfig } from '../runtime';
 import { checkTargetInput, toTargetConfig, type TargetInput } from '../runtime/validation/target';
 import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
 
@@ -23,9 +23,18 @@ const schema = {
       description: 'Unique name of the target; endpoints refer to it. 1-63 letters, digits, `-`, `_`, `.`. Changing it replaces the resource.',
       planModifiers: [requiresReplace()],
     }),
-    host: attr.string({ required: true, description: 'Host name or IP address of the PostgreSQL server.' }),
+    connection_url: attr.string({
+      optional: true,
+      sensitive: true,
+      description:
+        'The connection as a `postgres://` or `postgresql://` URI, instead of `host`, `port`, `database_name`, `username`, `password` and `ssl_mode`: ' +
+        '`postgres://user:password@host:5432/database?sslmode=verify-full`, read with libpq\'s rules (percent-encoding, IPv6 host in brackets, port 5432 by default). ' +
+        'Query keywords: `host`, `port`, `dbname`, `user`, `password`, `sslmode`, `application_name`, `connect_timeout`; certificates stay in the `tls_*` attributes. ' +
+        'Not with the attributes it stands for. The password in it is stored encrypted in the catalog like `password`, and the URI is in Terraform state as this sensitive value.',
+    }),
+    host: attr.string({ optional: true, description: 'Host name or IP address of the PostgreSQL server. Required unless `connection_url` is set.' }),
     port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
-    database_name: attr.string({ required: true, description: 'Database the grants apply to, and the one the admin connects to.' }),
+    database_name: attr.string({ optional: true, description: 'Database the grants apply to, and the one the admin connects to. Required unless `connection_url` is set.' }),
     username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
     password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.' }),
     password_wo: attr.string({
@@ -93,6 +102,10 @@ const schema = {
         'SECURITY DEFINER function it came to own would let anyone run SQL as the admin. A role named `adaptive_revoked` that ' +
         'is not the one adaptive-access created is refused.',
     }),
+    tags: attr.map('string', {
+      optional: true,
+      description: 'Labels for people and tools, e.g. `{ owner = "data-team", env = "prod" }`: recorded in the catalog, they decide nothing. At most 50; keys up to 128 characters, values up to 256.',
+    }),
     server_version: attr.string({ computed: true, description: 'PostgreSQL server version, read when the resource was last created or updated.' }),
   },
 } as const;
@@ -100,10 +113,10 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 const INPUT_FIELDS = [
-  'type', 'name', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
+  'type', 'name', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
   'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
   'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
-  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects',
+  'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects', 'tags',
 ] as const;
 
 /**
@@ -168,6 +181,7 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
     connect_timeout: config.connectTimeoutSeconds ?? null,
     application_name: config.applicationName ?? null,
     revoked_objects: config.revokedObjects ?? null,
+    tags: config.tags ?? null,
   };
 }
 
@@ -180,6 +194,8 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
  */
 async function apply(values: Model, client: AdaptiveClient): Promise<Partial<Model>> {
   const config = targetConfig(values, client);
+  // Taken out of connection_url, the password is a value no output writer knows yet.
+  runtimeSecrets.register(config.password);
   const runtime = await client.runtimeForChange();
   const { serverVersion } = await runtime.applyResource(config);
   return { id: config.name, server_version: serverVersion };

@@ -39,11 +39,14 @@ export interface AdaptiveClient {
 
 /**
  * A configuration value as the runtime's validators want it: the framework's unknown
- * becomes theirs (deeply, for lists and sets), so rules needing it are skipped.
+ * becomes theirs (deeply, for lists, sets and maps), so rules needing it are skipped.
  */
 export function forValidation(value: unknown): unknown {
   if (isFrameworkUnknown(value)) return VALIDATION_UNKNOWN;
   if (Array.isArray(value)) return value.map(forValidation);
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, forValidation(item)]));
+  }
   return value;
 }
 

@@ -55,6 +55,8 @@ export interface TargetConfig {
   readonly applicationName?: string;
   /** Default `reassign`. */
   readonly revokedObjects?: RevokedObjects;
+  /** Labels for people and tools (owner, environment...); recorded in the catalog, decide nothing. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /**

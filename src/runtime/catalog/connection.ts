@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { ConnectionError, openTarget, type OpenTarget } from '../connections';
 import { SSL_MODES, ValidationError, type SslMode, type TargetConfig } from '../types';
+import { parsePostgresUrl, PostgresUrlError, type PostgresUrl } from '../validation/connection-url';
 import { CatalogError } from './errors';
 
 /** The URL parameters the catalog understands, with libpq's names. */
@@ -39,33 +40,16 @@ function invalid(message: string): ValidationError {
   return new ValidationError([{ field: 'catalog_url', message }]);
 }
 
-function decode(text: string, what: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw invalid(`has a badly percent-encoded ${what}`);
-  }
-}
-
 /** Parses and checks a catalog URL. Messages never repeat it (it may hold a password). */
 export function parseCatalogUrl(url: string): CatalogUrl {
-  let parsed: URL;
+  let parsed: PostgresUrl;
   try {
-    parsed = new URL(url);
-  } catch {
-    throw invalid(`is not a URL: ${EXAMPLE}`);
+    parsed = parsePostgresUrl(url, CATALOG_URL_PARAMS, EXAMPLE);
+  } catch (err) {
+    if (err instanceof PostgresUrlError) throw invalid(err.message);
+    throw err;
   }
-  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
-    throw invalid(`must be a postgres:// or postgresql:// URL, not ${parsed.protocol}// (${EXAMPLE})`);
-  }
-  const params: Partial<Record<CatalogUrlParam, string>> = {};
-  for (const [name, value] of parsed.searchParams) {
-    if (!(CATALOG_URL_PARAMS as readonly string[]).includes(name)) {
-      throw invalid(`has the unknown parameter '${name}'; accepted: ${CATALOG_URL_PARAMS.join(', ')}`);
-    }
-    if (name in params) throw invalid(`gives the parameter '${name}' twice`);
-    params[name as CatalogUrlParam] = value;
-  }
+  const params = parsed.params as Partial<Record<CatalogUrlParam, string>>;
   const sslMode = (params.sslmode ?? 'prefer') as SslMode;
   if (!SSL_MODES.includes(sslMode)) {
     throw invalid(`has sslmode '${params.sslmode ?? ''}'; accepted: ${SSL_MODES.join(', ')}`);
@@ -80,16 +64,13 @@ export function parseCatalogUrl(url: string): CatalogUrl {
   if (params.connect_timeout !== undefined && !/^\d+$/.test(params.connect_timeout)) {
     throw invalid('has a connect_timeout that is not a whole number of seconds');
   }
-  const port = parsed.port === '' ? 5432 : Number(parsed.port);
-  const user = parsed.username === '' ? undefined : decode(parsed.username, 'user name');
-  const database = decode(parsed.pathname.replace(/^\//, ''), 'database name');
   return {
-    host: decode(parsed.hostname.replace(/^\[(.*)\]$/, '$1'), 'host') || 'localhost',
-    port,
+    host: parsed.host ?? 'localhost',
+    port: parsed.port ?? 5432,
     // libpq's default database is the user's name.
-    database: database || (user ?? ''),
-    user,
-    password: parsed.password === '' ? undefined : decode(parsed.password, 'password'),
+    database: parsed.database ?? parsed.user ?? '',
+    user: parsed.user,
+    password: parsed.password,
     sslMode,
     params,
   };

@@ -39,6 +39,7 @@ export {
   type TlsCheckOptions,
 } from './tls-material';
 export { VERIFY_CA_NEEDS_ROOT_CERT, sslModeRefusal } from './tls-mode';
+export { PostgresUrlError, parsePostgresUrl, type PostgresUrl } from './connection-url';
 export {
   DEFAULT_PORT,
   DEFAULT_SSL_MODE,

@@ -9,7 +9,8 @@
  *
  * Decisions:
  * - `type`, `name`, `host` and `database_name` are required, also with `use_aws_secrets`
- *   (`TargetConfig` needs host and database; every example sets them).
+ *   (`TargetConfig` needs host and database; every example sets them), unless
+ *   `connection_url` gives host, database and the rest (./target-url).
  * - The admin secret comes either from `password` (with `username`) or from AWS Secrets
  *   Manager (`use_aws_secrets = true` with `aws_secret_name`): not both, not neither.
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
@@ -31,6 +32,7 @@ import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Le
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
 import { sslModeRefusal } from './tls-mode';
+import { withConnectionUrl } from './target-url';
 import { checkWriteOnlySecrets, eitherPresent } from './write-only-secrets';
 
 /** An attribute's value: known, not known yet, or absent (null). */
@@ -40,6 +42,8 @@ export type InputValue<T> = T | Unknown | null | undefined;
 export interface TargetInput {
   readonly type?: InputValue<string>;
   readonly name?: InputValue<string>;
+  /** A postgres:// URI standing for host, port, database_name, username, password, ssl_mode (see ./target-url). */
+  readonly connection_url?: InputValue<string>;
   readonly host?: InputValue<string>;
   /** A string in the examples (`port = "5432"`); a number is accepted too. */
   readonly port?: InputValue<string | number>;
@@ -74,12 +78,15 @@ export interface TargetInput {
   readonly application_name?: InputValue<string>;
   /** "reassign" (default) or "drop". */
   readonly revoked_objects?: InputValue<string>;
+  /** Labels, as Terraform's map(string); a value may be unknown at plan time. */
+  readonly tags?: InputValue<Readonly<Record<string, InputValue<string>>>>;
 }
 
 /** The attributes of `adaptive_resource`, in the order issues are reported. */
 export const TARGET_FIELDS = [
   'type',
   'name',
+  'connection_url',
   'host',
   'port',
   'database_name',
@@ -106,6 +113,7 @@ export const TARGET_FIELDS = [
   'connect_timeout',
   'application_name',
   'revoked_objects',
+  'tags',
 ] as const satisfies readonly (keyof TargetInput)[];
 
 /** The port used when `port` is not set, as libpq. */
@@ -116,6 +124,10 @@ export const DEFAULT_SSL_MODE: SslMode = 'prefer';
 export const MAX_POOL_SIZE = 1000;
 /** The longest connect timeout, in seconds. */
 export const MAX_CONNECT_TIMEOUT_SECONDS = 3600;
+/** Tag limits, as AWS's: at most 50 tags, keys up to 128 characters, values up to 256. */
+export const MAX_TAGS = 50;
+const MAX_TAG_KEY_LENGTH = 128;
+const MAX_TAG_VALUE_LENGTH = 256;
 
 const AWS_FIELDS = [
   'aws_region',
@@ -324,23 +336,47 @@ function checkTls(input: TargetInput, options: TlsCheckOptions, out: Issues): vo
   }
 }
 
+function checkTags(tags: unknown, out: Issues): void {
+  if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
+    out.push(issue('tags', `must be a map of strings, got ${typeName(tags)}; e.g. tags = { owner = "data-team" }`));
+    return;
+  }
+  const entries = Object.entries(tags as Record<string, unknown>);
+  if (entries.length > MAX_TAGS) out.push(issue('tags', `has ${entries.length} tags; at most ${MAX_TAGS}`));
+  for (const [key, value] of entries) {
+    const field = `tags[${JSON.stringify(key)}]`;
+    if (key.length === 0 || key.length > MAX_TAG_KEY_LENGTH || hasControlCharacter(key)) {
+      out.push(issue('tags', `has the key ${show(key)}; a key has 1 to ${MAX_TAG_KEY_LENGTH} characters and no control characters`));
+    }
+    if (isUnknown(value) || isAbsent(value)) continue;
+    if (typeof value !== 'string') out.push(issue(field, `must be a string, got ${typeName(value)}`));
+    else if (value.length > MAX_TAG_VALUE_LENGTH || hasControlCharacter(value)) {
+      out.push(issue(field, `is not accepted; a value has at most ${MAX_TAG_VALUE_LENGTH} characters and no control characters`));
+    }
+  }
+}
+
 interface TargetAnalysis {
   readonly issues: ValidationIssue[];
+  /** The attributes with those connection_url stands for filled in from it. */
+  readonly input: TargetInput;
   readonly port?: number;
   readonly maxConnections?: number;
   readonly minConnections?: number;
   readonly connectTimeout?: number;
 }
 
-function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnalysis {
+function analyseTarget(given: TargetInput, options: TlsCheckOptions): TargetAnalysis {
+  const url = withConnectionUrl(given);
   const out: Issues = [];
+  const input = url.input;
   const required = (field: 'type' | 'name' | 'host' | 'database_name', hint: string): void => {
     if (presence(input[field]) === false) out.push(issue(field, `is required; ${hint}`));
   };
   required('type', 'set type = "postgres"');
   required('name', 'set a name such as name = "postgres-production"');
-  required('host', 'set the server host name, e.g. host = "db.example.com"');
-  required('database_name', 'set the database the admin connects to, e.g. database_name = "production"');
+  required('host', 'set the server host name, e.g. host = "db.example.com", or give connection_url');
+  required('database_name', 'set the database the admin connects to, e.g. database_name = "production", or give connection_url');
 
   const type = known(input.type);
   if (type !== undefined && type !== 'postgres') {
@@ -406,10 +442,14 @@ function analyseTarget(input: TargetInput, options: TlsCheckOptions): TargetAnal
     out.push(issue('revoked_objects', `${show(revoked)} is not accepted; ${revokedHint}`));
   }
 
-  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field);
-  const issues = out.map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
+  const tags = known(input.tags);
+  if (tags !== undefined) checkTags(tags, out);
+
+  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field.replace(/\[.*$/, ''));
+  const issues = [...url.issues, ...url.attribute(out)].map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
   return {
     issues,
+    input,
     ...(port !== undefined && { port }),
     ...(max !== undefined && { maxConnections: max }),
     ...(min !== undefined && { minConnections: min }),
@@ -432,9 +472,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * applied (port 5432, ssl_mode prefer). Throws a `ValidationError` with every issue
  * `checkTargetInput` finds, and with one issue per attribute that is not known yet.
  */
-export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}): TargetConfig {
-  const analysis = analyseTarget(input, options);
-  const pending = TARGET_FIELDS.filter((field) => isUnknown(input[field])).map((field) =>
+export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}): TargetConfig {
+  const analysis = analyseTarget(given, options);
+  const input = analysis.input;
+  const pending = TARGET_FIELDS.filter((field) => isUnknown(given[field])).map((field) =>
     issue(field, 'is not known yet (it is computed during apply); the connection settings need every value'),
   );
   if (analysis.issues.length > 0 || pending.length > 0) throw new ValidationError([...analysis.issues, ...pending]);
@@ -478,5 +519,8 @@ export function toTargetConfig(input: TargetInput, options: TlsCheckOptions = {}
   set('connectTimeoutSeconds', analysis.connectTimeout);
   set('applicationName', text('application_name'));
   set('revokedObjects', text('revoked_objects') as RevokedObjects | undefined);
+  // A null value in the map is no tag: Terraform's map(string) allows it, the catalog has no use for it.
+  const tags = Object.entries(known(input.tags) ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  if (tags.length > 0) config.tags = Object.fromEntries(tags);
   return config;
 }

@@ -68,17 +68,23 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly connectTimeout?: number;
   /**
-  * Database the grants apply to, and the one the admin connects to.
+  * The connection as a `postgres://` or `postgresql://` URI, instead of `host`, `port`, `database_name`, `username`, `password` and `ssl_mode`: `postgres://user:password@host:5432/database?sslmode=verify-full`, read with libpq's rules (percent-encoding, IPv6 host in brackets, port 5432 by default). Query keywords: `host`, `port`, `dbname`, `user`, `password`, `sslmode`, `application_name`, `connect_timeout`; certificates stay in the `tls_*` attributes. Not with the attributes it stands for. The password in it is stored encrypted in the catalog like `password`, and the URI is in Terraform state as this sensitive value.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#connection_url Resource#connection_url}
+  */
+  readonly connectionUrl?: string;
+  /**
+  * Database the grants apply to, and the one the admin connects to. Required unless `connection_url` is set.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#database_name Resource#database_name}
   */
-  readonly databaseName: string;
+  readonly databaseName?: string;
   /**
-  * Host name or IP address of the PostgreSQL server.
+  * Host name or IP address of the PostgreSQL server. Required unless `connection_url` is set.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#host Resource#host}
   */
-  readonly host: string;
+  readonly host?: string;
   /**
   * Largest number of admin connections the provider opens to this target (default 10).
   *
@@ -133,6 +139,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#ssl_mode Resource#ssl_mode}
   */
   readonly sslMode?: string;
+  /**
+  * Labels for people and tools, e.g. `{ owner = "data-team", env = "prod" }`: recorded in the catalog, they decide nothing. At most 50; keys up to 128 characters, values up to 256.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#tags Resource#tags}
+  */
+  readonly tags?: { [key: string]: string };
   /**
   * PEM contents of the client certificate for mutual TLS (with `tls_key_file`).
   *
@@ -237,6 +249,7 @@ export class Resource extends cdktf.TerraformResource {
     this._awsSecretName = config.awsSecretName;
     this._awsSessionToken = config.awsSessionToken;
     this._connectTimeout = config.connectTimeout;
+    this._connectionUrl = config.connectionUrl;
     this._databaseName = config.databaseName;
     this._host = config.host;
     this._maxConnections = config.maxConnections;
@@ -248,6 +261,7 @@ export class Resource extends cdktf.TerraformResource {
     this._port = config.port;
     this._revokedObjects = config.revokedObjects;
     this._sslMode = config.sslMode;
+    this._tags = config.tags;
     this._tlsCertFile = config.tlsCertFile;
     this._tlsKeyFile = config.tlsKeyFile;
     this._tlsRootCert = config.tlsRootCert;
@@ -421,7 +435,23 @@ export class Resource extends cdktf.TerraformResource {
     return this._connectTimeout;
   }
 
-  // database_name - computed: false, optional: false, required: true
+  // connection_url - computed: false, optional: true, required: false
+  private _connectionUrl?: string; 
+  public get connectionUrl() {
+    return this.getStringAttribute('connection_url');
+  }
+  public set connectionUrl(value: string) {
+    this._connectionUrl = value;
+  }
+  public resetConnectionUrl() {
+    this._connectionUrl = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get connectionUrlInput() {
+    return this._connectionUrl;
+  }
+
+  // database_name - computed: false, optional: true, required: false
   private _databaseName?: string; 
   public get databaseName() {
     return this.getStringAttribute('database_name');
@@ -429,18 +459,24 @@ export class Resource extends cdktf.TerraformResource {
   public set databaseName(value: string) {
     this._databaseName = value;
   }
+  public resetDatabaseName() {
+    this._databaseName = undefined;
+  }
   // Temporarily expose input value. Use with caution.
   public get databaseNameInput() {
     return this._databaseName;
   }
 
-  // host - computed: false, optional: false, required: true
+  // host - computed: false, optional: true, required: false
   private _host?: string; 
   public get host() {
     return this.getStringAttribute('host');
   }
   public set host(value: string) {
     this._host = value;
+  }
+  public resetHost() {
+    this._host = undefined;
   }
   // Temporarily expose input value. Use with caution.
   public get hostInput() {
@@ -598,6 +634,22 @@ export class Resource extends cdktf.TerraformResource {
     return this._sslMode;
   }
 
+  // tags - computed: false, optional: true, required: false
+  private _tags?: { [key: string]: string }; 
+  public get tags() {
+    return this.getStringMapAttribute('tags');
+  }
+  public set tags(value: { [key: string]: string }) {
+    this._tags = value;
+  }
+  public resetTags() {
+    this._tags = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get tagsInput() {
+    return this._tags;
+  }
+
   // tls_cert_file - computed: false, optional: true, required: false
   private _tlsCertFile?: string; 
   public get tlsCertFile() {
@@ -723,6 +775,7 @@ export class Resource extends cdktf.TerraformResource {
       aws_secret_name: cdktf.stringToTerraform(this._awsSecretName),
       aws_session_token: cdktf.stringToTerraform(this._awsSessionToken),
       connect_timeout: cdktf.numberToTerraform(this._connectTimeout),
+      connection_url: cdktf.stringToTerraform(this._connectionUrl),
       database_name: cdktf.stringToTerraform(this._databaseName),
       host: cdktf.stringToTerraform(this._host),
       max_connections: cdktf.numberToTerraform(this._maxConnections),
@@ -734,6 +787,7 @@ export class Resource extends cdktf.TerraformResource {
       port: cdktf.stringToTerraform(this._port),
       revoked_objects: cdktf.stringToTerraform(this._revokedObjects),
       ssl_mode: cdktf.stringToTerraform(this._sslMode),
+      tags: cdktf.hashMapper(cdktf.stringToTerraform)(this._tags),
       tls_cert_file: cdktf.stringToTerraform(this._tlsCertFile),
       tls_key_file: cdktf.stringToTerraform(this._tlsKeyFile),
       tls_root_cert: cdktf.stringToTerraform(this._tlsRootCert),
@@ -806,6 +860,12 @@ export class Resource extends cdktf.TerraformResource {
         type: "simple",
         storageClassType: "number",
       },
+      connection_url: {
+        value: cdktf.stringToHclTerraform(this._connectionUrl),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
       database_name: {
         value: cdktf.stringToHclTerraform(this._databaseName),
         isBlock: false,
@@ -871,6 +931,12 @@ export class Resource extends cdktf.TerraformResource {
         isBlock: false,
         type: "simple",
         storageClassType: "string",
+      },
+      tags: {
+        value: cdktf.hashMapperHcl(cdktf.stringToHclTerraform)(this._tags),
+        isBlock: false,
+        type: "map",
+        storageClassType: "stringMap",
       },
       tls_cert_file: {
         value: cdktf.stringToHclTerraform(this._tlsCertFile),
