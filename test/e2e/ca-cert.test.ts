@@ -7,7 +7,7 @@
  * written before `ca_cert` existed still plans clean.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -17,6 +17,7 @@ import { createTestPki, type TestPki } from '../fixtures/pki';
 import { eachPostgres, startPostgres, startTlsPostgres } from '../fixtures/postgres';
 import { installAdaptiveProvider, prepareCatalog, prepareTarget, printed, scratchDir, tlsAccess, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { TerraformWorkspace } from '../fixtures/terraform';
+import { runCli } from '../cli/run-cli';
 
 const run = promisify(execFile);
 const PSQL = '/usr/bin/psql';
@@ -81,6 +82,7 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
   let target: LocalCluster;
   let pki: TestPki;
   let ws: TerraformWorkspace;
+  let catalogEnv: Record<string, string>;
   // A home without ~/.postgresql, so libpq finds no CA but the one it is given.
   const home = path.join(scratch.dir, `home-${name.replace(/\W/g, '-')}`);
 
@@ -89,6 +91,7 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
     pki = await createTestPki();
     [catalog, target] = await Promise.all([startPostgres(binaries), startTlsPostgres(binaries, { pki, hba: 'tls-only' })]);
     const [{ env }] = await Promise.all([prepareCatalog(catalog), prepareTarget(target, tlsAccess(pki))]);
+    catalogEnv = env;
     const vars = { pg_host: target.host, pg_port: String(target.port), pg_username: target.user, pg_password: target.password };
     ws = new TerraformWorkspace({
       files: { 'main.tf': MAIN_TF, 'ca-certificate.crt': pki.ca.certPem },
@@ -150,6 +153,23 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
     writeFileSync(caFile, pki.otherCa.certPem, { mode: 0o600 });
     const wrong = new Client({ connectionString: `${c.uri}&sslrootcert=${caFile}` });
     await expect(wrong.connect()).rejects.toThrow(/certificate/);
+  });
+
+  it('the CLI hands a command the CA in a file of its own (PGSSLROOTCERT), removed when the command exits', async () => {
+    // The command prints who it is and where the CA file is; psql verifies the server with that file alone.
+    const script = `${PSQL} -X -A -t -v ON_ERROR_STOP=1 -c 'select current_user' && test "$(cat "$PGSSLROOTCERT")" = "$CA" && echo "$PGSSLROOTCERT"`;
+    const r = await runCli(['credential', '--endpoint', 'private-ca-read', '--member', 'ann@example.com', '--', 'sh', '-c', script], {
+      env: { ...catalogEnv, HOME: home, CA: pki.ca.certPem.trimEnd(), PGSSLROOTCERT: '/nonexistent/caller.crt' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const [user, caFile] = r.stdout.trim().split('\n');
+    expect(user).toMatch(/^ann@example\.com\/private-ca-read#[0-9a-f]{8}$/);
+    expect(caFile).toMatch(/adaptive-access-ca-.+\/root\.crt$/);
+    expect(existsSync(caFile!)).toBe(false);
+
+    const json = await runCli(['credential', '--endpoint', 'private-ca-read', '--member', 'ann@example.com', '--ttl', '1m', '--json'], { env: catalogEnv });
+    expect(json.code, json.stderr).toBe(0);
+    expect((JSON.parse(json.stdout) as { ca_cert: string | null }).ca_cert).toBe(pki.ca.certPem);
   });
 
   it('a state written before ca_cert existed plans no change to any resource, and refresh fills ca_cert in', async () => {
