@@ -7,7 +7,7 @@
  * written before `ca_cert` existed still plans clean.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
@@ -155,7 +155,7 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
     await expect(wrong.connect()).rejects.toThrow(/certificate/);
   });
 
-  it('the CLI hands a command the CA in a file of its own (PGSSLROOTCERT), removed when the command exits', async () => {
+  it('the CLI hands a command the CA in a file of its own (PGSSLROOTCERT), removed when the command exits; --env exports one that stays', async () => {
     // The command prints who it is and where the CA file is; psql verifies the server with that file alone.
     const script = `${PSQL} -X -A -t -v ON_ERROR_STOP=1 -c 'select current_user' && test "$(cat "$PGSSLROOTCERT")" = "$CA" && echo "$PGSSLROOTCERT"`;
     const r = await runCli(['credential', '--endpoint', 'private-ca-read', '--member', 'ann@example.com', '--', 'sh', '-c', script], {
@@ -170,6 +170,15 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
     const json = await runCli(['credential', '--endpoint', 'private-ca-read', '--member', 'ann@example.com', '--ttl', '1m', '--json'], { env: catalogEnv });
     expect(json.code, json.stderr).toBe(0);
     expect((JSON.parse(json.stdout) as { ca_cert: string | null }).ca_cert).toBe(pki.ca.certPem);
+
+    // --env: the shell that evaluates the lines connects later, so the CA file stays (private to its owner).
+    const env = await runCli(['credential', '--endpoint', 'private-ca-read', '--member', 'ann@example.com', '--ttl', '1m', '--env'], { env: catalogEnv });
+    expect(env.code, env.stderr).toBe(0);
+    const rootCert = /^export PGSSLROOTCERT='([^']+)'$/m.exec(env.stdout)?.[1];
+    expect(rootCert).toBeDefined();
+    expect(readFileSync(rootCert!, 'utf8')).toBe(pki.ca.certPem);
+    expect(statSync(rootCert!).mode & 0o777).toBe(0o600);
+    rmSync(path.dirname(rootCert!), { recursive: true, force: true });
   });
 
   it('a state written before ca_cert existed plans no change to any resource, and refresh fills ca_cert in', async () => {
