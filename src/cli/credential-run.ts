@@ -13,7 +13,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { CATALOG_KEY_ENV, CATALOG_URL_ENV, errorText, type OnDemandCredential, type Runtime } from '../runtime';
-import { pgVariables } from './credential-output';
+import { pgVariables, writeCaFile } from './credential-output';
 import { CredentialRenewal } from './credential-renewal';
 import { EXIT_FAILURE } from '../terminal/errors';
 import { oneLine, type Output } from '../terminal/output';
@@ -59,7 +59,13 @@ export async function runWithCredential(run: RunWithCredential): Promise<number>
       } else {
         out.note(`Issued ${credential.username} to ${credential.member} on endpoint ${credential.endpoint} until ${isoSeconds(credential.expiresAt)}; running ${run.command[0] ?? ''}.`);
         renewal = new CredentialRenewal(run.runtime, credential, ttlSeconds, out);
-        code = await runChild(run.command, childEnv(out.io.env, credential), relay, out);
+        // The CA lives as long as the command: libpq reads it from a file only.
+        const caFile = await writeCaFile(credential);
+        try {
+          code = await runChild(run.command, childEnv(out.io.env, credential, caFile?.path), relay, out);
+        } finally {
+          await caFile?.remove();
+        }
       }
     } finally {
       // Whatever happened above (even a command line spawn refuses), the credential goes now.
@@ -75,10 +81,12 @@ export async function runWithCredential(run: RunWithCredential): Promise<number>
 }
 
 /** This process's environment for the command: the credential's PG* variables, without what it must not have. */
-function childEnv(base: Readonly<Record<string, string | undefined>>, credential: OnDemandCredential): NodeJS.ProcessEnv {
+function childEnv(base: Readonly<Record<string, string | undefined>>, credential: OnDemandCredential, caFile: string | undefined): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const name of WITHHELD) delete env[name];
-  return { ...env, ...pgVariables(credential) };
+  // A PGSSLROOTCERT of the caller's would point at another CA than the target's.
+  delete env.PGSSLROOTCERT;
+  return { ...env, ...pgVariables(credential, caFile) };
 }
 
 /** Runs the command with stdio inherited; resolves to its exit code (128 + n when a signal ended it). */

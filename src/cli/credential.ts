@@ -12,7 +12,7 @@ import { checkMember, checkName, parseTtl } from '../runtime/validation';
 import type { OptionValues } from './args';
 import { PROG } from './spec';
 import { catalogSettingsFrom, openRuntimeFor } from './catalog';
-import { credentialJson, exportLines, readableLines } from './credential-output';
+import { credentialJson, exportLines, readableLines, writeCaFile } from './credential-output';
 import { runWithCredential } from './credential-run';
 import type { CREDENTIAL_OPTIONS } from './specs/credential';
 import { CliError, EXIT_OK, UsageError } from '../terminal/errors';
@@ -30,7 +30,7 @@ export async function credential(values: CredentialValues, out: Output, command:
   try {
     const issue = (): Promise<OnDemandCredential> => issueExplained(runtime, request);
     if (command !== undefined) return await runWithCredential({ runtime, issue, command, out, ttlSeconds: request.ttlSeconds });
-    printCredential(await issue(), values, out);
+    await printCredential(await issue(), values, out);
     return EXIT_OK;
   } finally {
     await runtime.close();
@@ -102,10 +102,14 @@ async function issueExplained(runtime: Runtime, request: IssueCredentialRequest)
  * Prints the credential on stdout in the form asked for. stderr says how long it lives:
  * nobody revokes a printed credential before its expiry.
  */
-function printCredential(c: OnDemandCredential, values: CredentialValues, out: Output): void {
+async function printCredential(c: OnDemandCredential, values: CredentialValues, out: Output): Promise<void> {
   if (values.json === true) out.json(credentialJson(c));
-  else if (values.env === true) for (const line of exportLines(c)) out.line(line);
-  else for (const line of readableLines(c)) out.line(line);
+  else if (values.env === true) {
+    // The shell that evaluates these lines connects after this process has ended, so the
+    // CA file stays (the CA is public); '-- COMMAND' removes its own when the command exits.
+    const caFile = await writeCaFile(c);
+    for (const line of exportLines(c, caFile?.path)) out.line(line);
+  } else for (const line of readableLines(c)) out.line(line);
   out.note(
     `Issued ${c.username} to ${c.member} on endpoint ${c.endpoint} (group ${c.group}). It works until ${isoSeconds(c.expiresAt)} ` +
       `(${shortDuration(c.expiresAt.getTime() - c.grantedAt.getTime())}); then the reaper drops it. ` +

@@ -52,7 +52,17 @@ const schema = {
     port: attr.number({ computed: true, description: "The target's port." }),
     database: attr.string({ computed: true, description: 'The database the endpoint grants access to.' }),
     sslmode: attr.string({ computed: true, description: "libpq's `sslmode` to connect with (the target's)." }),
-    uri: attr.string({ computed: true, sensitive: true, description: 'A `postgresql://` connection URI with the password.' }),
+    uri: attr.string({
+      computed: true,
+      sensitive: true,
+      description:
+        'A `postgresql://` connection URI with the password. With a verifying `sslmode` and no `ca_cert` it carries `sslrootcert=system` (libpq 16+); ' +
+        'with `ca_cert`, append `&sslrootcert=<file>` holding it.',
+    }),
+    ca_cert: attr.string({
+      computed: true,
+      description: "The target's `tls_root_cert` (PEM, public) for the client's sslrootcert; null when the target trusts the system store.",
+    }),
     expires_at: attr.string({ computed: true, description: 'When the password stops working unless renewed (RFC 3339), by the server\'s clock.' }),
   },
 } as const;
@@ -99,6 +109,7 @@ export const adaptiveCredential = defineEphemeralResource<typeof schema, Credent
         database: c.database,
         sslmode: c.sslmode,
         uri: connectionUri(c, c.password),
+        ca_cert: c.caCert,
         expires_at: c.expiresAt.toISOString(),
       },
       // Measured from now on this clock, as a share of a life the server measured: skew-free.

@@ -33,6 +33,7 @@ const credentialType = types.object({
   database: types.string,
   sslmode: types.string,
   uri: types.string,
+  ca_cert: types.string,
 });
 
 const secretType = types.object({
@@ -82,7 +83,9 @@ const schema = {
       secretFields: ['password', 'uri'],
       description:
         'With `credential_delivery = "state"`: one credential per member and endpoint: `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
-        '`database`, `sslmode` and a connection `uri`. Hand them on with `terraform output` or a downstream module. Empty in the other modes.',
+        '`database`, `sslmode`, a connection `uri` and `ca_cert`: the target\'s `tls_root_cert` (PEM) when it has one, else null. With `ca_cert`, ' +
+        'write it to a file and connect with `uri` plus `&sslrootcert=<file>`; a verifying `sslmode` without it carries `sslrootcert=system` in `uri` (libpq 16+). ' +
+        'Hand them on with `terraform output` or a downstream module. Empty in the other modes.',
     }),
     secrets: attr.list(secretType, {
       computed: true,
@@ -111,6 +114,8 @@ export interface GroupCredential {
   database: string;
   sslmode: string;
   uri: string;
+  /** The target's tls_root_cert (PEM), for the client's sslrootcert; null when the target trusts the system store (and in state written before it existed). */
+  ca_cert: string | null;
 }
 
 type Credential = GroupCredential;
@@ -131,6 +136,7 @@ function stored(list: Model['credentials']): Credential[] {
     database: c.database ?? '',
     sslmode: c.sslmode ?? '',
     uri: c.uri ?? '',
+    ca_cert: c.ca_cert ?? null,
   }));
 }
 
@@ -146,6 +152,7 @@ function toCredential(c: MemberCredential, password: string): Credential {
     database: c.database,
     sslmode: c.sslmode,
     uri: connectionUri(c, password),
+    ca_cert: c.caCert,
   };
 }
 
@@ -394,7 +401,12 @@ export const adaptiveGroup = defineResource({
     const found = await runtime.inspectGroup(state.name);
     if (!found) return null;
     const drift: string[] = [];
-    const credentials = refreshed(stored(state.credentials), found, drift, (c) => ` (${c.username})`);
+    // The CA follows the target's current tls_root_cert (rotated, or missing in a state from before ca_cert).
+    const caCerts = new Map([...found.live, ...found.expired].map((c) => [pairKey(c.member, c.endpoint), c.caCert]));
+    const credentials = refreshed(stored(state.credentials), found, drift, (c) => ` (${c.username})`).map((c) => {
+      const key = pairKey(c.member, c.endpoint);
+      return caCerts.has(key) ? { ...c, ca_cert: caCerts.get(key) ?? null } : c;
+    });
     const secrets = refreshed(storedSecrets(state.secrets), found, drift, () => '');
     return { credentials, secrets, drift };
   },

@@ -108,15 +108,23 @@ export interface ConnectionTarget {
   readonly port: number;
   readonly database: string;
   readonly sslmode: string;
+  /** The target's `tls_root_cert` (PEM), or null when it trusts the system store. */
+  readonly caCert?: string | null | undefined;
 }
 
 /**
  * A credential's libpq connection URI, the one shape every output uses (group credentials,
  * delivered secrets, on-demand credentials): user and password percent-encoded, an IPv6
- * host in brackets, `sslmode` as a query keyword.
+ * host in brackets, `sslmode` as a query keyword. A verifying mode without a CA of the
+ * target's own adds `sslrootcert=system` (libpq 16+), since libpq otherwise looks for
+ * ~/.postgresql/root.crt rather than the system store the target's certificate chains to.
+ * With a CA of its own the URI cannot carry the PEM: the client writes `caCert` to a file
+ * and appends `&sslrootcert=<file>`.
  */
 export function connectionUri(c: ConnectionTarget, password: string): string {
   const userinfo = `${encodeURIComponent(c.username)}:${encodeURIComponent(password)}`;
   const host = c.host.includes(':') ? `[${c.host}]` : c.host;
-  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}`;
+  const verifying = c.sslmode === 'verify-ca' || c.sslmode === 'verify-full';
+  const systemStore = verifying && !c.caCert ? '&sslrootcert=system' : '';
+  return `postgresql://${userinfo}@${host}:${c.port}/${encodeURIComponent(c.database)}?sslmode=${c.sslmode}${systemStore}`;
 }

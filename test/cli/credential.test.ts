@@ -33,6 +33,7 @@ interface CredentialJson {
   database: string;
   sslmode: string;
   uri: string;
+  ca_cert: string | null;
   expires_at: string;
   not_after: string;
   member: string;
@@ -229,6 +230,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(ttl).toBeGreaterThan(9 * 60_000);
     expect(ttl).toBeLessThanOrEqual(10 * 60_000 + 5_000);
     expect(c.uri).toBe(`postgresql://${encodeURIComponent(c.username)}:${encodeURIComponent(c.password)}@${c.host}:${c.port}/appdb?sslmode=disable`);
+    // A target without tls_root_cert: no CA to hand on.
+    expect(c.ca_cert).toBeNull();
     expectNoSecretOnStderr(r, c.password);
     expect(r.stderr).toMatch(/then the reaper drops it/);
 

@@ -191,6 +191,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(credential).toMatchObject({ endpoint: 'postgres-dev-access', host: 'localhost', port: primary.port, database: 'production', sslmode: 'verify-full' });
       expect(credential.uri).toMatch(new RegExp(`^postgresql://.+:xxx@localhost:${primary.port}/production\\?sslmode=verify-full$`));
       expect(credential.uriHasPassword).toBe(true);
+      // The primary's tls_root_cert, for the client's sslrootcert.
+      expect(credential.ca_cert).toBe(pki.ca.certPem);
       expect(Date.parse(credential.expires_at) - Date.now()).toBeGreaterThan(7.9 * 3600_000);
     }
     const dev1 = developers.find((c) => c.member === 'dev1@company.com')!;
@@ -219,6 +221,9 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     for (const credential of analysts.map(visible)) {
       expect(credential).toMatchObject({ endpoint: 'postgres-analyst-access', host: 'localhost', port: replica.port, database: 'production', sslmode: 'verify-full' });
       expect(Date.parse(credential.expires_at) - Date.now()).toBeGreaterThan(11.9 * 3600_000);
+      // No tls_root_cert: no CA to hand on, and the uri tells libpq (16+) to use the system store, as the target does.
+      expect(credential.ca_cert).toBeNull();
+      expect(credential.uri).toMatch(new RegExp(`^postgresql://.+:xxx@localhost:${replica.port}/production\\?sslmode=verify-full&sslrootcert=system$`));
     }
     const client = await loginAs(analysts[0]!, { ssl: { ca: pki.ca.certPem } });
     try {

@@ -36,6 +36,7 @@ interface SecretJson {
   dbname: string;
   expires_at: string;
   uri: string;
+  ca_cert: string | null;
 }
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
@@ -83,7 +84,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
   /** The credential a secret describes, to log in with. */
   function fromSecret(s: SecretJson, member: string, endpoint: string): MemberCredential {
-    return { member, endpoint, username: s.username, password: s.password, host: s.host, port: s.port, database: s.dbname, sslmode: 'disable', expiresAt: new Date(s.expires_at) };
+    return { member, endpoint, username: s.username, password: s.password, host: s.host, port: s.port, database: s.dbname, sslmode: 'disable', caCert: s.ca_cert, expiresAt: new Date(s.expires_at) };
   }
 
   function deletes(): Array<{ SecretId: string; ForceDeleteWithoutRecovery?: boolean }> {
@@ -101,8 +102,9 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     for (const [i, member] of members.entries()) {
       const json = secretJson(names[i]!)!;
       const issued = result.issued.find((c) => c.member === member)!;
-      expect(Object.keys(json).sort()).toEqual(['dbname', 'engine', 'expires_at', 'host', 'password', 'port', 'uri', 'username']);
-      expect(json).toMatchObject({ username: issued.username, engine: 'postgres', host: cluster.host, port: cluster.port, dbname: 'appdb', expires_at: issued.expiresAt.toISOString() });
+      expect(Object.keys(json).sort()).toEqual(['ca_cert', 'dbname', 'engine', 'expires_at', 'host', 'password', 'port', 'uri', 'username']);
+      // A target without tls_root_cert: no CA to hand on.
+      expect(json).toMatchObject({ username: issued.username, engine: 'postgres', host: cluster.host, port: cluster.port, dbname: 'appdb', ca_cert: null, expires_at: issued.expiresAt.toISOString() });
       expect(json.uri).toBe(`postgresql://${encodeURIComponent(json.username)}:${encodeURIComponent(json.password)}@${cluster.host}:${cluster.port}/appdb?sslmode=disable`);
       expect(await loginResult(fromSecret(json, member, h.endpoint))).toBe('ok');
       expect(sm.secret(names[i]!)!.tags).toMatchObject({ 'adaptive-access:member': member, 'adaptive-access:group': `g-${h.tag}` });

@@ -30,7 +30,8 @@ database, sslmode, uri, expires_at) and lives until it expires, when the reaper 
 
 With '-- COMMAND ARGS...', the command runs with PGHOST, PGPORT, PGDATABASE, PGUSER,
 PGPASSWORD and PGSSLMODE set in its environment (never on its command line), stdin, stdout
-and stderr inherited. When it exits, the credential is revoked at once (its sessions ended,
+and stderr inherited; PGSSLROOTCERT too when the target has a tls_root_cert (a file of its
+own, mode 0600, removed when the command exits) or trusts the system store (system). When it exits, the credential is revoked at once (its sessions ended,
 its role dropped) and ${PROG} exits with the command's exit code. SIGINT (Ctrl-C) and
 SIGTERM are passed on to the command; once it exits the credential is revoked and the exit
 code is 128 + the signal's number. While the command runs the credential is renewed before

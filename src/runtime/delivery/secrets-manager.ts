@@ -29,6 +29,8 @@ export interface MemberSecretContent {
   readonly port: number;
   readonly dbname: string;
   readonly sslmode: string;
+  /** The target's `tls_root_cert` (PEM), or null when it trusts the system store. */
+  readonly caCert: string | null;
   readonly expiresAt: Date;
 }
 
@@ -56,6 +58,7 @@ export function memberSecretJson(c: MemberSecretContent): string {
     host: c.host,
     port: c.port,
     dbname: c.dbname,
+    ca_cert: c.caCert,
     expires_at: c.expiresAt.toISOString(),
     uri,
   });

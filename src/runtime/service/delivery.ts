@@ -47,7 +47,7 @@ export async function deliverToSecrets(
     location,
     creds.map((c, i) => ({
       name: memberSecretName(delivery.secretPrefix, group, c.member, c.endpoint),
-      content: { username: c.roleName, password: c.password, host: views[i]!.host, port: views[i]!.port, dbname: views[i]!.database, sslmode: views[i]!.sslmode, expiresAt: c.validUntil },
+      content: { username: c.roleName, password: c.password, host: views[i]!.host, port: views[i]!.port, dbname: views[i]!.database, sslmode: views[i]!.sslmode, caCert: views[i]!.caCert, expiresAt: c.validUntil },
       tags: { 'adaptive-access:group': group, 'adaptive-access:member': c.member, 'adaptive-access:endpoint': c.endpoint },
     })),
   );

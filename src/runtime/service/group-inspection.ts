@@ -28,6 +28,7 @@ export async function credentialView(ctx: ServiceContext, c: CredentialSource, p
     port: target.settings.port,
     database: target.settings.database,
     sslmode: target.settings.sslMode,
+    caCert: target.settings.tlsRootCert ?? null,
   };
 }
 

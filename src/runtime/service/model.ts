@@ -20,6 +20,8 @@ export interface MemberCredential {
   readonly port: number;
   readonly database: string;
   readonly sslmode: SslMode;
+  /** The target's `tls_root_cert` (PEM, public) for the client's sslrootcert, or null when it trusts the system store. */
+  readonly caCert: string | null;
 }
 
 /** What issuing an on-demand credential takes. */

@@ -101,6 +101,11 @@ export class GroupCredentialsOutputReference extends cdktf.ComplexObject {
     }
   }
 
+  // ca_cert - computed: true, optional: false, required: false
+  public get caCert() {
+    return this.getStringAttribute('ca_cert');
+  }
+
   // database - computed: true, optional: false, required: false
   public get database() {
     return this.getStringAttribute('database');
