@@ -7,7 +7,7 @@ import type { ClientBase } from 'pg';
 import { ident, qualified } from '../../pg/sql';
 import type { Permissions, TablePrivilege, ValidationIssue } from '../../types';
 import { actableRoles, type Server } from './server';
-import { defaultKey, defaultPrivilegeRoles, readSchemas, relationKey, type RelationInfo, type SchemaInfo } from './objects';
+import { defaultKey, defaultPrivilegeRoles, readSchemas, relationKey, type RelationInfo, type RelationKind, type SchemaInfo } from './objects';
 
 /** Privileges that make PostgreSQL call nextval() on a serial column's sequence. */
 const NEEDS_SEQUENCE: readonly TablePrivilege[] = ['INSERT', 'UPDATE'];
@@ -105,9 +105,13 @@ async function readOwnedSequences(client: ClientBase, tableOids: readonly number
   return rows.map(relationInfo);
 }
 
-/**
+/** Default privileges `*` calls for: on tables (from `tables`) and sequences (from both lists). */
+interface DefaultGrants {
+  readonly tables: ReadonlySet<string>;
+  readonly sequences: ReadonlySet<string>;
+}
 
-/** A `tables` entry other than `*`, with its position (for the issue's field). */
+/** A `tables` or `sequences.names` entry other than `*`, with its position (for the issue's field). */
 interface NamedEntry {
   readonly entry: string;
   readonly index: number;
@@ -122,20 +126,25 @@ export async function planWanted(client: ClientBase, server: Server, permissions
   const issues: ValidationIssue[] = [];
   const grants = new Set<string>(permissions.grants);
   const sequencePrivileges = new Set<string>(NEEDS_SEQUENCE.some((p) => grants.has(p)) ? ['USAGE'] : []);
+  const explicitSequences = new Set<string>(permissions.sequences?.privileges ?? []);
+  const sequenceNames = permissions.sequences?.names ?? [];
   const star = permissions.tables.includes('*');
-  const named: NamedEntry[] = permissions.tables
-    .map((entry, index) => ({ entry, index, ref: parseTableRef(entry) }))
-    .filter(({ entry }) => entry !== '*');
+  const sequenceStar = sequenceNames.includes('*');
+  const named = namedEntries(permissions.tables);
+  const namedSequences = namedEntries(sequenceNames);
 
-  const schemaInfo = await readWantedSchemas(client, server, permissions, named, issues);
+  const schemaInfo = await readWantedSchemas(client, server, permissions, [...named, ...namedSequences], issues);
   const listed = permissions.schemas.filter((s) => schemaInfo.has(s));
   const inSchemas = await readRelations(client, [...schemaInfo.keys()]);
   const lookup: Lookup = { listed, schemaInfo, byName: new Map(inSchemas.map((r) => [relationKey(r.schema, r.name), r])) };
 
   const relations = new Map<string, WantedRelation>();
+  // A sequence can be wanted twice (owned by a named table, and named in `sequences`): the union.
   const want = (info: RelationInfo, privileges: ReadonlySet<string>): void => {
     if (privileges.size === 0) return;
-    relations.set(relationKey(info.schema, info.name), { ...info, privileges });
+    const key = relationKey(info.schema, info.name);
+    const before = relations.get(key)?.privileges ?? new Set<string>();
+    relations.set(key, { ...info, privileges: new Set([...before, ...privileges]) });
   };
   if (star) {
     for (const info of inSchemas) {
@@ -143,30 +152,50 @@ export async function planWanted(client: ClientBase, server: Server, permissions
       want(info, info.kind === 'table' ? grants : sequencePrivileges);
     }
   }
+  if (sequenceStar) {
+    for (const info of inSchemas) if (info.kind === 'sequence' && listed.includes(info.schema)) want(info, explicitSequences);
+  }
   if (star && permissions.schemas.length === 0) {
     issues.push({
       field: `permissions.tables[${permissions.tables.indexOf('*')}]`,
       message: '"*" means every table of the listed schemas, and no schema is listed',
     });
   }
-  const namedTables = resolveNamedTables(server, named, lookup, issues);
+  if (sequenceStar && permissions.schemas.length === 0) {
+    issues.push({
+      field: `permissions.sequences.names[${sequenceNames.indexOf('*')}]`,
+      message: '"*" means every sequence of the listed schemas, and no schema is listed',
+    });
+  }
+  const namedTables = resolveNamed(server, named, lookup, issues, TABLE_KIND);
   for (const info of namedTables) want(info, grants);
   if (sequencePrivileges.size > 0) {
     for (const seq of await readOwnedSequences(client, namedTables.map((t) => t.oid))) want(seq, sequencePrivileges);
   }
+  const namedSeqs = resolveNamed(server, namedSequences, lookup, issues, SEQUENCE_KIND);
+  for (const info of namedSeqs) want(info, explicitSequences);
 
+  const defaultGrants: DefaultGrants = {
+    tables: star ? grants : new Set(),
+    sequences: new Set([...(star ? sequencePrivileges : []), ...(sequenceStar ? explicitSequences : [])]),
+  };
   const { defaults, unmanagedDefaults, notes } =
-    star && grants.size > 0
-      ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), grants, sequencePrivileges)
+    defaultGrants.tables.size > 0 || defaultGrants.sequences.size > 0
+      ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), defaultGrants)
       : { defaults: new Map<string, WantedDefault>(), unmanagedDefaults: new Map<string, WantedDefault>(), notes: [] };
 
-  // USAGE on the listed schemas, and on the schema of every table named `schema.table`.
+  // USAGE on the listed schemas, and on the schema of every table or sequence named `schema.name`.
   const schemas = new Map<string, SchemaInfo>();
-  for (const name of [...listed, ...namedTables.map((t) => t.schema)]) {
+  for (const name of [...listed, ...namedTables.map((t) => t.schema), ...namedSeqs.map((t) => t.schema)]) {
     const info = schemaInfo.get(name);
     if (info) schemas.set(name, info);
   }
   return { database: server.database, schemas, relations, defaults, unmanagedDefaults, issues, notes };
+}
+
+/** The entries of a `tables` or `sequences.names` list other than `*`. */
+function namedEntries(entries: readonly string[]): NamedEntry[] {
+  return entries.map((entry, index) => ({ entry, index, ref: parseTableRef(entry) })).filter(({ entry }) => entry !== '*');
 }
 
 /**
@@ -202,50 +231,61 @@ interface Lookup {
   readonly byName: ReadonlyMap<string, RelationInfo>;
 }
 
-/** The tables the named entries stand for; an entry that finds none is an issue. */
-function resolveNamedTables(server: Server, named: readonly NamedEntry[], lookup: Lookup, issues: ValidationIssue[]): RelationInfo[] {
-  const { listed, schemaInfo, byName } = lookup;
-  const unqualified = (name: string): RelationInfo[] =>
-    listed.map((s) => byName.get(relationKey(s, name))).filter((r): r is RelationInfo => r?.kind === 'table');
+/** What is being named: the relation kind, the word for it, and the list it is named in. */
+interface NamedKind {
+  readonly kind: RelationKind;
+  readonly word: string;
+  readonly field: string;
+}
 
-  const namedTables: RelationInfo[] = [];
+const TABLE_KIND: NamedKind = { kind: 'table', word: 'table', field: 'permissions.tables' };
+const SEQUENCE_KIND: NamedKind = { kind: 'sequence', word: 'sequence', field: 'permissions.sequences.names' };
+
+/** The relations the named entries stand for; an entry that finds none is an issue. */
+function resolveNamed(server: Server, named: readonly NamedEntry[], lookup: Lookup, issues: ValidationIssue[], what: NamedKind): RelationInfo[] {
+  const { listed, schemaInfo, byName } = lookup;
+  const { kind, word } = what;
+  const unqualified = (name: string): RelationInfo[] =>
+    listed.map((s) => byName.get(relationKey(s, name))).filter((r): r is RelationInfo => r?.kind === kind);
+
+  const found: RelationInfo[] = [];
   for (const { entry, index, ref } of named) {
-    const field = `permissions.tables[${index}]`;
+    const field = `${what.field}[${index}]`;
     if (ref.schema !== null) {
       const info = byName.get(relationKey(ref.schema, ref.name));
-      if (info?.kind === 'table') {
-        namedTables.push(info);
+      if (info?.kind === kind) {
+        found.push(info);
         continue;
       }
-      // A table whose own name contains a dot, in a listed schema, is found as written too.
+      // A relation whose own name contains a dot, in a listed schema, is found as written too.
       const literally = unqualified(entry);
       if (literally.length > 0) {
-        namedTables.push(...literally);
+        found.push(...literally);
         continue;
       }
       issues.push({
         field,
         message: schemaInfo.has(ref.schema)
-          ? `table ${qualified(ref.schema, ref.name)} does not exist in database ${ident(server.database)}`
-          : `schema ${ident(ref.schema)} of table ${ident(entry)} does not exist in database ${ident(server.database)}`,
+          ? `${word} ${qualified(ref.schema, ref.name)} does not exist in database ${ident(server.database)}`
+          : `schema ${ident(ref.schema)} of ${word} ${ident(entry)} does not exist in database ${ident(server.database)}`,
       });
     } else {
-      // An unqualified name means that table in every listed schema that has one.
-      const found = unqualified(ref.name);
-      if (found.length === 0) {
+      // An unqualified name means that relation in every listed schema that has one.
+      const matches = unqualified(ref.name);
+      if (matches.length === 0) {
         issues.push({
           field,
           message:
             listed.length > 0
-              ? `table ${ident(ref.name)} does not exist in schema ${listed.map(ident).join(', ')} of database ${ident(server.database)}`
-              : `table ${ident(ref.name)} is not schema-qualified and no existing schema is listed`,
+              ? `${word} ${ident(ref.name)} does not exist in schema ${listed.map(ident).join(', ')} of database ${ident(server.database)}`
+              : `${word} ${ident(ref.name)} is not schema-qualified and no existing schema is listed`,
         });
         continue;
       }
-      namedTables.push(...found);
+      found.push(...matches);
     }
   }
-  return namedTables;
+  return found;
 }
 
 /**
@@ -257,26 +297,28 @@ async function planDefaults(
   client: ClientBase,
   server: Server,
   listed: readonly SchemaInfo[],
-  grants: ReadonlySet<string>,
-  sequencePrivileges: ReadonlySet<string>,
+  grants: DefaultGrants,
 ): Promise<Pick<Wanted, 'defaults' | 'unmanagedDefaults' | 'notes'>> {
   const notes: string[] = [];
   const defaults = new Map<string, WantedDefault>();
   const unmanagedDefaults = new Map<string, WantedDefault>();
   const candidates = listed.flatMap((s) => defaultPrivilegeRoles(server, s).map((owner) => ({ owner, schema: s.name })));
   const actable = await actableRoles(client, server, candidates.map((c) => c.owner));
+  const objects = grants.tables.size > 0 ? 'tables' : 'sequences';
   for (const { owner, schema } of candidates) {
     const target = actable.has(owner) ? defaults : unmanagedDefaults;
-    target.set(defaultKey(owner, schema, 'r'), { owner, schema, objtype: 'r', privileges: grants });
-    if (sequencePrivileges.size > 0) {
-      target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: sequencePrivileges });
+    if (grants.tables.size > 0) {
+      target.set(defaultKey(owner, schema, 'r'), { owner, schema, objtype: 'r', privileges: grants.tables });
+    }
+    if (grants.sequences.size > 0) {
+      target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: grants.sequences });
     }
     if (!actable.has(owner)) {
       notes.push(
-        `default privileges for tables that ${ident(owner)} creates later in schema ${ident(schema)} are not set: ` +
+        `default privileges for ${objects} that ${ident(owner)} creates later in schema ${ident(schema)} are not set: ` +
           `the admin role ${ident(server.admin)} may only set them for roles whose privileges it has ` +
           `(grant it membership in ${ident(owner)}${server.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}); ` +
-          'until then, tables it creates are covered only by the next apply',
+          `until then, ${objects} it creates are covered only by the next apply`,
       );
     }
   }
