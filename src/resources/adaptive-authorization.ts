@@ -21,7 +21,8 @@ const schema = {
       required: true,
       description:
         'JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, ' +
-        'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later.',
+        'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later. ' +
+        'Optional `sequences = { privileges = [USAGE, SELECT, UPDATE or ALL], names = [...] }`, names written like `tables`.',
     }),
   },
 } as const;

@@ -17,6 +17,12 @@
  * - `tables` entries are `*` (every table of every listed schema, now and later), `name`
  *   (that table in each listed schema) or `schema.name`. `schema.*` is refused with a hint.
  *   When `*` is present, named tables add nothing, so the normalised list is just `["*"]`.
+ * - `sequences` is optional: `{ privileges, names }`, an object of its own rather than more
+ *   entries in `grants`/`tables`, because sequence privileges (USAGE, SELECT, UPDATE) are not
+ *   table privileges. `names` are written like `tables`; privileges like `grants` (`ALL`
+ *   expanded, SEQUENCE_PRIVILEGES order). Its messages come from code alone (the schema
+ *   library's paths into a nested object are not what a user writes); absent, the canonical
+ *   text is what it was before `sequences` existed.
  * - Lists are de-duplicated and sorted (by code unit, locale-independent), so equal
  *   permission sets have one canonical JSON text and plans do not drift.
  */

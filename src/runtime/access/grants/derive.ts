@@ -18,7 +18,8 @@ import type { RoleRow } from './server';
  * (so an extra grant shows up); `tables` = `*` when, in every such schema, every table
  * and sequence holds exactly what `*` gives and the default privileges are in place,
  * otherwise the tables it holds privileges on (`name` with one schema, `schema.name`
- * otherwise). Grants and schemas sorted; `*` sorts first.
+ * otherwise). Grants and schemas sorted; `*` sorts first. `sequences` only when the role
+ * holds more on sequences than the tables part gives (see `deriveSequences`).
  */
 export async function derivePermissions(client: ClientBase, ctx: DiffContext, held: HeldGrants): Promise<Permissions> {
   const schemas = [...held.schemas.entries()]

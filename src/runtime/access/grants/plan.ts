@@ -1,7 +1,8 @@
 /**
  * Stage 2, what a permission set means on this database right now: CONNECT, schema USAGE,
- * table privileges, sequence USAGE for INSERT/UPDATE, and for `*` the default privileges of
- * the roles that create tables there.
+ * table privileges, sequence USAGE for INSERT/UPDATE, the `sequences` privileges, and for
+ * `*` (in `tables` or `sequences.names`) the default privileges of the roles that create
+ * objects there.
  */
 import type { ClientBase } from 'pg';
 import { ident, qualified } from '../../pg/sql';
