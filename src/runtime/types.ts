@@ -95,6 +95,12 @@ export interface Permissions {
   readonly tables: readonly string[];
   /** Absent: no sequence privileges beyond the USAGE that INSERT/UPDATE on tables brings. */
   readonly sequences?: SequencePermissions;
+  /**
+   * Routines the role may EXECUTE: `schema.name(argtypes)` (one overload), `schema.name` or
+   * `name` (every overload, in each listed schema), or `*` (every routine of the listed
+   * schemas, now and later). Absent: none.
+   */
+  readonly functions?: readonly string[];
 }
 
 /** One problem with user input: which field, and what would be accepted. */

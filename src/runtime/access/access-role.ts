@@ -190,7 +190,8 @@ function parseComment(comment: string | null): RoleMetadata | null {
   if (!p || !isStringArray(p.grants) || !isStringArray(p.schemas) || !isStringArray(p.tables)) return null;
   const known = new Set<string>(TABLE_PRIVILEGES);
   if (!p.grants.every((g) => known.has(g))) return null;
-  const base = { grants: p.grants as Permissions['grants'], schemas: p.schemas, tables: p.tables };
+  if (p.functions !== undefined && !isStringArray(p.functions)) return null;
+  const base = { grants: p.grants as Permissions['grants'], schemas: p.schemas, tables: p.tables, ...(p.functions ? { functions: p.functions } : {}) };
   const s = p.sequences as Record<string, unknown> | undefined;
   if (s !== undefined) {
     const knownSequence = new Set<string>(SEQUENCE_PRIVILEGES);
@@ -259,6 +260,9 @@ function checkPermissions(endpoint: string, permissions: Permissions): void {
   });
   permissions.sequences?.names.forEach((n, i) => {
     if (n.length === 0 || n.includes('\0')) issue(`permissions.sequences.names[${i}]`, 'empty or invalid sequence name');
+  });
+  permissions.functions?.forEach((f, i) => {
+    if (f.length === 0 || f.includes('\0')) issue(`permissions.functions[${i}]`, 'empty or invalid function name');
   });
   if (issues.length > 0) throw new ValidationError(issues);
 }

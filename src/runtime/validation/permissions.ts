@@ -23,6 +23,11 @@
  *   expanded, SEQUENCE_PRIVILEGES order). Its messages come from code alone (the schema
  *   library's paths into a nested object are not what a user writes); absent, the canonical
  *   text is what it was before `sequences` existed.
+ * - `functions` is optional: a list of routines to EXECUTE (`*`, `name`, `schema.name`: every
+ *   overload; `name(argtypes)`: one). A list rather than an object like `sequences`,
+ *   because EXECUTE is the only privilege a routine has. Argument types are limited to type
+ *   names, commas, spaces, dots and `[]` (no quoted type names); whether they exist is
+ *   known only at apply, where `to_regprocedure` looks them up as a bind parameter.
  * - Lists are de-duplicated and sorted (by code unit, locale-independent), so equal
  *   permission sets have one canonical JSON text and plans do not drift.
  */
@@ -35,7 +40,7 @@ import { IDENTIFIER_MAX_BYTES, IDENTIFIER_PATTERN, IDENTIFIER_RULE, identifierPr
 const KEYS = ['grants', 'schemas', 'tables'] as const;
 type Key = (typeof KEYS)[number];
 /** Every attribute, in the order issues are reported; `sequences` is optional. */
-const ALL_KEYS = [...KEYS, 'sequences'] as const;
+const ALL_KEYS = [...KEYS, 'sequences', 'functions'] as const;
 const SEQUENCE_KEYS = ['privileges', 'names'] as const;
 
 /** Words that mean "every table privilege". */
@@ -58,6 +63,12 @@ const ACCEPTED_SEQUENCE_PRIVILEGES = `${SEQUENCE_PRIVILEGES.join(', ')}, or ALL 
 const SEQUENCE_RULE =
   '"*" (every sequence of the listed schemas, now and later), a sequence name, or schema.sequence with the schema listed in permissions.schemas; ' +
   "names are at most 63 bytes of letters, digits, '_', '$' and '-'";
+/** Argument types of one overload: type names, commas, spaces, dots, array brackets. */
+const ARGS_TEXT = '[\\p{L}\\p{N}_ ,.\\[\\]]*';
+const FUNCTION_PATTERN = `^(?:\\*|(?:${IDENTIFIER_PATTERN.slice(1, -1)}|${IDENTIFIER_PATTERN.slice(1, -1)}\\.${IDENTIFIER_PATTERN.slice(1, -1)})(?:\\(${ARGS_TEXT}\\))?)$`;
+const FUNCTION_RULE =
+  '"*" (every function and procedure of the listed schemas, now and later), a name or schema.name (every overload), ' +
+  'or name(argtypes) / schema.name(argtypes) (one overload, e.g. app.total(integer, text)), with the schema listed in permissions.schemas';
 const TABLE_RULE =
   '"*" (every table, now and later), a table name, or schema.table with the schema listed in permissions.schemas; ' +
   "names are at most 63 bytes of letters, digits, '_', '$' and '-'";
@@ -100,6 +111,13 @@ export const PERMISSIONS_SCHEMA: Readonly<Schema> = deepFreeze({
       minItems: 1,
       items: { type: 'string', minLength: 1, maxLength: 2 * IDENTIFIER_MAX_BYTES + 1, pattern: TABLE_PATTERN },
       examples: [['*'], ['events', 'metrics'], ['app.orders']],
+    },
+    functions: {
+      description: `Optional. Functions and procedures the role may EXECUTE: ${FUNCTION_RULE}.`,
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', minLength: 1, maxLength: 1024, pattern: FUNCTION_PATTERN },
+      examples: [['*'], ['app.total(integer, text)', 'app.refresh']],
     },
     sequences: {
       description:
@@ -158,7 +176,7 @@ const OTHER_PRIVILEGES: Readonly<Record<string, string>> = {
   CREATE: 'CREATE is a schema or database privilege and is not granted through an authorization',
   TEMPORARY: 'TEMPORARY is a database privilege and is not granted through an authorization',
   TEMP: 'TEMP is a database privilege and is not granted through an authorization',
-  EXECUTE: 'EXECUTE is a function privilege and is not granted through an authorization',
+  EXECUTE: 'EXECUTE is a function privilege: list the functions in permissions.functions',
   MAINTAIN: 'MAINTAIN (PostgreSQL 17+) is not supported',
 };
 
@@ -186,7 +204,7 @@ function schemaProblem(value: string): string | undefined {
 
 /** How a relation list is worded in messages: `tables`, or `sequences.names`. */
 interface RelationWording {
-  readonly word: 'table' | 'sequence';
+  readonly word: 'table' | 'sequence' | 'function';
   readonly list: string;
   readonly rule: string;
 }
@@ -226,6 +244,23 @@ function sequencePrivilegeProblem(value: string): string | undefined {
   const guess = closest(value, [...SEQUENCE_PRIVILEGES]);
   const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
   return `${show(value)} is not a sequence privilege${suggestion}; accepted: ${ACCEPTED_SEQUENCE_PRIVILEGES}`;
+}
+
+const FUNCTION_WORDING: RelationWording = { word: 'function', list: 'functions', rule: FUNCTION_RULE };
+
+function functionProblem(value: string, schemas: ReadonlySet<string> | undefined): string | undefined {
+  if (value === '*') return undefined;
+  const open = value.indexOf('(');
+  const name = open < 0 ? value : value.slice(0, open);
+  const nameProblem = tableProblem(name, schemas, FUNCTION_WORDING);
+  if (nameProblem !== undefined) return nameProblem;
+  if (open < 0) return undefined;
+  if (!value.endsWith(')')) return `${show(value)} has an unclosed '('; a function is ${FUNCTION_RULE}`;
+  const args = value.slice(open + 1, -1);
+  if (!new RegExp(`^${ARGS_TEXT}$`, 'u').test(args)) {
+    return `the argument types ${show(args)} may only hold type names, commas, spaces, dots and [] (no quotes or parentheses); a function is ${FUNCTION_RULE}`;
+  }
+  return undefined;
 }
 
 const SEQUENCE_HINTS: Readonly<Record<string, string>> = {
@@ -278,6 +313,7 @@ const HINTS: Readonly<Record<string, string>> = {
   grants: `list table privileges, e.g. grants = ["SELECT"]; accepted: ${ACCEPTED_PRIVILEGES}`,
   schemas: 'list schema names, e.g. schemas = ["public"]',
   tables: 'list tables, e.g. tables = ["*"] for every table of the schemas, or tables = ["orders", "app.users"]',
+  functions: 'list functions, e.g. functions = ["*"] for every function of the schemas, or functions = ["app.total(integer)"]',
 };
 
 /** Turns a schema-library error about the structure into an issue with our wording. */
@@ -369,6 +405,15 @@ function analysePermissions(input: unknown, field: string): PermissionsResult {
       }
     });
   }
+  if (Array.isArray(record.functions)) {
+    record.functions.forEach((item: unknown, index) => {
+      if (typeof item !== 'string') return;
+      const at = indexField(childField(field, 'functions'), index);
+      const problem = functionProblem(item, schemasForTables);
+      if (problem !== undefined) issues.push(issue(at, problem));
+      else if (flagged.has(`functions/${index}`)) issues.push(issue(at, `${show(item)} is not accepted; ${HINTS.functions}`));
+    });
+  }
   let sequences: { privileges: string[]; names: string[] } | undefined;
   if (record.sequences !== undefined) {
     const at = childField(field, 'sequences');
@@ -384,7 +429,13 @@ function analysePermissions(input: unknown, field: string): PermissionsResult {
   if (issues.length > 0) return { issues: sortIssues(issues, field) };
   return {
     issues: [],
-    value: normalisePermissions({ grants: stringsOf(record.grants), schemas: schemaList, tables: stringsOf(record.tables), ...(sequences ? { sequences } : {}) }),
+    value: normalisePermissions({
+      grants: stringsOf(record.grants),
+      schemas: schemaList,
+      tables: stringsOf(record.tables),
+      ...(sequences ? { sequences } : {}),
+      ...(Array.isArray(record.functions) ? { functions: stringsOf(record.functions) } : {}),
+    }),
   };
 }
 
@@ -416,13 +467,18 @@ function normalisePermissions(p: {
   readonly schemas: readonly string[];
   readonly tables: readonly string[];
   readonly sequences?: { readonly privileges: readonly string[]; readonly names: readonly string[] } | undefined;
+  readonly functions?: readonly string[] | undefined;
 }): Permissions {
   const wanted = new Set(p.grants.map((g) => g.toUpperCase()));
   const all = ALL_WORDS.some((word) => wanted.has(word));
   const grants: TablePrivilege[] = TABLE_PRIVILEGES.filter((privilege) => all || wanted.has(privilege));
   const tables = p.tables.includes('*') ? ['*'] : unique(p.tables);
   const base = { grants, schemas: unique(p.schemas), tables };
-  return p.sequences === undefined ? base : { ...base, sequences: normaliseSequences(p.sequences) };
+  return {
+    ...base,
+    ...(p.sequences === undefined ? {} : { sequences: normaliseSequences(p.sequences) }),
+    ...(p.functions === undefined ? {} : { functions: p.functions.includes('*') ? ['*'] : unique(p.functions) }),
+  };
 }
 
 /** Privileges upper-cased, `ALL` expanded, in SEQUENCE_PRIVILEGES order; names like `tables`. */
@@ -465,5 +521,6 @@ export function canonicalPermissionsJson(p: Permissions): string {
   const normal = normalisePermissions(p);
   // `sequences` only when present, so the text of a table-only set is what it always was.
   const sequences = normal.sequences === undefined ? {} : { sequences: { privileges: normal.sequences.privileges, names: normal.sequences.names } };
-  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences });
+  const functions = normal.functions === undefined ? {} : { functions: normal.functions };
+  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences, ...functions });
 }

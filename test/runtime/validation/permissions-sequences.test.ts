@@ -106,3 +106,36 @@ describe('sequences in PERMISSIONS_SCHEMA', () => {
     }
   });
 });
+
+describe('functions', () => {
+  it('accepted: "*", names, signatures; sorted, de-duplicated, "*" alone; in the canonical text only when present', () => {
+    const parsed = parsePermissions({ ...TABLES, functions: ['app.total(integer, text)', 'refresh', 'refresh', 'app.list(text[])'] });
+    expect(parsed.functions).toEqual(['app.list(text[])', 'app.total(integer, text)', 'refresh']);
+    expect(parsePermissions({ ...TABLES, functions: ['refresh', '*'] }).functions).toEqual(['*']);
+    expect(canonicalPermissionsJson(parsePermissions({ ...TABLES, functions: ['*'] }))).toBe(
+      '{"grants":["SELECT"],"schemas":["app","public"],"tables":["*"],"functions":["*"]}',
+    );
+  });
+
+  it('refused, naming the field: SQL in the arguments, an unclosed parenthesis, a schema not listed, not a list', () => {
+    const one = (functions: unknown): ValidationIssue => {
+      const issues = checkPermissions({ ...TABLES, functions });
+      expect(issues).toHaveLength(1);
+      return issues[0] as ValidationIssue;
+    };
+    expectIssue(one(['app.f(int; drop table x)']), 'permissions.functions[0]', /the argument types .* may only hold type names/);
+    expectIssue(one(['app.f(int); drop table x']), 'permissions.functions[0]', /has an unclosed/);
+    expectIssue(one(['*', 'app.f(int']), 'permissions.functions[1]', /has an unclosed '\('/);
+    expectIssue(one(['audit.f()']), 'permissions.functions[0]', /names the schema "audit", which is not in permissions\.schemas/);
+    expectIssue(one('*'), 'permissions.functions', /must be a list of strings/);
+    expectIssue(one([]), 'permissions.functions', /is empty/);
+  });
+
+  it('the JSON Schema agrees with the code checks', () => {
+    const validator = new Validator();
+    for (const entry of ['*', 'f', 'app.f', 'app.f()', 'app.f(integer, text[])', 'f(int); drop', 'f(int', '*(int)', 'a.b.c', 'f("x")']) {
+      const value = { ...TABLES, functions: [entry] };
+      expect([entry, validator.validate(value, PERMISSIONS_SCHEMA).valid]).toEqual([entry, checkPermissions(value).length === 0]);
+    }
+  });
+});

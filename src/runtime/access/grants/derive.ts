@@ -59,7 +59,7 @@ export async function derivePermissions(client: ClientBase, ctx: DiffContext, he
     // Extra privileges on sequences are the `sequences` part's, derived below.
     const starPart = (item: DriftItem): boolean =>
       !sequenceExtra(item) &&
-      (item.fix?.kind === 'default' || (item.fix?.kind === 'acl' && (item.fix.objectType === 'TABLE' || item.fix.objectType === 'SEQUENCE')));
+      ((item.fix?.kind === 'default' && item.fix.objectClass !== 'FUNCTIONS') || (item.fix?.kind === 'acl' && (item.fix.objectType === 'TABLE' || item.fix.objectType === 'SEQUENCE')));
     const bare: RoleRow = { oid: 0, name: ctx.role, comment: null, elevated: [] };
     star = !diffGrants(ctx, bare, scoped, wanted).some(starPart);
   }
@@ -75,7 +75,30 @@ export async function derivePermissions(client: ClientBase, ctx: DiffContext, he
   if (star) tableList.unshift('*');
   const base: Permissions = { grants: grantList, schemas, tables: tableList };
   const sequences = await deriveSequences(client, ctx, held, base, schemaInfo);
-  return sequences === undefined ? base : { ...base, sequences };
+  const functions = await deriveFunctions(client, ctx, held, base);
+  return { ...base, ...(sequences === undefined ? {} : { sequences }), ...(functions === undefined ? {} : { functions }) };
+}
+
+/**
+ * `functions`: absent when the role may EXECUTE nothing; `*` when that describes the listed
+ * schemas exactly (every routine, and the default privileges); else each routine as
+ * `schema.name(args)`.
+ */
+async function deriveFunctions(client: ClientBase, ctx: DiffContext, held: HeldGrants, base: Permissions): Promise<string[] | undefined> {
+  const executable = [...held.functions.values()].filter((f) => f.acl.some((e) => e.privilege === 'EXECUTE'));
+  const { schemas } = base;
+  const covered = (d: HeldDefault): boolean => d.objtype === 'f' && d.schema !== null && schemas.includes(d.schema);
+  if (executable.length === 0 && ![...held.defaults.values()].some(covered)) return undefined;
+  if (schemas.length > 0) {
+    const starWanted = await planWanted(client, ctx.server, { ...base, functions: ['*'] });
+    const scoped: HeldGrants = { ...held, functions: new Map([...held.functions].filter(([, f]) => schemas.includes(f.schema))) };
+    const functionPart = (item: DriftItem): boolean =>
+      (item.fix?.kind === 'acl' && item.fix.objectType === 'ROUTINE') || (item.fix?.kind === 'default' && item.fix.objectClass === 'FUNCTIONS');
+    const bare: RoleRow = { oid: 0, name: ctx.role, comment: null, elevated: [] };
+    if (!diffGrants(ctx, bare, scoped, starWanted).some(functionPart)) return ['*'];
+  }
+  if (executable.length === 0) return undefined;
+  return [...new Set(executable.map((f) => `${f.schema}.${f.name}(${f.args})`))].sort();
 }
 
 /** A fix that removes a sequence privilege (or sequence default privilege) beyond what is wanted. */

@@ -8,7 +8,18 @@ import type { ClientBase } from 'pg';
 import { ident, qualified } from '../../pg/sql';
 import type { Permissions, TablePrivilege, ValidationIssue } from '../../types';
 import { actableRoles, type Server } from './server';
-import { defaultKey, defaultPrivilegeRoles, readSchemas, relationKey, type RelationInfo, type RelationKind, type SchemaInfo } from './objects';
+import {
+  ROUTINE_COLUMNS,
+  defaultKey,
+  defaultPrivilegeRoles,
+  readSchemas,
+  relationKey,
+  routineKey,
+  type RelationInfo,
+  type RelationKind,
+  type RoutineInfo,
+  type SchemaInfo,
+} from './objects';
 
 /** Privileges that make PostgreSQL call nextval() on a serial column's sequence. */
 const NEEDS_SEQUENCE: readonly TablePrivilege[] = ['INSERT', 'UPDATE'];
@@ -22,7 +33,7 @@ export interface WantedRelation extends RelationInfo {
 export interface WantedDefault {
   readonly owner: string;
   readonly schema: string;
-  readonly objtype: 'r' | 'S';
+  readonly objtype: 'r' | 'S' | 'f';
   readonly privileges: ReadonlySet<string>;
 }
 
@@ -33,6 +44,8 @@ export interface Wanted {
   /** Schemas that get USAGE. */
   readonly schemas: ReadonlyMap<string, SchemaInfo>;
   readonly relations: ReadonlyMap<string, WantedRelation>;
+  /** Routines that get EXECUTE, keyed by `routineKey`. */
+  readonly functions: ReadonlyMap<string, RoutineInfo>;
   /** Default privileges the admin can set (and so keeps exact). */
   readonly defaults: ReadonlyMap<string, WantedDefault>;
   /**
@@ -110,6 +123,7 @@ async function readOwnedSequences(client: ClientBase, tableOids: readonly number
 interface DefaultGrants {
   readonly tables: ReadonlySet<string>;
   readonly sequences: ReadonlySet<string>;
+  readonly functions: ReadonlySet<string>;
 }
 
 /** A `tables` or `sequences.names` entry other than `*`, with its position (for the issue's field). */
@@ -131,10 +145,12 @@ export async function planWanted(client: ClientBase, server: Server, permissions
   const sequenceNames = permissions.sequences?.names ?? [];
   const star = permissions.tables.includes('*');
   const sequenceStar = sequenceNames.includes('*');
+  const functionStar = (permissions.functions ?? []).includes('*');
   const named = namedEntries(permissions.tables);
   const namedSequences = namedEntries(sequenceNames);
 
-  const schemaInfo = await readWantedSchemas(client, server, permissions, [...named, ...namedSequences], issues);
+  const namedFunctions = namedEntries((permissions.functions ?? []).map((f) => parseRoutineRef(f).qualifiedName));
+  const schemaInfo = await readWantedSchemas(client, server, permissions, [...named, ...namedSequences, ...namedFunctions], issues);
   const listed = permissions.schemas.filter((s) => schemaInfo.has(s));
   const inSchemas = await readRelations(client, [...schemaInfo.keys()]);
   const lookup: Lookup = { listed, schemaInfo, byName: new Map(inSchemas.map((r) => [relationKey(r.schema, r.name), r])) };
@@ -179,19 +195,99 @@ export async function planWanted(client: ClientBase, server: Server, permissions
   const defaultGrants: DefaultGrants = {
     tables: star ? grants : new Set(),
     sequences: new Set([...(star ? sequencePrivileges : []), ...(sequenceStar ? explicitSequences : [])]),
+    functions: new Set(functionStar ? ['EXECUTE'] : []),
   };
+  const functions = await planFunctions(client, server, permissions.functions ?? [], listed, schemaInfo, issues);
   const { defaults, unmanagedDefaults, notes } =
-    defaultGrants.tables.size > 0 || defaultGrants.sequences.size > 0
+    defaultGrants.tables.size > 0 || defaultGrants.sequences.size > 0 || defaultGrants.functions.size > 0
       ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), defaultGrants)
       : { defaults: new Map<string, WantedDefault>(), unmanagedDefaults: new Map<string, WantedDefault>(), notes: [] };
 
   // USAGE on the listed schemas, and on the schema of every table or sequence named `schema.name`.
   const schemas = new Map<string, SchemaInfo>();
-  for (const name of [...listed, ...namedTables.map((t) => t.schema), ...namedSeqs.map((t) => t.schema)]) {
+  for (const name of [...listed, ...namedTables.map((t) => t.schema), ...namedSeqs.map((t) => t.schema), ...[...functions.values()].map((f) => f.schema)]) {
     const info = schemaInfo.get(name);
     if (info) schemas.set(name, info);
   }
-  return { database: server.database, schemas, relations, defaults, unmanagedDefaults, issues, notes };
+  return { database: server.database, schemas, relations, functions, defaults, unmanagedDefaults, issues, notes };
+}
+
+/** A `functions` entry: the (possibly qualified) name, and the argument types if written. */
+export interface RoutineRef {
+  readonly qualifiedName: string;
+  /** The text between the parentheses; null: every overload. */
+  readonly args: string | null;
+}
+
+/** Splits `name(args)` at its first parenthesis (validation has made sure the rest is sane). */
+export function parseRoutineRef(entry: string): RoutineRef {
+  const open = entry.indexOf('(');
+  if (open < 0 || !entry.endsWith(')')) return { qualifiedName: entry, args: null };
+  return { qualifiedName: entry.slice(0, open), args: entry.slice(open + 1, -1) };
+}
+
+/**
+ * The routines `functions` calls for: `*` every routine of the listed schemas; a name every
+ * overload of it (in its schema, or in each listed schema); `name(args)` the one overload,
+ * looked up with to_regprocedure (the text is a bind parameter, never SQL). A name that
+ * finds nothing is an issue.
+ */
+async function planFunctions(
+  client: ClientBase,
+  server: Server,
+  entries: readonly string[],
+  listed: readonly string[],
+  schemaInfo: ReadonlyMap<string, SchemaInfo>,
+  issues: ValidationIssue[],
+): Promise<Map<string, RoutineInfo>> {
+  const found = new Map<string, RoutineInfo>();
+  const add = (rows: readonly RoutineInfo[]): void => {
+    for (const r of rows) found.set(routineKey(r.oid), r);
+  };
+  const from = `from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace`;
+  for (const [index, entry] of entries.entries()) {
+    if (entry === '*') {
+      add((await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where n.nspname = any($1::text[])`, [listed])).rows);
+      continue;
+    }
+    const { qualifiedName, args } = parseRoutineRef(entry);
+    const ref = parseTableRef(qualifiedName);
+    const schemas = ref.schema !== null ? [ref.schema] : listed;
+    let rows: RoutineInfo[] = [];
+    for (const schema of schemas.filter((s) => schemaInfo.has(s))) {
+      if (args === null) {
+        rows.push(...(await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where n.nspname = $1 and p.proname = $2`, [schema, ref.name])).rows);
+      } else {
+        rows.push(...(await lookupOverload(client, `${qualified(schema, ref.name)}(${args})`, from)));
+      }
+    }
+    rows = rows.filter((r) => r.oid !== null);
+    if (rows.length === 0) {
+      issues.push({
+        field: `permissions.functions[${index}]`,
+        message:
+          schemas.length === 0
+            ? `function ${ident(entry)} is not schema-qualified and no existing schema is listed`
+            : `function ${ident(entry)} does not exist in schema ${schemas.map(ident).join(', ')} of database ${ident(server.database)}`,
+      });
+    }
+    add(rows);
+  }
+  return found;
+}
+
+/** The one overload a signature names, or none (an unknown argument type also finds none). */
+async function lookupOverload(client: ClientBase, signature: string, from: string): Promise<RoutineInfo[]> {
+  await client.query('SAVEPOINT adaptive_lookup');
+  try {
+    const { rows } = await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where p.oid = pg_catalog.to_regprocedure($1)`, [signature]);
+    await client.query('RELEASE SAVEPOINT adaptive_lookup');
+    return rows;
+  } catch {
+    // PostgreSQL before 16 raises on a malformed type name instead of returning null.
+    await client.query('ROLLBACK TO SAVEPOINT adaptive_lookup');
+    return [];
+  }
 }
 
 /** The entries of a `tables` or `sequences.names` list other than `*`. */
@@ -305,7 +401,7 @@ async function planDefaults(
   const unmanagedDefaults = new Map<string, WantedDefault>();
   const candidates = listed.flatMap((s) => defaultPrivilegeRoles(server, s).map((owner) => ({ owner, schema: s.name })));
   const actable = await actableRoles(client, server, candidates.map((c) => c.owner));
-  const objects = grants.tables.size > 0 ? 'tables' : 'sequences';
+  const objects = grants.tables.size > 0 ? 'tables' : grants.sequences.size > 0 ? 'sequences' : 'functions';
   for (const { owner, schema } of candidates) {
     const target = actable.has(owner) ? defaults : unmanagedDefaults;
     if (grants.tables.size > 0) {
@@ -313,6 +409,9 @@ async function planDefaults(
     }
     if (grants.sequences.size > 0) {
       target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: grants.sequences });
+    }
+    if (grants.functions.size > 0) {
+      target.set(defaultKey(owner, schema, 'f'), { owner, schema, objtype: 'f', privileges: grants.functions });
     }
     if (!actable.has(owner)) {
       notes.push(
@@ -331,6 +430,7 @@ export const NOTHING_WANTED: Wanted = {
   database: null,
   schemas: new Map(),
   relations: new Map(),
+  functions: new Map(),
   defaults: new Map(),
   unmanagedDefaults: new Map(),
   issues: [],
