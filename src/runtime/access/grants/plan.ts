@@ -1,8 +1,8 @@
 /**
  * Stage 2, what a permission set means on this database right now: CONNECT, schema USAGE,
- * table privileges, sequence USAGE for INSERT/UPDATE, the `sequences` privileges, and for
- * `*` (in `tables` or `sequences.names`) the default privileges of the roles that create
- * objects there.
+ * table privileges, sequence USAGE for INSERT/UPDATE, the `sequences` privileges, EXECUTE on
+ * the `functions`, and for `*` (in `tables`, `sequences.names` or `functions`) the default
+ * privileges of the roles that create objects there.
  */
 import type { ClientBase } from 'pg';
 import { ident, qualified } from '../../pg/sql';

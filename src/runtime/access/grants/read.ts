@@ -1,6 +1,6 @@
 /**
- * Stage 1, what a role holds: its ACL entries on databases, schemas, relations, columns and
- * default privileges (`aclexplode`, found through pg_shdepend so large catalogs are not
+ * Stage 1, what a role holds: its ACL entries on databases, schemas, relations, columns,
+ * routines and default privileges (`aclexplode`, found through pg_shdepend so large catalogs are not
  * scanned), with the grantor of every entry, its memberships, and whatever it holds
  * outside the model.
  */
@@ -241,7 +241,7 @@ async function readOtherDatabases(client: ClientBase, params: AclParams): Promis
 }
 
 /**
- * Everything else the role appears in: routines, types, tablespaces, parameters, and any
+ * Everything else the role appears in: types, tablespaces, parameters, and any
  * object it owns. Not part of the model: reported, and removed by DROP OWNED.
  */
 async function readOtherObjects(client: ClientBase, params: AclParams): Promise<string[]> {
