@@ -21,7 +21,9 @@ const schema = {
       required: true,
       description:
         'JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, ' +
-        'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later.',
+        'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later. ' +
+        'Optional `sequences = { privileges = [USAGE, SELECT, UPDATE or ALL], names = [...] }`, names written like `tables`. ' +
+        'Optional `functions`: routines to EXECUTE, `"*"`, `name`, `schema.name` (every overload) or `schema.name(argtypes)`.',
     }),
   },
 } as const;

@@ -78,12 +78,31 @@ export interface TargetDb {
 export const TABLE_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER'] as const;
 export type TablePrivilege = (typeof TABLE_PRIVILEGES)[number];
 
+/** Sequence privileges an authorization may grant (`sequences.privileges`). */
+export const SEQUENCE_PRIVILEGES = ['SELECT', 'UPDATE', 'USAGE'] as const;
+export type SequencePrivilege = (typeof SEQUENCE_PRIVILEGES)[number];
+
+/** Sequences and the privileges granted on them, in the same naming as `tables`. */
+export interface SequencePermissions {
+  readonly privileges: readonly SequencePrivilege[];
+  /** Sequence names, `schema.sequence`, or `*` (every sequence of the listed schemas, now and later). */
+  readonly names: readonly string[];
+}
+
 /** A permission set, normalised: upper-case privileges, sorted, de-duplicated. */
 export interface Permissions {
   readonly grants: readonly TablePrivilege[];
   readonly schemas: readonly string[];
   /** Table names, `schema.table`, or `*` (every table now and later). */
   readonly tables: readonly string[];
+  /** Absent: no sequence privileges beyond the USAGE that INSERT/UPDATE on tables brings. */
+  readonly sequences?: SequencePermissions;
+  /**
+   * Routines the role may EXECUTE: `schema.name(argtypes)` (one overload), `schema.name` or
+   * `name` (every overload, in each listed schema), or `*` (every routine of the listed
+   * schemas, now and later). Absent: none.
+   */
+  readonly functions?: readonly string[];
 }
 
 /** One problem with user input: which field, and what would be accepted. */

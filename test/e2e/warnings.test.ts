@@ -132,12 +132,12 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('warns at permissions (and at the endpoint) what re-syncing the endpoints could not make exact', async () => {
     // A privilege outside the model, granted by hand to the endpoint's access role.
     const role = accessRoleName(ENDPOINT);
-    await sql(cluster, 'production', `create function public.answer() returns int language sql as 'select 42'`);
-    await sql(cluster, 'production', `grant execute on function public.answer() to "${role}"`);
+    await sql(cluster, 'production', `create type public.answer as enum ('yes', 'no')`);
+    await sql(cluster, 'production', `grant usage on type public.answer to "${role}"`);
     text = configuration('["orders"]');
     ws.write('main.tf', text);
     const result = await apply('ttl=1h', `members=["${MEMBER}","${SECOND}"]`);
-    const held = 'role holds privileges on function public.answer() (outside the authorization; removed when the endpoint is dropped)';
+    const held = 'role holds privileges on type public.answer (outside the authorization; removed when the endpoint is dropped)';
     const onAuthorization = warningAt(result, `Not every endpoint's access role matches authorization "${AUTHORIZATION}"`, AUTHORIZATION_BLOCK, PERMISSIONS_LINE);
     expect(onAuthorization.detail).toBe(`endpoint "${ENDPOINT}": ${held}`);
     const onEndpoint = warningAt(result, `Access role of endpoint "${ENDPOINT}" does not match its authorization exactly`, ENDPOINT_BLOCK, AUTHORIZATION_LINE);

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
-import { TABLE_PRIVILEGES, ValidationError, type Permissions, type RevokedObjects, type TargetDb, type ValidationIssue } from '../types';
+import { SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES, ValidationError, type Permissions, type RevokedObjects, type SequencePrivilege, type TargetDb, type ValidationIssue } from '../types';
 import { createManagedRoleSql, verifyManagedRole } from './marker';
 import { MANAGED_ROLE } from '../pg/roles';
 import {
@@ -190,11 +190,16 @@ function parseComment(comment: string | null): RoleMetadata | null {
   if (!p || !isStringArray(p.grants) || !isStringArray(p.schemas) || !isStringArray(p.tables)) return null;
   const known = new Set<string>(TABLE_PRIVILEGES);
   if (!p.grants.every((g) => known.has(g))) return null;
-  return {
-    endpoint: meta.endpoint,
-    database: meta.database,
-    permissions: { grants: p.grants as Permissions['grants'], schemas: p.schemas, tables: p.tables },
-  };
+  if (p.functions !== undefined && !isStringArray(p.functions)) return null;
+  const base = { grants: p.grants as Permissions['grants'], schemas: p.schemas, tables: p.tables, ...(p.functions ? { functions: p.functions } : {}) };
+  const s = p.sequences as Record<string, unknown> | undefined;
+  if (s !== undefined) {
+    const knownSequence = new Set<string>(SEQUENCE_PRIVILEGES);
+    if (!s || !isStringArray(s.privileges) || !isStringArray(s.names) || !s.privileges.every((g) => knownSequence.has(g))) return null;
+    const sequences = { privileges: s.privileges as SequencePrivilege[], names: s.names };
+    return { endpoint: meta.endpoint, database: meta.database, permissions: { ...base, sequences } };
+  }
+  return { endpoint: meta.endpoint, database: meta.database, permissions: base };
 }
 
 function notOurs(endpoint: string, role: string): Error {
@@ -246,6 +251,18 @@ function checkPermissions(endpoint: string, permissions: Permissions): void {
   });
   permissions.tables.forEach((t, i) => {
     if (t.length === 0 || t.includes('\0')) issue(`permissions.tables[${i}]`, 'empty or invalid table name');
+  });
+  const knownSequence = new Set<string>(SEQUENCE_PRIVILEGES);
+  permissions.sequences?.privileges.forEach((g, i) => {
+    if (!knownSequence.has(g)) {
+      issue(`permissions.sequences.privileges[${i}]`, `unknown privilege ${JSON.stringify(g)}; expected one of ${SEQUENCE_PRIVILEGES.join(', ')}`);
+    }
+  });
+  permissions.sequences?.names.forEach((n, i) => {
+    if (n.length === 0 || n.includes('\0')) issue(`permissions.sequences.names[${i}]`, 'empty or invalid sequence name');
+  });
+  permissions.functions?.forEach((f, i) => {
+    if (f.length === 0 || f.includes('\0')) issue(`permissions.functions[${i}]`, 'empty or invalid function name');
   });
   if (issues.length > 0) throw new ValidationError(issues);
 }

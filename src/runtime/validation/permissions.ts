@@ -17,17 +17,31 @@
  * - `tables` entries are `*` (every table of every listed schema, now and later), `name`
  *   (that table in each listed schema) or `schema.name`. `schema.*` is refused with a hint.
  *   When `*` is present, named tables add nothing, so the normalised list is just `["*"]`.
+ * - `sequences` is optional: `{ privileges, names }`, an object of its own rather than more
+ *   entries in `grants`/`tables`, because sequence privileges (USAGE, SELECT, UPDATE) are not
+ *   table privileges. `names` are written like `tables`; privileges like `grants` (`ALL`
+ *   expanded, SEQUENCE_PRIVILEGES order). Its messages come from code alone (the schema
+ *   library's paths into a nested object are not what a user writes); absent, the canonical
+ *   text is what it was before `sequences` existed.
+ * - `functions` is optional: a list of routines to EXECUTE (`*`, `name`, `schema.name`: every
+ *   overload; `name(argtypes)`: one). A list rather than an object like `sequences`,
+ *   because EXECUTE is the only privilege a routine has. Argument types are limited to type
+ *   names, commas, spaces, dots and `[]` (no quoted type names); whether they exist is
+ *   known only at apply, where `to_regprocedure` looks them up as a bind parameter.
  * - Lists are de-duplicated and sorted (by code unit, locale-independent), so equal
  *   permission sets have one canonical JSON text and plans do not drift.
  */
 import type { Schema, ValidationError as SchemaValidationError, Validator } from 'jsonschema';
-import { TABLE_PRIVILEGES, type Permissions, type TablePrivilege, type ValidationIssue } from '../types';
+import { SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES, type Permissions, type SequencePermissions, type TablePrivilege, type ValidationIssue } from '../types';
 import { childField, closest, indexField, issue, isUnknown, show, throwIfIssues, typeName, type MaybeUnknown } from './common';
 import { parseJsonText } from './json';
 import { IDENTIFIER_MAX_BYTES, IDENTIFIER_PATTERN, IDENTIFIER_RULE, identifierProblem } from './names';
 
 const KEYS = ['grants', 'schemas', 'tables'] as const;
 type Key = (typeof KEYS)[number];
+/** Every attribute, in the order issues are reported; `sequences` is optional. */
+const ALL_KEYS = [...KEYS, 'sequences', 'functions'] as const;
+const SEQUENCE_KEYS = ['privileges', 'names'] as const;
 
 /** Words that mean "every table privilege". */
 const ALL_WORDS = ['ALL', 'ALL PRIVILEGES'] as const;
@@ -44,6 +58,17 @@ const TABLE_PATTERN = `^(?:\\*|${IDENT}|${IDENT}\\.${IDENT})$`;
 
 const EXAMPLE = 'jsonencode({ grants = ["SELECT"], schemas = ["public"], tables = ["*"] })';
 const ACCEPTED_PRIVILEGES = `${TABLE_PRIVILEGES.join(', ')}, or ALL for all of them (any letter case)`;
+const SEQUENCE_PRIVILEGE_PATTERN = `^(?:${[...SEQUENCE_PRIVILEGES, ...ALL_WORDS].map(anyCase).join('|')})$`;
+const ACCEPTED_SEQUENCE_PRIVILEGES = `${SEQUENCE_PRIVILEGES.join(', ')}, or ALL for all of them (any letter case)`;
+const SEQUENCE_RULE =
+  '"*" (every sequence of the listed schemas, now and later), a sequence name, or schema.sequence with the schema listed in permissions.schemas; ' +
+  "names are at most 63 bytes of letters, digits, '_', '$' and '-'";
+/** Argument types of one overload: type names, commas, spaces, dots, array brackets. */
+const ARGS_TEXT = '[\\p{L}\\p{N}_ ,.\\[\\]]*';
+const FUNCTION_PATTERN = `^(?:\\*|(?:${IDENTIFIER_PATTERN.slice(1, -1)}|${IDENTIFIER_PATTERN.slice(1, -1)}\\.${IDENTIFIER_PATTERN.slice(1, -1)})(?:\\(${ARGS_TEXT}\\))?)$`;
+const FUNCTION_RULE =
+  '"*" (every function and procedure of the listed schemas, now and later), a name or schema.name (every overload), ' +
+  'or name(argtypes) / schema.name(argtypes) (one overload, e.g. app.total(integer, text)), with the schema listed in permissions.schemas';
 const TABLE_RULE =
   '"*" (every table, now and later), a table name, or schema.table with the schema listed in permissions.schemas; ' +
   "names are at most 63 bytes of letters, digits, '_', '$' and '-'";
@@ -87,6 +112,38 @@ export const PERMISSIONS_SCHEMA: Readonly<Schema> = deepFreeze({
       items: { type: 'string', minLength: 1, maxLength: 2 * IDENTIFIER_MAX_BYTES + 1, pattern: TABLE_PATTERN },
       examples: [['*'], ['events', 'metrics'], ['app.orders']],
     },
+    functions: {
+      description: `Optional. Functions and procedures the role may EXECUTE: ${FUNCTION_RULE}.`,
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', minLength: 1, maxLength: 1024, pattern: FUNCTION_PATTERN },
+      examples: [['*'], ['app.total(integer, text)', 'app.refresh']],
+    },
+    sequences: {
+      description:
+        'Optional. Sequence privileges (nextval needs USAGE or UPDATE, currval USAGE or SELECT, setval UPDATE) on sequences of the listed schemas, ' +
+        'beyond the USAGE that INSERT or UPDATE on tables already gives their own sequences.',
+      type: 'object',
+      additionalProperties: false,
+      required: ['privileges', 'names'],
+      properties: {
+        privileges: {
+          description: `Sequence privileges: ${ACCEPTED_SEQUENCE_PRIVILEGES}.`,
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', pattern: SEQUENCE_PRIVILEGE_PATTERN },
+          examples: [['USAGE'], ['USAGE', 'SELECT', 'UPDATE']],
+        },
+        names: {
+          description: `Sequences: ${SEQUENCE_RULE}, starting with a letter, digit or '_'.`,
+          type: 'array',
+          minItems: 1,
+          items: { type: 'string', minLength: 1, maxLength: 2 * IDENTIFIER_MAX_BYTES + 1, pattern: TABLE_PATTERN },
+          examples: [['*'], ['order_numbers'], ['app.invoice_numbers']],
+        },
+      },
+      examples: [{ privileges: ['USAGE'], names: ['*'] }],
+    },
   },
 });
 
@@ -119,7 +176,7 @@ const OTHER_PRIVILEGES: Readonly<Record<string, string>> = {
   CREATE: 'CREATE is a schema or database privilege and is not granted through an authorization',
   TEMPORARY: 'TEMPORARY is a database privilege and is not granted through an authorization',
   TEMP: 'TEMP is a database privilege and is not granted through an authorization',
-  EXECUTE: 'EXECUTE is a function privilege and is not granted through an authorization',
+  EXECUTE: 'EXECUTE is a function privilege: list the functions in permissions.functions',
   MAINTAIN: 'MAINTAIN (PostgreSQL 17+) is not supported',
 };
 
@@ -145,37 +202,125 @@ function schemaProblem(value: string): string | undefined {
   return undefined;
 }
 
-function tableProblem(value: string, schemas: ReadonlySet<string> | undefined): string | undefined {
+/** How a relation list is worded in messages: `tables`, or `sequences.names`. */
+interface RelationWording {
+  readonly word: 'table' | 'sequence' | 'function';
+  readonly list: string;
+  readonly rule: string;
+}
+
+const TABLE_WORDING: RelationWording = { word: 'table', list: 'tables', rule: TABLE_RULE };
+const SEQUENCE_WORDING: RelationWording = { word: 'sequence', list: 'sequences.names', rule: SEQUENCE_RULE };
+
+function tableProblem(value: string, schemas: ReadonlySet<string> | undefined, wording: RelationWording = TABLE_WORDING): string | undefined {
+  const { word, list, rule } = wording;
   if (value === '*') return undefined;
   const parts = value.split('.');
-  if (parts.length > 2) return `${show(value)} has more than one '.'; a table is ${TABLE_RULE}`;
+  if (parts.length > 2) return `${show(value)} has more than one '.'; a ${word} is ${rule}`;
   if (parts.length === 2) {
     const [schema = '', table = ''] = parts;
     if (table === '*') {
-      return `${show(value)} is not accepted: to grant every table of a schema, write "*" in tables and list ${show(schema)} in schemas`;
+      return `${show(value)} is not accepted: to grant every ${word} of a schema, write "*" in ${list} and list ${show(schema)} in schemas`;
     }
     const schemaPart = identifierProblem(schema);
-    if (schemaPart !== undefined) return `the schema part: ${schemaPart}; a table is ${TABLE_RULE}`;
+    if (schemaPart !== undefined) return `the schema part: ${schemaPart}; a ${word} is ${rule}`;
     const tablePart = identifierProblem(table);
-    if (tablePart !== undefined) return `the table part: ${tablePart}; a table is ${TABLE_RULE}`;
+    if (tablePart !== undefined) return `the ${word} part: ${tablePart}; a ${word} is ${rule}`;
     if (schemas !== undefined && !schemas.has(schema)) {
-      return `${show(value)} names the schema ${show(schema)}, which is not in permissions.schemas; add it there, or write the table name without the schema`;
+      return `${show(value)} names the schema ${show(schema)}, which is not in permissions.schemas; add it there, or write the ${word} name without the schema`;
     }
     return undefined;
   }
   const problem = identifierProblem(value);
-  return problem === undefined ? undefined : `${problem}; a table is ${TABLE_RULE}`;
+  return problem === undefined ? undefined : `${problem}; a ${word} is ${rule}`;
+}
+
+function sequencePrivilegeProblem(value: string): string | undefined {
+  const upper = value.toUpperCase();
+  if ((SEQUENCE_PRIVILEGES as readonly string[]).includes(upper) || (ALL_WORDS as readonly string[]).includes(upper)) return undefined;
+  if (upper.trim() !== upper && (SEQUENCE_PRIVILEGES as readonly string[]).includes(upper.trim())) {
+    return `${show(value)} has spaces around it; write ${show(value.trim())}`;
+  }
+  const guess = closest(value, [...SEQUENCE_PRIVILEGES]);
+  const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
+  return `${show(value)} is not a sequence privilege${suggestion}; accepted: ${ACCEPTED_SEQUENCE_PRIVILEGES}`;
+}
+
+const FUNCTION_WORDING: RelationWording = { word: 'function', list: 'functions', rule: FUNCTION_RULE };
+
+function functionProblem(value: string, schemas: ReadonlySet<string> | undefined): string | undefined {
+  if (value === '*') return undefined;
+  const open = value.indexOf('(');
+  const name = open < 0 ? value : value.slice(0, open);
+  const nameProblem = tableProblem(name, schemas, FUNCTION_WORDING);
+  if (nameProblem !== undefined) return nameProblem;
+  if (open < 0) return undefined;
+  if (!value.endsWith(')')) return `${show(value)} has an unclosed '('; a function is ${FUNCTION_RULE}`;
+  const args = value.slice(open + 1, -1);
+  if (!new RegExp(`^${ARGS_TEXT}$`, 'u').test(args)) {
+    return `the argument types ${show(args)} may only hold type names, commas, spaces, dots and [] (no quotes or parentheses); a function is ${FUNCTION_RULE}`;
+  }
+  return undefined;
+}
+
+const SEQUENCE_HINTS: Readonly<Record<string, string>> = {
+  privileges: `list sequence privileges, e.g. privileges = ["USAGE"]; accepted: ${ACCEPTED_SEQUENCE_PRIVILEGES}`,
+  names: 'list sequences, e.g. names = ["*"] for every sequence of the schemas, or names = ["order_numbers", "app.invoice_numbers"]',
+};
+const SEQUENCES_EXAMPLE = 'sequences = { privileges = ["USAGE"], names = ["*"] }';
+
+/**
+ * Every problem with `sequences`, worded by code (the schema library's paths into the
+ * nested object are not what a user writes): its shape, then each element.
+ */
+function sequencesIssues(value: unknown, at: string, schemas: ReadonlySet<string> | undefined): ValidationIssue[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return [issue(at, `must be an object, got ${typeName(value)}; write ${SEQUENCES_EXAMPLE}`)];
+  }
+  const record = value as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  for (const extra of Object.keys(record).filter((k) => !(SEQUENCE_KEYS as readonly string[]).includes(k))) {
+    const guess = closest(extra, SEQUENCE_KEYS);
+    const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
+    issues.push(issue(childField(at, extra), `is not a sequences attribute${suggestion}; accepted: privileges, names`));
+  }
+  const checks: Record<(typeof SEQUENCE_KEYS)[number], (item: string) => string | undefined> = {
+    privileges: sequencePrivilegeProblem,
+    names: (item) => tableProblem(item, schemas, SEQUENCE_WORDING),
+  };
+  for (const key of SEQUENCE_KEYS) {
+    const list = record[key];
+    const listField = childField(at, key);
+    const hint = SEQUENCE_HINTS[key] ?? SEQUENCES_EXAMPLE;
+    if (list === undefined) issues.push(issue(listField, `is missing; ${hint}`));
+    else if (!Array.isArray(list)) issues.push(issue(listField, `must be a list of strings, got ${typeName(list)}; ${hint}`));
+    else if (list.length === 0) issues.push(issue(listField, `is empty; ${hint}`));
+    else {
+      list.forEach((item: unknown, index) => {
+        const itemField = indexField(listField, index);
+        if (typeof item !== 'string') issues.push(issue(itemField, `must be a string, got ${typeName(item)}; ${hint}`));
+        else {
+          const problem = checks[key](item);
+          if (problem !== undefined) issues.push(issue(itemField, problem));
+        }
+      });
+    }
+  }
+  return issues;
 }
 
 const HINTS: Readonly<Record<string, string>> = {
   grants: `list table privileges, e.g. grants = ["SELECT"]; accepted: ${ACCEPTED_PRIVILEGES}`,
   schemas: 'list schema names, e.g. schemas = ["public"]',
   tables: 'list tables, e.g. tables = ["*"] for every table of the schemas, or tables = ["orders", "app.users"]',
+  functions: 'list functions, e.g. functions = ["*"] for every function of the schemas, or functions = ["app.total(integer)"]',
 };
 
 /** Turns a schema-library error about the structure into an issue with our wording. */
 function structureIssue(error: SchemaValidationError, field: string): ValidationIssue | undefined {
   const [key, index] = error.path;
+  // `sequences` is checked whole by `sequencesIssues`.
+  if (key === 'sequences') return undefined;
   if (key === undefined) {
     if (error.name === 'type') return issue(field, `must be a JSON object, got ${typeName(error.instance)}; write ${EXAMPLE}`);
     if (error.name === 'required') {
@@ -184,9 +329,9 @@ function structureIssue(error: SchemaValidationError, field: string): Validation
     }
     if (error.name === 'additionalProperties') {
       const extra = String(error.argument);
-      const guess = closest(extra, KEYS);
+      const guess = closest(extra, ALL_KEYS);
       const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
-      return issue(childField(field, extra), `is not a permissions attribute${suggestion}; accepted: grants, schemas, tables`);
+      return issue(childField(field, extra), `is not a permissions attribute${suggestion}; accepted: grants, schemas, tables, sequences`);
     }
     return issue(field, `${error.message}; write ${EXAMPLE}`);
   }
@@ -260,15 +405,45 @@ function analysePermissions(input: unknown, field: string): PermissionsResult {
       }
     });
   }
+  if (Array.isArray(record.functions)) {
+    record.functions.forEach((item: unknown, index) => {
+      if (typeof item !== 'string') return;
+      const at = indexField(childField(field, 'functions'), index);
+      const problem = functionProblem(item, schemasForTables);
+      if (problem !== undefined) issues.push(issue(at, problem));
+      else if (flagged.has(`functions/${index}`)) issues.push(issue(at, `${show(item)} is not accepted; ${HINTS.functions}`));
+    });
+  }
+  let sequences: { privileges: string[]; names: string[] } | undefined;
+  if (record.sequences !== undefined) {
+    const at = childField(field, 'sequences');
+    const found = sequencesIssues(record.sequences, at, schemasForTables);
+    issues.push(...found);
+    if (found.length === 0 && [...flagged].some((path) => path.startsWith('sequences'))) {
+      // The schema refused what the code accepts: keep the schema authoritative.
+      issues.push(issue(at, `is not accepted; write ${SEQUENCES_EXAMPLE}`));
+    }
+    const s = record.sequences as Record<string, unknown>;
+    sequences = { privileges: stringsOf(s.privileges), names: stringsOf(s.names) };
+  }
   if (issues.length > 0) return { issues: sortIssues(issues, field) };
-  return { issues: [], value: normalisePermissions({ grants: stringsOf(record.grants), schemas: schemaList, tables: stringsOf(record.tables) }) };
+  return {
+    issues: [],
+    value: normalisePermissions({
+      grants: stringsOf(record.grants),
+      schemas: schemaList,
+      tables: stringsOf(record.tables),
+      ...(sequences ? { sequences } : {}),
+      ...(Array.isArray(record.functions) ? { functions: stringsOf(record.functions) } : {}),
+    }),
+  };
 }
 
 /** Root issues first, then grants, schemas, tables, each in index order. */
 function sortIssues(issues: ValidationIssue[], field: string): ValidationIssue[] {
   const rank = (f: string): [number, number] => {
     const rest = f.slice(field.length);
-    const keyRank = KEYS.findIndex((key) => rest.startsWith(`.${key}`));
+    const keyRank = ALL_KEYS.findIndex((key) => rest.startsWith(`.${key}`));
     const index = /\[(\d+)\]$/.exec(rest);
     return [keyRank + 1, index === null ? -1 : Number(index[1])];
   };
@@ -287,12 +462,33 @@ function unique(values: readonly string[]): string[] {
  * expanded, in TABLE_PRIVILEGES order; schemas and tables de-duplicated and sorted; `*`
  * alone when present.
  */
-function normalisePermissions(p: { readonly grants: readonly string[]; readonly schemas: readonly string[]; readonly tables: readonly string[] }): Permissions {
+function normalisePermissions(p: {
+  readonly grants: readonly string[];
+  readonly schemas: readonly string[];
+  readonly tables: readonly string[];
+  readonly sequences?: { readonly privileges: readonly string[]; readonly names: readonly string[] } | undefined;
+  readonly functions?: readonly string[] | undefined;
+}): Permissions {
   const wanted = new Set(p.grants.map((g) => g.toUpperCase()));
   const all = ALL_WORDS.some((word) => wanted.has(word));
   const grants: TablePrivilege[] = TABLE_PRIVILEGES.filter((privilege) => all || wanted.has(privilege));
   const tables = p.tables.includes('*') ? ['*'] : unique(p.tables);
-  return { grants, schemas: unique(p.schemas), tables };
+  const base = { grants, schemas: unique(p.schemas), tables };
+  return {
+    ...base,
+    ...(p.sequences === undefined ? {} : { sequences: normaliseSequences(p.sequences) }),
+    ...(p.functions === undefined ? {} : { functions: p.functions.includes('*') ? ['*'] : unique(p.functions) }),
+  };
+}
+
+/** Privileges upper-cased, `ALL` expanded, in SEQUENCE_PRIVILEGES order; names like `tables`. */
+function normaliseSequences(s: { readonly privileges: readonly string[]; readonly names: readonly string[] }): SequencePermissions {
+  const wanted = new Set(s.privileges.map((g) => g.toUpperCase()));
+  const all = ALL_WORDS.some((word) => wanted.has(word));
+  return {
+    privileges: SEQUENCE_PRIVILEGES.filter((privilege) => all || wanted.has(privilege)),
+    names: s.names.includes('*') ? ['*'] : unique(s.names),
+  };
 }
 
 /**
@@ -323,5 +519,8 @@ export function parsePermissions(input: unknown, field = 'permissions'): Permiss
  */
 export function canonicalPermissionsJson(p: Permissions): string {
   const normal = normalisePermissions(p);
-  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables });
+  // `sequences` only when present, so the text of a table-only set is what it always was.
+  const sequences = normal.sequences === undefined ? {} : { sequences: { privileges: normal.sequences.privileges, names: normal.sequences.names } };
+  const functions = normal.functions === undefined ? {} : { functions: normal.functions };
+  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences, ...functions });
 }

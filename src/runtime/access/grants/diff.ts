@@ -12,7 +12,7 @@ import type { Wanted, WantedDefault } from './plan';
 import { actableRoles, type RoleRow, type Server } from './server';
 
 /** The object classes whose ACLs the model manages, as GRANT names them. */
-export type ObjectType = 'DATABASE' | 'SCHEMA' | 'TABLE' | 'SEQUENCE';
+export type ObjectType = 'DATABASE' | 'SCHEMA' | 'TABLE' | 'SEQUENCE' | 'ROUTINE';
 
 /** A change that removes one drift item. */
 export type Fix =
@@ -68,7 +68,7 @@ export async function diffContext(client: ClientBase, server: Server, role: stri
   const names = new Set<string>([server.admin]);
   for (const d of held.defaults.values()) names.add(d.owner);
   for (const d of [...wanted.defaults.values(), ...wanted.unmanagedDefaults.values()]) names.add(d.owner);
-  for (const o of [...held.databases.values(), ...held.schemas.values(), ...held.relations.values()]) names.add(o.owner);
+  for (const o of [...held.databases.values(), ...held.schemas.values(), ...held.relations.values(), ...held.functions.values()]) names.add(o.owner);
   for (const c of held.columns) names.add(c.owner);
   return { role, server, actable: await actableRoles(client, server, names) };
 }
@@ -237,6 +237,15 @@ function diffAcls(ctx: DiffContext, held: HeldGrants, wanted: Wanted, items: Dri
     const label = `${info.kind} ${qualified(info.schema, info.name)}`;
     const wantedPrivileges = wantedRel?.privileges ?? new Set<string>();
     diffObject(ctx, objectType, qualified(info.schema, info.name), label, info.owner, wantedPrivileges, heldRel?.acl ?? [], items);
+  }
+
+  // ROUTINE reaches functions, procedures and aggregates alike.
+  const routineKeys = new Set([...wanted.functions.keys(), ...held.functions.keys()]);
+  for (const key of routineKeys) {
+    const heldRoutine = held.functions.get(key);
+    const info = (heldRoutine ?? wanted.functions.get(key))!;
+    const wantedPrivileges = new Set<string>(wanted.functions.has(key) ? ['EXECUTE'] : []);
+    diffObject(ctx, 'ROUTINE', info.signature, `function ${info.signature}`, info.owner, wantedPrivileges, heldRoutine?.acl ?? [], items);
   }
 }
 

@@ -3,11 +3,12 @@
  * database:
  *
  * 1. `read.ts`, `readHeld`: what a role actually holds, from the catalogs (`aclexplode`
- *    over pg_database, pg_namespace, pg_class, pg_attribute and pg_default_acl, found
+ *    over pg_database, pg_namespace, pg_class, pg_attribute, pg_proc and pg_default_acl, found
  *    through pg_shdepend so large catalogs are not scanned), with the grantor of every entry.
  * 2. `plan.ts`, `planWanted`: what a permission set means on this database right now:
- *    CONNECT, schema USAGE, table privileges, sequence USAGE for INSERT/UPDATE, and for `*`
- *    the default privileges of the roles that create tables there.
+ *    CONNECT, schema USAGE, table privileges, sequence USAGE for INSERT/UPDATE, the
+ *    `sequences` privileges, EXECUTE on the `functions`, and for `*` the default privileges
+ *    of the roles that create tables (sequences, functions) there.
  * 3. `diff.ts`, `diffGrants`: the difference as drift items, each with the fix that removes it.
  * 4. `render.ts`, `renderFixes`, and `run.ts`, `runStatements`: the fixes as SQL, and running them.
  * 5. `derive.ts`, `derivePermissions`: what is held, read back as a permission set.

@@ -27,6 +27,32 @@ export function relationKey(schema: string, name: string): string {
   return JSON.stringify([schema, name]);
 }
 
+/** A stable map key for a routine: its oid (overloads share schema and name). */
+export function routineKey(oid: number): string {
+  return `routine:${oid}`;
+}
+
+/** A routine: `signature` is the quoted, schema-qualified name and identity arguments. */
+export interface RoutineInfo {
+  readonly oid: number;
+  readonly schema: string;
+  readonly name: string;
+  /** The identity arguments, as `pg_get_function_identity_arguments` writes them. */
+  readonly args: string;
+  readonly signature: string;
+  readonly owner: string;
+}
+
+/**
+ * Routine columns for a query over pg_proc p join pg_namespace n. The signature quotes
+ * schema and name always, as `qualified` does; the argument types come from the catalog
+ * (qualified where the search_path, pg_catalog only, does not reach them).
+ */
+export const ROUTINE_COLUMNS = `p.oid, n.nspname as schema, p.proname as name, pg_catalog.pg_get_function_identity_arguments(p.oid) as args,
+  pg_catalog.pg_get_userbyid(p.proowner) as owner,
+  '"' || pg_catalog.replace(n.nspname, '"', '""') || '"."' || pg_catalog.replace(p.proname, '"', '""') || '"('
+    || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' as signature`;
+
 /** A stable map key for a default-privilege entry. */
 export function defaultKey(owner: string, schema: string | null, objtype: string): string {
   return JSON.stringify([owner, schema, objtype]);

@@ -1,13 +1,25 @@
 /**
  * Stage 2, what a permission set means on this database right now: CONNECT, schema USAGE,
- * table privileges, sequence USAGE for INSERT/UPDATE, and for `*` the default privileges of
- * the roles that create tables there.
+ * table privileges, sequence USAGE for INSERT/UPDATE, the `sequences` privileges, EXECUTE on
+ * the `functions`, and for `*` (in `tables`, `sequences.names` or `functions`) the default
+ * privileges of the roles that create objects there.
  */
 import type { ClientBase } from 'pg';
 import { ident, qualified } from '../../pg/sql';
 import type { Permissions, TablePrivilege, ValidationIssue } from '../../types';
 import { actableRoles, type Server } from './server';
-import { defaultKey, defaultPrivilegeRoles, readSchemas, relationKey, type RelationInfo, type SchemaInfo } from './objects';
+import {
+  ROUTINE_COLUMNS,
+  defaultKey,
+  defaultPrivilegeRoles,
+  readSchemas,
+  relationKey,
+  routineKey,
+  type RelationInfo,
+  type RelationKind,
+  type RoutineInfo,
+  type SchemaInfo,
+} from './objects';
 
 /** Privileges that make PostgreSQL call nextval() on a serial column's sequence. */
 const NEEDS_SEQUENCE: readonly TablePrivilege[] = ['INSERT', 'UPDATE'];
@@ -21,7 +33,7 @@ export interface WantedRelation extends RelationInfo {
 export interface WantedDefault {
   readonly owner: string;
   readonly schema: string;
-  readonly objtype: 'r' | 'S';
+  readonly objtype: 'r' | 'S' | 'f';
   readonly privileges: ReadonlySet<string>;
 }
 
@@ -32,6 +44,8 @@ export interface Wanted {
   /** Schemas that get USAGE. */
   readonly schemas: ReadonlyMap<string, SchemaInfo>;
   readonly relations: ReadonlyMap<string, WantedRelation>;
+  /** Routines that get EXECUTE, keyed by `routineKey`. */
+  readonly functions: ReadonlyMap<string, RoutineInfo>;
   /** Default privileges the admin can set (and so keeps exact). */
   readonly defaults: ReadonlyMap<string, WantedDefault>;
   /**
@@ -105,9 +119,14 @@ async function readOwnedSequences(client: ClientBase, tableOids: readonly number
   return rows.map(relationInfo);
 }
 
-/**
+/** Default privileges `*` calls for: on tables (from `tables`) and sequences (from both lists). */
+interface DefaultGrants {
+  readonly tables: ReadonlySet<string>;
+  readonly sequences: ReadonlySet<string>;
+  readonly functions: ReadonlySet<string>;
+}
 
-/** A `tables` entry other than `*`, with its position (for the issue's field). */
+/** A `tables` or `sequences.names` entry other than `*`, with its position (for the issue's field). */
 interface NamedEntry {
   readonly entry: string;
   readonly index: number;
@@ -122,20 +141,27 @@ export async function planWanted(client: ClientBase, server: Server, permissions
   const issues: ValidationIssue[] = [];
   const grants = new Set<string>(permissions.grants);
   const sequencePrivileges = new Set<string>(NEEDS_SEQUENCE.some((p) => grants.has(p)) ? ['USAGE'] : []);
+  const explicitSequences = new Set<string>(permissions.sequences?.privileges ?? []);
+  const sequenceNames = permissions.sequences?.names ?? [];
   const star = permissions.tables.includes('*');
-  const named: NamedEntry[] = permissions.tables
-    .map((entry, index) => ({ entry, index, ref: parseTableRef(entry) }))
-    .filter(({ entry }) => entry !== '*');
+  const sequenceStar = sequenceNames.includes('*');
+  const functionStar = (permissions.functions ?? []).includes('*');
+  const named = namedEntries(permissions.tables);
+  const namedSequences = namedEntries(sequenceNames);
 
-  const schemaInfo = await readWantedSchemas(client, server, permissions, named, issues);
+  const namedFunctions = namedEntries((permissions.functions ?? []).map((f) => parseRoutineRef(f).qualifiedName));
+  const schemaInfo = await readWantedSchemas(client, server, permissions, [...named, ...namedSequences, ...namedFunctions], issues);
   const listed = permissions.schemas.filter((s) => schemaInfo.has(s));
   const inSchemas = await readRelations(client, [...schemaInfo.keys()]);
   const lookup: Lookup = { listed, schemaInfo, byName: new Map(inSchemas.map((r) => [relationKey(r.schema, r.name), r])) };
 
   const relations = new Map<string, WantedRelation>();
+  // A sequence can be wanted twice (owned by a named table, and named in `sequences`): the union.
   const want = (info: RelationInfo, privileges: ReadonlySet<string>): void => {
     if (privileges.size === 0) return;
-    relations.set(relationKey(info.schema, info.name), { ...info, privileges });
+    const key = relationKey(info.schema, info.name);
+    const before = relations.get(key)?.privileges ?? new Set<string>();
+    relations.set(key, { ...info, privileges: new Set([...before, ...privileges]) });
   };
   if (star) {
     for (const info of inSchemas) {
@@ -143,30 +169,130 @@ export async function planWanted(client: ClientBase, server: Server, permissions
       want(info, info.kind === 'table' ? grants : sequencePrivileges);
     }
   }
+  if (sequenceStar) {
+    for (const info of inSchemas) if (info.kind === 'sequence' && listed.includes(info.schema)) want(info, explicitSequences);
+  }
   if (star && permissions.schemas.length === 0) {
     issues.push({
       field: `permissions.tables[${permissions.tables.indexOf('*')}]`,
       message: '"*" means every table of the listed schemas, and no schema is listed',
     });
   }
-  const namedTables = resolveNamedTables(server, named, lookup, issues);
+  if (sequenceStar && permissions.schemas.length === 0) {
+    issues.push({
+      field: `permissions.sequences.names[${sequenceNames.indexOf('*')}]`,
+      message: '"*" means every sequence of the listed schemas, and no schema is listed',
+    });
+  }
+  const namedTables = resolveNamed(server, named, lookup, issues, TABLE_KIND);
   for (const info of namedTables) want(info, grants);
   if (sequencePrivileges.size > 0) {
     for (const seq of await readOwnedSequences(client, namedTables.map((t) => t.oid))) want(seq, sequencePrivileges);
   }
+  const namedSeqs = resolveNamed(server, namedSequences, lookup, issues, SEQUENCE_KIND);
+  for (const info of namedSeqs) want(info, explicitSequences);
 
+  const defaultGrants: DefaultGrants = {
+    tables: star ? grants : new Set(),
+    sequences: new Set([...(star ? sequencePrivileges : []), ...(sequenceStar ? explicitSequences : [])]),
+    functions: new Set(functionStar ? ['EXECUTE'] : []),
+  };
+  const functions = await planFunctions(client, server, permissions.functions ?? [], listed, schemaInfo, issues);
   const { defaults, unmanagedDefaults, notes } =
-    star && grants.size > 0
-      ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), grants, sequencePrivileges)
+    defaultGrants.tables.size > 0 || defaultGrants.sequences.size > 0 || defaultGrants.functions.size > 0
+      ? await planDefaults(client, server, listed.map((s) => schemaInfo.get(s)!), defaultGrants)
       : { defaults: new Map<string, WantedDefault>(), unmanagedDefaults: new Map<string, WantedDefault>(), notes: [] };
 
-  // USAGE on the listed schemas, and on the schema of every table named `schema.table`.
+  // USAGE on the listed schemas, and on the schema of every table or sequence named `schema.name`.
   const schemas = new Map<string, SchemaInfo>();
-  for (const name of [...listed, ...namedTables.map((t) => t.schema)]) {
+  for (const name of [...listed, ...namedTables.map((t) => t.schema), ...namedSeqs.map((t) => t.schema), ...[...functions.values()].map((f) => f.schema)]) {
     const info = schemaInfo.get(name);
     if (info) schemas.set(name, info);
   }
-  return { database: server.database, schemas, relations, defaults, unmanagedDefaults, issues, notes };
+  return { database: server.database, schemas, relations, functions, defaults, unmanagedDefaults, issues, notes };
+}
+
+/** A `functions` entry: the (possibly qualified) name, and the argument types if written. */
+export interface RoutineRef {
+  readonly qualifiedName: string;
+  /** The text between the parentheses; null: every overload. */
+  readonly args: string | null;
+}
+
+/** Splits `name(args)` at its first parenthesis (validation has made sure the rest is sane). */
+export function parseRoutineRef(entry: string): RoutineRef {
+  const open = entry.indexOf('(');
+  if (open < 0 || !entry.endsWith(')')) return { qualifiedName: entry, args: null };
+  return { qualifiedName: entry.slice(0, open), args: entry.slice(open + 1, -1) };
+}
+
+/**
+ * The routines `functions` calls for: `*` every routine of the listed schemas; a name every
+ * overload of it (in its schema, or in each listed schema); `name(args)` the one overload,
+ * looked up with to_regprocedure (the text is a bind parameter, never SQL). A name that
+ * finds nothing is an issue.
+ */
+async function planFunctions(
+  client: ClientBase,
+  server: Server,
+  entries: readonly string[],
+  listed: readonly string[],
+  schemaInfo: ReadonlyMap<string, SchemaInfo>,
+  issues: ValidationIssue[],
+): Promise<Map<string, RoutineInfo>> {
+  const found = new Map<string, RoutineInfo>();
+  const add = (rows: readonly RoutineInfo[]): void => {
+    for (const r of rows) found.set(routineKey(r.oid), r);
+  };
+  const from = `from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace`;
+  for (const [index, entry] of entries.entries()) {
+    if (entry === '*') {
+      add((await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where n.nspname = any($1::text[])`, [listed])).rows);
+      continue;
+    }
+    const { qualifiedName, args } = parseRoutineRef(entry);
+    const ref = parseTableRef(qualifiedName);
+    const schemas = ref.schema !== null ? [ref.schema] : listed;
+    let rows: RoutineInfo[] = [];
+    for (const schema of schemas.filter((s) => schemaInfo.has(s))) {
+      if (args === null) {
+        rows.push(...(await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where n.nspname = $1 and p.proname = $2`, [schema, ref.name])).rows);
+      } else {
+        rows.push(...(await lookupOverload(client, `${qualified(schema, ref.name)}(${args})`, from)));
+      }
+    }
+    rows = rows.filter((r) => r.oid !== null);
+    if (rows.length === 0) {
+      issues.push({
+        field: `permissions.functions[${index}]`,
+        message:
+          schemas.length === 0
+            ? `function ${ident(entry)} is not schema-qualified and no existing schema is listed`
+            : `function ${ident(entry)} does not exist in schema ${schemas.map(ident).join(', ')} of database ${ident(server.database)}`,
+      });
+    }
+    add(rows);
+  }
+  return found;
+}
+
+/** The one overload a signature names, or none (an unknown argument type also finds none). */
+async function lookupOverload(client: ClientBase, signature: string, from: string): Promise<RoutineInfo[]> {
+  await client.query('SAVEPOINT adaptive_lookup');
+  try {
+    const { rows } = await client.query<RoutineInfo>(`select ${ROUTINE_COLUMNS} ${from} where p.oid = pg_catalog.to_regprocedure($1)`, [signature]);
+    await client.query('RELEASE SAVEPOINT adaptive_lookup');
+    return rows;
+  } catch {
+    // PostgreSQL before 16 raises on a malformed type name instead of returning null.
+    await client.query('ROLLBACK TO SAVEPOINT adaptive_lookup');
+    return [];
+  }
+}
+
+/** The entries of a `tables` or `sequences.names` list other than `*`. */
+function namedEntries(entries: readonly string[]): NamedEntry[] {
+  return entries.map((entry, index) => ({ entry, index, ref: parseTableRef(entry) })).filter(({ entry }) => entry !== '*');
 }
 
 /**
@@ -202,50 +328,61 @@ interface Lookup {
   readonly byName: ReadonlyMap<string, RelationInfo>;
 }
 
-/** The tables the named entries stand for; an entry that finds none is an issue. */
-function resolveNamedTables(server: Server, named: readonly NamedEntry[], lookup: Lookup, issues: ValidationIssue[]): RelationInfo[] {
-  const { listed, schemaInfo, byName } = lookup;
-  const unqualified = (name: string): RelationInfo[] =>
-    listed.map((s) => byName.get(relationKey(s, name))).filter((r): r is RelationInfo => r?.kind === 'table');
+/** What is being named: the relation kind, the word for it, and the list it is named in. */
+interface NamedKind {
+  readonly kind: RelationKind;
+  readonly word: string;
+  readonly field: string;
+}
 
-  const namedTables: RelationInfo[] = [];
+const TABLE_KIND: NamedKind = { kind: 'table', word: 'table', field: 'permissions.tables' };
+const SEQUENCE_KIND: NamedKind = { kind: 'sequence', word: 'sequence', field: 'permissions.sequences.names' };
+
+/** The relations the named entries stand for; an entry that finds none is an issue. */
+function resolveNamed(server: Server, named: readonly NamedEntry[], lookup: Lookup, issues: ValidationIssue[], what: NamedKind): RelationInfo[] {
+  const { listed, schemaInfo, byName } = lookup;
+  const { kind, word } = what;
+  const unqualified = (name: string): RelationInfo[] =>
+    listed.map((s) => byName.get(relationKey(s, name))).filter((r): r is RelationInfo => r?.kind === kind);
+
+  const found: RelationInfo[] = [];
   for (const { entry, index, ref } of named) {
-    const field = `permissions.tables[${index}]`;
+    const field = `${what.field}[${index}]`;
     if (ref.schema !== null) {
       const info = byName.get(relationKey(ref.schema, ref.name));
-      if (info?.kind === 'table') {
-        namedTables.push(info);
+      if (info?.kind === kind) {
+        found.push(info);
         continue;
       }
-      // A table whose own name contains a dot, in a listed schema, is found as written too.
+      // A relation whose own name contains a dot, in a listed schema, is found as written too.
       const literally = unqualified(entry);
       if (literally.length > 0) {
-        namedTables.push(...literally);
+        found.push(...literally);
         continue;
       }
       issues.push({
         field,
         message: schemaInfo.has(ref.schema)
-          ? `table ${qualified(ref.schema, ref.name)} does not exist in database ${ident(server.database)}`
-          : `schema ${ident(ref.schema)} of table ${ident(entry)} does not exist in database ${ident(server.database)}`,
+          ? `${word} ${qualified(ref.schema, ref.name)} does not exist in database ${ident(server.database)}`
+          : `schema ${ident(ref.schema)} of ${word} ${ident(entry)} does not exist in database ${ident(server.database)}`,
       });
     } else {
-      // An unqualified name means that table in every listed schema that has one.
-      const found = unqualified(ref.name);
-      if (found.length === 0) {
+      // An unqualified name means that relation in every listed schema that has one.
+      const matches = unqualified(ref.name);
+      if (matches.length === 0) {
         issues.push({
           field,
           message:
             listed.length > 0
-              ? `table ${ident(ref.name)} does not exist in schema ${listed.map(ident).join(', ')} of database ${ident(server.database)}`
-              : `table ${ident(ref.name)} is not schema-qualified and no existing schema is listed`,
+              ? `${word} ${ident(ref.name)} does not exist in schema ${listed.map(ident).join(', ')} of database ${ident(server.database)}`
+              : `${word} ${ident(ref.name)} is not schema-qualified and no existing schema is listed`,
         });
         continue;
       }
-      namedTables.push(...found);
+      found.push(...matches);
     }
   }
-  return namedTables;
+  return found;
 }
 
 /**
@@ -257,26 +394,31 @@ async function planDefaults(
   client: ClientBase,
   server: Server,
   listed: readonly SchemaInfo[],
-  grants: ReadonlySet<string>,
-  sequencePrivileges: ReadonlySet<string>,
+  grants: DefaultGrants,
 ): Promise<Pick<Wanted, 'defaults' | 'unmanagedDefaults' | 'notes'>> {
   const notes: string[] = [];
   const defaults = new Map<string, WantedDefault>();
   const unmanagedDefaults = new Map<string, WantedDefault>();
   const candidates = listed.flatMap((s) => defaultPrivilegeRoles(server, s).map((owner) => ({ owner, schema: s.name })));
   const actable = await actableRoles(client, server, candidates.map((c) => c.owner));
+  const objects = grants.tables.size > 0 ? 'tables' : grants.sequences.size > 0 ? 'sequences' : 'functions';
   for (const { owner, schema } of candidates) {
     const target = actable.has(owner) ? defaults : unmanagedDefaults;
-    target.set(defaultKey(owner, schema, 'r'), { owner, schema, objtype: 'r', privileges: grants });
-    if (sequencePrivileges.size > 0) {
-      target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: sequencePrivileges });
+    if (grants.tables.size > 0) {
+      target.set(defaultKey(owner, schema, 'r'), { owner, schema, objtype: 'r', privileges: grants.tables });
+    }
+    if (grants.sequences.size > 0) {
+      target.set(defaultKey(owner, schema, 'S'), { owner, schema, objtype: 'S', privileges: grants.sequences });
+    }
+    if (grants.functions.size > 0) {
+      target.set(defaultKey(owner, schema, 'f'), { owner, schema, objtype: 'f', privileges: grants.functions });
     }
     if (!actable.has(owner)) {
       notes.push(
-        `default privileges for tables that ${ident(owner)} creates later in schema ${ident(schema)} are not set: ` +
+        `default privileges for ${objects} that ${ident(owner)} creates later in schema ${ident(schema)} are not set: ` +
           `the admin role ${ident(server.admin)} may only set them for roles whose privileges it has ` +
           `(grant it membership in ${ident(owner)}${server.serverVersion >= 160000 ? ' WITH INHERIT TRUE' : ''}); ` +
-          'until then, tables it creates are covered only by the next apply',
+          `until then, ${objects} it creates are covered only by the next apply`,
       );
     }
   }
@@ -288,6 +430,7 @@ export const NOTHING_WANTED: Wanted = {
   database: null,
   schemas: new Map(),
   relations: new Map(),
+  functions: new Map(),
   defaults: new Map(),
   unmanagedDefaults: new Map(),
   issues: [],

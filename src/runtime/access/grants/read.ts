@@ -1,11 +1,11 @@
 /**
- * Stage 1, what a role holds: its ACL entries on databases, schemas, relations, columns and
- * default privileges (`aclexplode`, found through pg_shdepend so large catalogs are not
+ * Stage 1, what a role holds: its ACL entries on databases, schemas, relations, columns,
+ * routines and default privileges (`aclexplode`, found through pg_shdepend so large catalogs are not
  * scanned), with the grantor of every entry, its memberships, and whatever it holds
  * outside the model.
  */
 import type { ClientBase } from 'pg';
-import { defaultKey, relationKey, type RelationKind } from './objects';
+import { ROUTINE_COLUMNS, defaultKey, relationKey, routineKey, type RelationKind, type RoutineInfo } from './objects';
 import type { Server } from './server';
 
 /** One ACL entry naming the role as grantee. */
@@ -26,6 +26,9 @@ export interface HeldRelation extends HeldObject {
   readonly name: string;
   readonly kind: RelationKind;
 }
+
+/** A routine the role holds privileges on. */
+export interface HeldRoutine extends HeldObject, RoutineInfo {}
 
 /** A column-level privilege of the role (never part of an authorization). */
 export interface HeldColumn {
@@ -52,13 +55,15 @@ export interface HeldGrants {
   readonly schemas: Map<string, HeldObject>;
   /** Keyed by `relationKey(schema, name)`. */
   readonly relations: Map<string, HeldRelation>;
+  /** Routines (functions, procedures, aggregates), keyed by `routineKey(oid)`. */
+  readonly functions: Map<string, HeldRoutine>;
   readonly columns: HeldColumn[];
   /** Keyed by `defaultKey(owner, schema, objtype)`. */
   readonly defaults: Map<string, HeldDefault>;
   readonly memberOf: ReadonlyArray<{ readonly role: string; readonly grantor: string }>;
   /** Other databases where it holds privileges or owns objects (pg_shdepend). */
   readonly otherDatabases: readonly string[];
-  /** Privileges on, or ownership of, objects outside the model (functions, types, ...). */
+  /** Privileges on, or ownership of, objects outside the model (types, ...). */
   readonly otherObjects: readonly string[];
 }
 
@@ -83,6 +88,7 @@ export async function readHeld(client: ClientBase, server: Server, roleOid: numb
     databases: await readDatabaseAcls(client, roleOid),
     schemas: await readSchemaAcls(client, roleOid),
     relations: await readRelationAcls(client, params),
+    functions: await readRoutineAcls(client, params),
     columns: await readColumnAcls(client, params),
     defaults: await readDefaultAcls(client, roleOid),
     memberOf: await readMemberships(client, roleOid),
@@ -153,6 +159,26 @@ async function readRelationAcls(client: ClientBase, params: AclParams): Promise<
   return relations;
 }
 
+async function readRoutineAcls(client: ClientBase, params: AclParams): Promise<Map<string, HeldRoutine>> {
+  const routines = new Map<string, HeldRoutine>();
+  const { rows } = await client.query<AclRow & RoutineInfo>(
+    `select ${ROUTINE_COLUMNS}, a.privilege_type, pg_catalog.pg_get_userbyid(a.grantor) as grantor, a.is_grantable
+       from (select distinct objid from (${SHDEPEND_ACL}) s where classid = 'pg_catalog.pg_proc'::regclass) d
+       join pg_catalog.pg_proc p on p.oid = d.objid
+       join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+       cross join lateral pg_catalog.aclexplode(p.proacl) a
+      where a.grantee = $1`,
+    params,
+  );
+  for (const row of rows) {
+    const key = routineKey(row.oid);
+    const held = routines.get(key) ?? { oid: row.oid, schema: row.schema, name: row.name, args: row.args, signature: row.signature, owner: row.owner, acl: [] };
+    held.acl.push(entryOf(row));
+    routines.set(key, held);
+  }
+  return routines;
+}
+
 async function readColumnAcls(client: ClientBase, params: AclParams): Promise<HeldColumn[]> {
   const colRows = await client.query<AclRow & { schema: string; table: string; column: string; owner: string }>(
     `select n.nspname as schema, c.relname as table, att.attname as column, pg_catalog.pg_get_userbyid(c.relowner) as owner,
@@ -215,7 +241,7 @@ async function readOtherDatabases(client: ClientBase, params: AclParams): Promis
 }
 
 /**
- * Everything else the role appears in: routines, types, tablespaces, parameters, and any
+ * Everything else the role appears in: types, tablespaces, parameters, and any
  * object it owns. Not part of the model: reported, and removed by DROP OWNED.
  */
 async function readOtherObjects(client: ClientBase, params: AclParams): Promise<string[]> {
@@ -223,7 +249,7 @@ async function readOtherObjects(client: ClientBase, params: AclParams): Promise<
     `select pg_catalog.pg_describe_object(classid, objid, objsubid) as object, deptype::text as deptype
        from pg_catalog.pg_shdepend
       where refclassid = 'pg_catalog.pg_authid'::regclass and refobjid = $1 and dbid in (0, $2)
-        and not (deptype = 'a' and classid in ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_namespace'::regclass,
+        and not (deptype = 'a' and classid in ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_namespace'::regclass, 'pg_catalog.pg_proc'::regclass,
                                                'pg_catalog.pg_database'::regclass, 'pg_catalog.pg_default_acl'::regclass))
       order by 1`,
     params,
