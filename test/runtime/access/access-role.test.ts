@@ -18,17 +18,7 @@ import { MANAGED_ROLE } from '../../../src/runtime/pg/roles';
 import { ident, qualified } from '../../../src/runtime/pg/sql';
 import { ValidationError, type Permissions, type TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
-import { createLoginRole, targetDbFor, type TestLogin } from '../../fixtures/target-db';
-
-/** The SQLSTATE a promise rejects with. */
-async function sqlState(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code ?? `no code: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+import { createLoginRole, sqlState, targetDbFor, type TestLogin } from '../../fixtures/target-db';
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
   let cluster: LocalCluster;

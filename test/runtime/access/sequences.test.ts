@@ -10,17 +10,7 @@ import { accessRoleName, readAccessRole, syncAccessRole } from '../../../src/run
 import { ident } from '../../../src/runtime/pg/sql';
 import type { Permissions, TargetDb } from '../../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../../fixtures/postgres';
-import { createLoginRole, targetDbFor } from '../../fixtures/target-db';
-
-/** The SQLSTATE a promise rejects with. */
-async function sqlState(promise: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await promise;
-  } catch (err) {
-    return (err as { code?: string }).code ?? `no code: ${(err as Error).message}`;
-  }
-  return undefined;
-}
+import { createLoginRole, sqlState, targetDbFor } from '../../fixtures/target-db';
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
   let cluster: LocalCluster;
