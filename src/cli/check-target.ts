@@ -98,12 +98,19 @@ interface ParsedUrl {
   readonly params: Readonly<Record<string, string>>;
 }
 
+/**
+ * Query keywords --url takes: libpq's own names for the URL's parts (as in
+ * `postgres:///appdb?host=db.internal&user=reader`), the TLS and timeout ones above, and
+ * `application_name`, accepted as libpq accepts it (the check names its own connection).
+ */
+const URL_KEYWORDS = ['host', 'port', 'dbname', 'user', 'password', ...Object.keys(URL_PARAMS), 'application_name'];
+
 /** Parses a postgres:// URL; messages never repeat it (it may hold a password). */
 function parseUrl(text: string): ParsedUrl {
   const example = 'write postgres://user@host:port/database?sslmode=verify-full (the password in PGPASSWORD)';
   let url: PostgresUrl;
   try {
-    url = parsePostgresUrl(text, Object.keys(URL_PARAMS), example);
+    url = parsePostgresUrl(text, URL_KEYWORDS, example);
   } catch (err) {
     if (err instanceof PostgresUrlError) throw new UsageError(`option '--url' ${err.message}`, COMMAND);
     throw err;

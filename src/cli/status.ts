@@ -8,7 +8,7 @@
  * refuses its login (VALID UNTIL), but its role and any open session remain until
  * `adaptive-access reap` runs, which is worth knowing when asking "who can get in?".
  */
-import type { CredentialFilter, CredentialRecord } from '../runtime';
+import type { CredentialFilter, CredentialRecord, TargetSummary } from '../runtime';
 import type { OptionValues } from './args';
 import { catalogSettingsFrom, openReaderFor, withoutCatalogKey } from './catalog';
 import { EXIT_OK } from '../terminal/errors';
@@ -39,6 +39,8 @@ export interface StatusJsonReport {
   /** The instant time left is measured from. */
   readonly at: string;
   readonly grants: StatusGrant[];
+  /** The targets in the catalog (only the one named by --target, if given), with their tags. */
+  readonly targets: TargetSummary[];
 }
 
 /** Less than this left: shown in yellow, so a grant about to lapse stands out. */
@@ -49,15 +51,20 @@ export async function status(values: StatusValues, out: Output): Promise<number>
   const filter = filterFrom(values);
   const catalog = await openReaderFor('status', settings, values['catalog-schema']);
   let records: CredentialRecord[];
+  let targets: TargetSummary[];
   try {
-    records = await catalog.liveCredentials(filter);
+    [records, targets] = await Promise.all([catalog.liveCredentials(filter), catalog.listTargets()]);
   } finally {
     await catalog.close();
   }
   const at = new Date();
-  const report: StatusJsonReport = { at: at.toISOString(), grants: records.map((r) => toGrant(r, at)) };
+  const report: StatusJsonReport = {
+    at: at.toISOString(),
+    grants: records.map((r) => toGrant(r, at)),
+    targets: targets.filter((t) => filter.resource === undefined || t.name === filter.resource),
+  };
   if (values.json === true) out.json(report);
-  else printStatus(report.grants, at, filter, out);
+  else printStatus(report, at, filter, out);
   return EXIT_OK;
 }
 
@@ -106,7 +113,8 @@ function timeLeft(grant: StatusGrant, at: Date): string {
   return grant.expired ? `expired ${shortDuration(leftMs)} ago — awaiting reap` : shortDuration(leftMs);
 }
 
-function printStatus(grants: readonly StatusGrant[], at: Date, filter: CredentialFilter, out: Output): void {
+function printStatus(report: StatusJsonReport, at: Date, filter: CredentialFilter, out: Output): void {
+  const grants = report.grants;
   if (grants.length === 0) {
     out.line(`No live grants${describeFilter(filter)}.`);
     return;
@@ -114,7 +122,8 @@ function printStatus(grants: readonly StatusGrant[], at: Date, filter: Credentia
   const targets = [...new Set(grants.map((g) => g.target))].sort();
   targets.forEach((target, i) => {
     if (i > 0) out.line();
-    printTarget(target, grants.filter((g) => g.target === target), at, out);
+    const tags = report.targets.find((t) => t.name === target)?.tags ?? {};
+    printTarget(target, tags, grants.filter((g) => g.target === target), at, out);
   });
   const expired = grants.filter((g) => g.expired).length;
   const members = new Set(grants.map((g) => g.member)).size;
@@ -124,11 +133,15 @@ function printStatus(grants: readonly StatusGrant[], at: Date, filter: Credentia
 }
 
 /**
- * One target's heading and table, soonest expiry first (the catalog's order). LEFT is the
+ * One target's heading (with its tags, so "whose database is this?" is answered where the
+ * access is listed) and table, soonest expiry first (the catalog's order). LEFT is the
  * last column, so it can be painted after padding without upsetting the alignment.
  */
-function printTarget(target: string, grants: readonly StatusGrant[], at: Date, out: Output): void {
-  out.line(out.paint('bold', `Target ${target}: ${plural(grants.length, 'grant')}`));
+function printTarget(target: string, tags: Readonly<Record<string, string>>, grants: readonly StatusGrant[], at: Date, out: Output): void {
+  const labels = Object.entries(tags)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `${key}=${value}`);
+  out.line(out.paint('bold', `Target ${target}: ${plural(grants.length, 'grant')}`) + (labels.length === 0 ? '' : `  (tags: ${labels.join(', ')})`));
   const lefts = grants.map((g) => timeLeft(g, at));
   const rows = [
     ['MEMBER', 'ENDPOINT', 'GROUP', 'ROLE', 'GRANTED', 'EXPIRES', 'LEFT'],

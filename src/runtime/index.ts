@@ -375,7 +375,19 @@ export interface CatalogReader {
   liveCredentials(filter?: CredentialFilter): Promise<CredentialRecord[]>;
   /** Audit events matching `filter`, oldest first unless `newestFirst`. */
   readAudit(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /** Every target in the catalog with where it is and its tags, by name; nothing secret. */
+  listTargets(): Promise<TargetSummary[]>;
   close(): Promise<void>;
+}
+
+/** A target as `status` shows it: its address and the labels it was tagged with. */
+export interface TargetSummary {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly database: string;
+  /** Empty when the target has none. */
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
@@ -401,6 +413,11 @@ class Reader implements CatalogReader {
 
   readAudit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
     return this.#catalog.readAudit(filter);
+  }
+
+  async listTargets(): Promise<TargetSummary[]> {
+    const resources = await this.#catalog.listResources();
+    return resources.map(({ name, config }) => ({ name, host: config.host, port: config.port, database: config.database, tags: config.tags ?? {} }));
   }
 
   close(): Promise<void> {

@@ -74,6 +74,13 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(report.schemas).toContainEqual({ name: 'app', owner: cluster.user, privileges: ['USAGE'] });
   });
 
+  it("takes libpq's query keywords for the URL's parts in --url (host, port, dbname, user) and application_name", async () => {
+    const url = `postgres:///?host=${cluster.host}&port=${cluster.port}&dbname=appdb&user=reader&sslmode=disable&application_name=my-tool`;
+    const r = await runCli(['check', '--url', url, '--json'], { env: { PGPASSWORD: READER_PASSWORD } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true, connection: { user: 'reader', database: 'appdb', sslMode: 'disable' } });
+  });
+
   it('fails on a wrong password with the cause and fix, without showing the password; --json too', async () => {
     const wrong = 'not-the-Right-pa55word';
     const r = await runCli(['check', ...hostArgs(), '--user', 'reader', '--json'], { env: { PGPASSWORD: wrong } });
@@ -159,6 +166,8 @@ describe('usage errors', () => {
     [['--port', 'abc', '--user', 'x'], /option '--port': "abc" is not a whole number/],
     [['--user', 'x', '--sslrootcert', '/nonexistent/ca.pem'], /cannot read the file "\/nonexistent\/ca\.pem" given by option '--sslrootcert': no such file/],
     [['--url', 'postgres://x:Secret-pw-1@h/db?sslmode=verify-everything'], /'sslmode' in --url must be one of/],
+    [['--url', 'postgres://x:Secret-pw-1@h/db?options=-csearch_path%3Dx'], /option '--url' has the unknown parameter 'options'; accepted: host, port, dbname, user, password, sslmode, /],
+    [['--url', 'postgres://x:Secret-pw-1@h/db?user=y'], /option '--url' gives the user name twice: in the URL and as the parameter 'user'/],
     [['--user', 'x', '--sslmode', 'verify-ca'], /option '--sslmode': "verify-ca" needs --sslrootcert: .* or use --sslmode "verify-full"/],
     [['--url', 'postgres://x:Secret-pw-1@h/db?sslmode=verify-ca&sslrootcert=system'], /'sslmode' in --url: "verify-ca" needs --sslrootcert: /],
   ])('%j exits 2', async (args, message) => {

@@ -31,6 +31,7 @@ interface StatusJson {
     secondsLeft: number;
     expired: boolean;
   }>;
+  targets: Array<{ name: string; host: string; port: number; database: string; tags: Record<string, string> }>;
 }
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
@@ -51,7 +52,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     }
     handle = await openService(cluster, 'statuscli');
     const s = handle.service;
-    await s.applyResource(targetConfig(cluster, 'main', 'appdb'));
+    await s.applyResource({ ...targetConfig(cluster, 'main', 'appdb'), tags: { owner: 'data-team', env: 'test' } });
     await s.applyResource(targetConfig(cluster, 'other', 'otherdb'));
     await s.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
     await s.applyEndpoint({ name: 'main-read', type: 'direct', ttlSeconds: EIGHT_HOURS, resource: 'main', authorization: 'read' });
@@ -90,7 +91,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const header = /^MEMBER +ENDPOINT +GROUP +ROLE +GRANTED +EXPIRES +LEFT$/;
     const when = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ';
     // Targets in name order; within one, soonest expiry first (the expired grant leads).
-    expect(lines[0]).toBe('Target main: 3 grants');
+    expect(lines[0]).toBe('Target main: 3 grants  (tags: env=test, owner=data-team)');
     expect(lines[1]).toMatch(header);
     expect(lines[2]).toMatch(new RegExp(`^cy@example\\.com +main-brief +brief +${brief.username} +${when} +${when} +expired \\d+s ago — awaiting reap$`));
     expect(lines.slice(3, 5).sort()).toEqual([
@@ -130,7 +131,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(r).toMatchObject({ code: 0, stdout: 'No live grants matching --target nowhere --member ana@example.com.\n', stderr: '' });
     const json = await status(['--target', 'nowhere', '--json']);
     expect(json.code).toBe(0);
-    expect((JSON.parse(json.stdout) as StatusJson).grants).toEqual([]);
+    expect(JSON.parse(json.stdout) as StatusJson).toMatchObject({ grants: [], targets: [] });
   });
 
   it('--json prints one object with every live grant, time left and the expired flag', async () => {
@@ -164,6 +165,10 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(Date.parse(g.expiresAt) - Date.parse(g.grantedAt)).toBe(ttl * 1000);
     }
     expect(report.grants.map((g) => g.role)).not.toContain(gone.username);
+    expect(report.targets).toEqual([
+      { name: 'main', host: cluster.host, port: cluster.port, database: 'appdb', tags: { owner: 'data-team', env: 'test' } },
+      { name: 'other', host: cluster.host, port: cluster.port, database: 'otherdb', tags: {} },
+    ]);
   });
 
   it('needs no catalog key: works without one and with a malformed one', async () => {

@@ -4,7 +4,9 @@
  * percent-encoded) is reached, an endpoint on it issues a group member a credential that logs
  * in; the catalog has the parsed settings with the password sealed; the URI is in state only
  * as the sensitive attribute's value and its password nowhere else; a second plan is empty.
- * Each bad URI fails the plan on connection_url. The target's tags are recorded in the catalog.
+ * A grant revoked by hand is drift that applying puts back. Each bad URI fails the plan on
+ * connection_url. The target's tags are recorded in the catalog. The configuration is
+ * examples/connection-url/main.tf.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { ident, literal } from '../../src/runtime/pg/sql';
-import { installAdaptiveProvider, loginAs, openStoredSecrets, prepareCluster, printed, scratchDir, sql, storedResource, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { exampleWorkspace, installAdaptiveProvider, loginAs, openStoredSecrets, prepareCluster, printed, scratchDir, sql, storedResource, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { TerraformWorkspace } from '../fixtures/terraform';
 
@@ -34,48 +36,11 @@ const TERRAFORM_HEADER = `terraform {
 provider "adaptive" {}
 `;
 
+// As examples/connection-url/main.tf names them.
 const ADMIN = 'url_admin';
 const TARGET = 'url-target';
 const MEMBER = 'url-reader@company.com';
-
-const MAIN_TF = `${TERRAFORM_HEADER}
-variable "pg_url" {
-  type      = string
-  sensitive = true
-}
-
-resource "adaptive_resource" "pg" {
-  type           = "postgres"
-  name           = "${TARGET}"
-  connection_url = var.pg_url
-  tags           = { owner = "data-team", env = "test" }
-}
-
-resource "adaptive_authorization" "read" {
-  name          = "url-read"
-  resource_type = "postgres"
-  permissions   = jsonencode({ grants = ["SELECT"], schemas = ["public"], tables = ["orders"] })
-}
-
-resource "adaptive_endpoint" "readers" {
-  name          = "url-readers"
-  type          = "direct"
-  ttl           = "1h"
-  resource      = adaptive_resource.pg.name
-  authorization = adaptive_authorization.read.name
-}
-
-resource "adaptive_group" "readers" {
-  name      = "url-readers"
-  members   = ["${MEMBER}"]
-  endpoints = [adaptive_endpoint.readers.name]
-}
-
-output "credentials" {
-  value     = adaptive_group.readers.credentials
-  sensitive = true
-}
-`;
+const ACCESS_ROLE = 'adaptive_ep_url-readers';
 
 /** Each mistake in a resource of its own, so one plan reports them all. */
 const BAD_TF = `${TERRAFORM_HEADER}
@@ -119,7 +84,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     ({ env } = await prepareCluster(cluster));
     await sql(cluster, 'postgres', `create role ${ident(ADMIN)} login superuser password ${literal(password)}`);
     url = `postgresql://${ADMIN}:${encodeURIComponent(password)}@${cluster.host}:${cluster.port}/production?sslmode=disable&application_name=url-admin`;
-    ws = new TerraformWorkspace({ files: { 'main.tf': MAIN_TF }, mirrorDir, env: { ...env, TF_VAR_pg_url: url } });
+    ws = exampleWorkspace('connection-url', { mirrorDir, env, vars: { pg_url: url } });
     badWs = new TerraformWorkspace({ files: { 'main.tf': BAD_TF }, mirrorDir, env });
     await Promise.all([ws.init(), badWs.init()]);
   });
@@ -167,6 +132,23 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('plans no changes on a second run', async () => {
     const plan = await ws.run(['plan', '-no-color', '-input=false', '-detailed-exitcode']);
     expect(plan.code, printed(plan)).toBe(0);
+  });
+
+  it('shows a grant revoked by hand as drift, and applying puts it back', async () => {
+    await sql(cluster, 'production', `revoke select on public.orders from ${ident(ACCESS_ROLE)}`);
+    const plan = await ws.plan();
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('adaptive_endpoint.readers will be updated in-place');
+    expect(plan.stdout).toMatch(/missing SELECT on table .*public.*orders/);
+    await ws.apply();
+    expect((await ws.plan()).code).toBe(0);
+    const credentials = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const client = await loginAs(credentials[0]!);
+    try {
+      expect((await client.query('select count(*)::int as n from public.orders')).rows[0]).toEqual({ n: 2 });
+    } finally {
+      await client.end();
+    }
   });
 
   it('each bad URI fails the plan on connection_url', async () => {
