@@ -18,6 +18,7 @@ import { secondsOption } from './args';
 import { catalogSettingsFrom, openRuntimeFor, type CatalogValues } from './catalog';
 import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
+import { observePasses, parseListenAddress, type PassObserver } from './reaper-observability';
 
 /** The options of `reap`, as parsed. */
 export interface ReapValues extends CatalogValues {
@@ -25,6 +26,7 @@ export interface ReapValues extends CatalogValues {
   readonly 'max-sleep'?: string | undefined;
   readonly poll?: string | undefined;
   readonly json?: boolean | undefined;
+  readonly 'metrics-addr'?: string | undefined;
 }
 
 /** One reaped role, as reported. */
@@ -34,6 +36,10 @@ export interface ReapedLine {
   readonly member: string | null;
   readonly endpoint: string | null;
   readonly expiredAt: string | null;
+  /** When its revocation was done (sessions ended, role dropped), by the target's clock. */
+  readonly endedAt: string;
+  /** Seconds from expiry to `endedAt` (same clock); null when the expiry is unknown. */
+  readonly latencySeconds: number | null;
 }
 
 /** What `reap --json` prints (without --watch). */
@@ -55,6 +61,8 @@ export interface ReapJsonReport {
 /** Events of `reap --watch --json`, one JSON object per line. */
 export type WatchEvent =
   | { readonly event: 'started'; readonly at: string }
+  /** --metrics-addr: where /metrics, /healthz and /readyz are served. */
+  | { readonly event: 'listening'; readonly at: string; readonly address: string }
   | ({ readonly event: 'reaped'; readonly at: string } & ReapedLine)
   | { readonly event: 'failed'; readonly at: string; readonly target: string; readonly role: string; readonly error: string }
   /** A target (or, with target null, the catalog) could not be scanned; retried later. */
@@ -68,15 +76,27 @@ const WAKE_MARGIN_MS = 5;
 export async function reap(values: ReapValues, out: Output): Promise<number> {
   const watching = values.watch === true;
   if (!watching) {
-    for (const name of ['max-sleep', 'poll'] as const) {
+    for (const name of ['max-sleep', 'poll', 'metrics-addr'] as const) {
       if (values[name] !== undefined) throw new UsageError(`option '--${name}' applies only with --watch`, 'reap');
     }
   }
   const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
   const pollMs = secondsOption('reap', 'poll', values.poll, 5);
+  const listen = values['metrics-addr'] === undefined ? undefined : parseListenAddress(values['metrics-addr']);
   const settings = catalogSettingsFrom('reap', values, out.io.env);
   const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema']);
-  if (watching) return watchLoop(await open(), open, out, { json: values.json === true, maxSleepMs, pollMs });
+  if (watching) {
+    const first = await open();
+    const announced: string[] = [];
+    let observer: PassObserver;
+    try {
+      observer = await observePasses(listen, { settings, schema: values['catalog-schema'] }, (address) => announced.push(address));
+    } catch (err) {
+      await first.close();
+      throw new CliError(`cannot serve metrics on ${values['metrics-addr']}: ${errorText(err)}`, 'Choose a free port and an address of this machine.');
+    }
+    return watchLoop(first, open, out, { json: values.json === true, maxSleepMs, pollMs, observer, listening: announced[0] });
+  }
   const runtime = await open();
   try {
     return await reapOnce(runtime, out, values.json === true);
@@ -90,7 +110,15 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
 
 function reapedLines(report: ReapReport): ReapedLine[] {
   return report.results.flatMap((r) =>
-    r.reaped.map((x) => ({ target: r.target, role: x.role, member: x.member, endpoint: x.endpoint, expiredAt: x.expiredAt?.toISOString() ?? null })),
+    r.reaped.map((x) => ({
+      target: r.target,
+      role: x.role,
+      member: x.member,
+      endpoint: x.endpoint,
+      expiredAt: x.expiredAt?.toISOString() ?? null,
+      endedAt: x.endedAt.toISOString(),
+      latencySeconds: x.expiredAt === null ? null : Math.max(0, x.endedAt.getTime() - x.expiredAt.getTime()) / 1000,
+    })),
   );
 }
 
@@ -157,6 +185,9 @@ interface WatchOptions {
   readonly json: boolean;
   readonly maxSleepMs: number;
   readonly pollMs: number;
+  readonly observer: PassObserver;
+  /** Where the metrics server listens, when there is one. */
+  readonly listening: string | undefined;
 }
 
 const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
@@ -191,6 +222,7 @@ async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Outp
   let reopen = false;
   try {
     emit({ event: 'started', at: new Date().toISOString() });
+    if (options.listening !== undefined) emit({ event: 'listening', at: new Date().toISOString(), address: options.listening });
     while (!stop.signal.aborted) {
       let wakeAt: number;
       try {
@@ -202,6 +234,7 @@ async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Outp
         }
         runtime ??= await open();
         const report = await runtime.reap();
+        options.observer.passed(report, new Date());
         const at = new Date().toISOString();
         for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
         for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
@@ -215,6 +248,7 @@ async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Outp
       } catch (err) {
         // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
         failures++;
+        options.observer.catalogFailed();
         emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
         await runtime?.close().catch(() => undefined);
         runtime = undefined;
@@ -228,6 +262,7 @@ async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Outp
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await options.observer.close();
     await runtime?.close();
   }
 }
@@ -261,10 +296,13 @@ function printEvent(event: WatchEvent, out: Output): void {
     case 'started':
       out.note(`${event.at}  watching the targets in the catalog; stop with Ctrl-C or SIGTERM`);
       return;
+    case 'listening':
+      out.note(`${event.at}  metrics on http://${event.address}/metrics, probes on /healthz and /readyz`);
+      return;
     case 'reaped':
       out.line(
         `${event.at}  ${out.paint('green', 'reaped')}  target=${event.target} role=${event.role} member=${event.member ?? '-'} ` +
-          `endpoint=${event.endpoint ?? '-'} expired_at=${event.expiredAt ?? '-'}`,
+          `endpoint=${event.endpoint ?? '-'} expired_at=${event.expiredAt ?? '-'} latency=${event.latencySeconds === null ? '-' : `${event.latencySeconds}s`}`,
       );
       return;
     case 'failed':

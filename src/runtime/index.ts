@@ -20,12 +20,12 @@
  * are not reachable from outside it. A `CatalogReader` reads credentials and the audit log
  * and cannot write.
  */
-import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialFilter, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
+import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialCount, type CredentialFilter, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
 import { AccessService, type AuthorizationApplyResult, type IssueCredentialRequest, type OnDemandCredential, type RenewCredentialRequest, type RenewCredentialResponse, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, parseCatalogKey, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
-export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialFilter, CredentialRecord, EndpointRecord, GroupDelivery, GroupRecord, ResourceInfo } from './catalog';
+export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialCount, CredentialFilter, CredentialRecord, EndpointRecord, GroupDelivery, GroupRecord, ResourceInfo } from './catalog';
 export { nameList } from './catalog/errors';
 export { ConnectionError, DEFAULT_TABLE_LIMIT, type ConnectionCheck, type PreflightReport, type ResolvedTarget, type RoleInspection } from './connections';
 export { errorText, type ErrorTextOptions } from './errors';
@@ -375,6 +375,10 @@ export interface CatalogReader {
   liveCredentials(filter?: CredentialFilter): Promise<CredentialRecord[]>;
   /** Audit events matching `filter`, oldest first unless `newestFirst`. */
   readAudit(filter?: AuditFilter): Promise<AuditRecord[]>;
+  /** Per target: live credentials, and expired ones not reaped yet (by the catalog's clock). */
+  credentialCounts(): Promise<CredentialCount[]>;
+  /** Resolves when the catalog database answers a query (for health checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -401,6 +405,14 @@ class Reader implements CatalogReader {
 
   readAudit(filter: AuditFilter = {}): Promise<AuditRecord[]> {
     return this.#catalog.readAudit(filter);
+  }
+
+  credentialCounts(): Promise<CredentialCount[]> {
+    return this.#catalog.credentialCounts();
+  }
+
+  ping(): Promise<void> {
+    return this.#catalog.ping();
   }
 
   close(): Promise<void> {

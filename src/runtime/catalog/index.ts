@@ -11,7 +11,7 @@ export {
   type CatalogOptions,
   type CatalogSettings,
 } from './catalog';
-export { CatalogStore } from './store';
+export { CatalogStore, type CredentialCount } from './store';
 export { CATALOG_KEY_BYTES, CATALOG_KEY_HOWTO, catalogKeyId, openSecret, parseCatalogKey, sealSecret } from './crypto';
 export { CatalogError, type CatalogErrorCode, type CatalogReference } from './errors';
 export { CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog, type CatalogMigration, type MigrationResult } from './migrations';

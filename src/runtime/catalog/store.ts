@@ -19,6 +19,13 @@ import { AUDIT_COLUMNS, CREDENTIAL_COLUMNS, auditRecord, credentialRecord, type 
 
 export type { CatalogAccess, CatalogContext } from './store-base';
 
+/** A target's credentials by state, as `credentialCounts` reports them. */
+export interface CredentialCount {
+  readonly resource: string;
+  readonly live: number;
+  readonly expiredUnreaped: number;
+}
+
 /**
  * The catalog API, bound to the pool or to one transaction's client: resources
  * (resource-store.ts), authorizations, endpoints and groups (definition-store.ts), and here
@@ -222,6 +229,28 @@ export class CatalogStore extends DefinitionStore {
          from ${this.t.credentials} where revoked_at is null and expires_at > now()`,
     );
     return rows[0]?.ms ?? null;
+  }
+
+  /**
+   * Per target (every resource, so one without credentials counts 0): credentials issued
+   * and not revoked, split by the catalog's clock into still valid and expired but not yet
+   * reaped. What a monitor watches: expired ones that stay are a reaper not doing its job.
+   */
+  async credentialCounts(): Promise<CredentialCount[]> {
+    const { rows } = await this.query<CredentialCount>(
+      `select r.name as resource,
+              (count(c.id) filter (where c.expires_at > now()))::int as live,
+              (count(c.id) filter (where c.expires_at <= now()))::int as "expiredUnreaped"
+         from ${this.t.resources} r
+         left join ${this.t.credentials} c on c.resource = r.name and c.revoked_at is null
+        group by r.name order by r.name`,
+    );
+    return rows;
+  }
+
+  /** One round trip to the catalog database; fails as any query would when it is not reachable. */
+  async ping(): Promise<void> {
+    await this.query('select 1');
   }
 
   // ----- audit log ---------------------------------------------------------------------
