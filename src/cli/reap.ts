@@ -12,13 +12,14 @@
  * asleep it asks the catalog (one indexed query) every --poll seconds whether a grant
  * issued meanwhile expires sooner.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ReapReport, Runtime } from '../runtime';
 import { secondsOption } from './args';
 import { catalogSettingsFrom, openRuntimeFor, type CatalogValues } from './catalog';
 import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
 import { observePasses, parseListenAddress, type PassObserver } from './reaper-observability';
+import { reapedLines, type ReapedLine } from './reap-lines';
+import { replicaName, watchLoop } from './reap-watch';
 
 /** The options of `reap`, as parsed. */
 export interface ReapValues extends CatalogValues {
@@ -27,19 +28,6 @@ export interface ReapValues extends CatalogValues {
   readonly poll?: string | undefined;
   readonly json?: boolean | undefined;
   readonly 'metrics-addr'?: string | undefined;
-}
-
-/** One reaped role, as reported. */
-export interface ReapedLine {
-  readonly target: string;
-  readonly role: string;
-  readonly member: string | null;
-  readonly endpoint: string | null;
-  readonly expiredAt: string | null;
-  /** When its revocation was done (sessions ended, role dropped), by the target's clock. */
-  readonly endedAt: string;
-  /** Seconds from expiry to `endedAt` (same clock); null when the expiry is unknown. */
-  readonly latencySeconds: number | null;
 }
 
 /** What `reap --json` prints (without --watch). */
@@ -58,21 +46,6 @@ export interface ReapJsonReport {
   readonly skipped: Array<{ target: string; role: string }>;
 }
 
-/** Events of `reap --watch --json`, one JSON object per line. */
-export type WatchEvent =
-  | { readonly event: 'started'; readonly at: string }
-  /** --metrics-addr: where /metrics, /healthz and /readyz are served. */
-  | { readonly event: 'listening'; readonly at: string; readonly address: string }
-  | ({ readonly event: 'reaped'; readonly at: string } & ReapedLine)
-  | { readonly event: 'failed'; readonly at: string; readonly target: string; readonly role: string; readonly error: string }
-  /** A target (or, with target null, the catalog) could not be scanned; retried later. */
-  | { readonly event: 'error'; readonly at: string; readonly target: string | null; readonly error: string }
-  | { readonly event: 'sleeping'; readonly at: string; readonly until: string; readonly nextExpiry: string | null }
-  | { readonly event: 'stopped'; readonly at: string; readonly signal: string };
-
-/** Wake this long after an expiry: VALID UNTIL has microseconds, timers milliseconds. */
-const WAKE_MARGIN_MS = 5;
-
 export async function reap(values: ReapValues, out: Output): Promise<number> {
   const watching = values.watch === true;
   if (!watching) {
@@ -84,8 +57,10 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
   const pollMs = secondsOption('reap', 'poll', values.poll, 5);
   const listen = values['metrics-addr'] === undefined ? undefined : parseListenAddress(values['metrics-addr']);
   const settings = catalogSettingsFrom('reap', values, out.io.env);
-  const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema']);
   if (watching) {
+    // Named in the targets' pg_stat_activity, so each replica's connections can be told apart.
+    const replica = replicaName();
+    const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema'], `adaptive-access reap ${replica}`);
     const first = await open();
     const announced: string[] = [];
     let observer: PassObserver;
@@ -95,9 +70,9 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
       await first.close();
       throw new CliError(`cannot serve metrics on ${values['metrics-addr']}: ${errorText(err)}`, 'Choose a free port and an address of this machine.');
     }
-    return watchLoop(first, open, out, { json: values.json === true, maxSleepMs, pollMs, observer, listening: announced[0] });
+    return watchLoop(first, open, replica, out, { json: values.json === true, maxSleepMs, pollMs, observer, listening: announced[0] });
   }
-  const runtime = await open();
+  const runtime = await openRuntimeFor('reap', settings, values['catalog-schema']);
   try {
     return await reapOnce(runtime, out, values.json === true);
   } finally {
@@ -107,20 +82,6 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
 
 // ---------------------------------------------------------------------------------------
 // Once
-
-function reapedLines(report: ReapReport): ReapedLine[] {
-  return report.results.flatMap((r) =>
-    r.reaped.map((x) => ({
-      target: r.target,
-      role: x.role,
-      member: x.member,
-      endpoint: x.endpoint,
-      expiredAt: x.expiredAt?.toISOString() ?? null,
-      endedAt: x.endedAt.toISOString(),
-      latencySeconds: x.expiredAt === null ? null : Math.max(0, x.endedAt.getTime() - x.expiredAt.getTime()) / 1000,
-    })),
-  );
-}
 
 function toJsonReport(report: ReapReport, at: Date): ReapJsonReport {
   const failed = report.results.flatMap((r) => r.failed.map((f) => ({ target: r.target, role: f.role, error: f.error })));
@@ -175,147 +136,5 @@ function printOnce(report: ReapJsonReport, out: Output): void {
   } else {
     const done = report.reaped.length === 0 ? 'Nothing reaped' : `Reaped ${plural(report.reaped.length, 'expired role')}`;
     out.line(`${done}; ${out.paint('red', `${problems.join('; ')}.`)}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Watch
-
-interface WatchOptions {
-  readonly json: boolean;
-  readonly maxSleepMs: number;
-  readonly pollMs: number;
-  readonly observer: PassObserver;
-  /** Where the metrics server listens, when there is one. */
-  readonly listening: string | undefined;
-}
-
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
-
-/**
- * Runs passes until SIGINT or SIGTERM. `first` is the runtime opened at start (a failure to
- * open it is the one failure that ends the command); after a pass with errors the runtime
- * is opened anew, so a target whose settings changed in the catalog meanwhile (a rotated
- * admin password, a new host) is reached with its current settings next time.
- */
-async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Output, options: WatchOptions): Promise<number> {
-  let runtime: Runtime | undefined = first;
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stoppedBy !== undefined) {
-      // A second signal: the person wants out now, even in the middle of a pass.
-      out.note(`${signal} again: exiting without finishing the current pass.`);
-      process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1));
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const emit = (event: WatchEvent): void => {
-    if (options.json) return out.json(event);
-    printEvent(event, out);
-  };
-  let failures = 0;
-  let reopen = false;
-  try {
-    emit({ event: 'started', at: new Date().toISOString() });
-    if (options.listening !== undefined) emit({ event: 'listening', at: new Date().toISOString(), address: options.listening });
-    while (!stop.signal.aborted) {
-      let wakeAt: number;
-      try {
-        if (reopen && runtime) {
-          reopen = false;
-          const stale = runtime;
-          runtime = undefined;
-          await stale.close().catch(() => undefined);
-        }
-        runtime ??= await open();
-        const report = await runtime.reap();
-        options.observer.passed(report, new Date());
-        const at = new Date().toISOString();
-        for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
-        for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
-        for (const e of report.errors) emit({ event: 'error', at, target: e.target, error: e.error });
-        // A duration by the servers' clocks, waited on ours: skew between them does not matter.
-        const next = report.msUntilNextExpiry === null ? null : new Date(Date.now() + report.msUntilNextExpiry);
-        wakeAt = Math.min(next === null ? Infinity : next.getTime() + WAKE_MARGIN_MS, Date.now() + options.maxSleepMs);
-        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: next?.toISOString() ?? null });
-        failures = 0;
-        reopen = report.errors.length > 0;
-      } catch (err) {
-        // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
-        failures++;
-        options.observer.catalogFailed();
-        emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
-        await runtime?.close().catch(() => undefined);
-        runtime = undefined;
-        wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
-        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
-      }
-      await sleepUntil(wakeAt, runtime, options.pollMs, stop.signal);
-    }
-    emit({ event: 'stopped', at: new Date().toISOString(), signal: stoppedBy ?? 'none' });
-    return EXIT_OK;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await options.observer.close();
-    await runtime?.close();
-  }
-}
-
-/**
- * Sleeps until `wakeAt`, or until `signal` aborts; every `pollMs` asks the catalog whether
- * a grant issued meanwhile expires sooner, and if so wakes for it instead.
- */
-async function sleepUntil(wakeAt: number, catalog: Pick<Runtime, 'msUntilNextExpiry'> | undefined, pollMs: number, signal: AbortSignal): Promise<void> {
-  let wake = wakeAt;
-  while (!signal.aborted && Date.now() < wake) {
-    // Without a catalog (it failed; the next pass opens it again) there is nothing to poll.
-    const step = Math.min(wake, catalog === undefined ? Infinity : Date.now() + pollMs) - Date.now();
-    try {
-      await delay(Math.max(0, step), undefined, { signal });
-    } catch {
-      return; // aborted
-    }
-    if (Date.now() >= wake || catalog === undefined) return;
-    try {
-      const ms = await catalog.msUntilNextExpiry();
-      if (ms !== null && Date.now() + ms + WAKE_MARGIN_MS < wake) wake = Date.now() + ms + WAKE_MARGIN_MS;
-    } catch {
-      // The catalog is unreachable: the next pass reports it.
-    }
-  }
-}
-
-function printEvent(event: WatchEvent, out: Output): void {
-  switch (event.event) {
-    case 'started':
-      out.note(`${event.at}  watching the targets in the catalog; stop with Ctrl-C or SIGTERM`);
-      return;
-    case 'listening':
-      out.note(`${event.at}  metrics on http://${event.address}/metrics, probes on /healthz and /readyz`);
-      return;
-    case 'reaped':
-      out.line(
-        `${event.at}  ${out.paint('green', 'reaped')}  target=${event.target} role=${event.role} member=${event.member ?? '-'} ` +
-          `endpoint=${event.endpoint ?? '-'} expired_at=${event.expiredAt ?? '-'} latency=${event.latencySeconds === null ? '-' : `${event.latencySeconds}s`}`,
-      );
-      return;
-    case 'failed':
-      out.line(`${event.at}  ${out.paint('red', 'failed')}  target=${event.target} role=${event.role}: ${oneLine(event.error)} (left disabled, retried)`);
-      return;
-    case 'error':
-      out.line(`${event.at}  ${out.paint('red', 'error')}  ${event.target === null ? 'catalog' : `target=${event.target}`}: ${oneLine(event.error)} (retried)`);
-      return;
-    case 'sleeping':
-      out.note(`${event.at}  next expiry ${event.nextExpiry ?? 'none known'}; sleeping until ${event.until}`);
-      return;
-    case 'stopped':
-      out.note(`${event.at}  stopped (${event.signal})`);
-      return;
   }
 }

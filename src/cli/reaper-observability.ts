@@ -12,10 +12,11 @@ import { UsageError } from '../terminal/errors';
 export interface PassObserver {
   passed(report: ReapReport, at: Date): void;
   catalogFailed(): void;
+  leasesHeld(count: number): void;
   close(): Promise<void>;
 }
 
-const NO_OBSERVER: PassObserver = { passed: () => undefined, catalogFailed: () => undefined, close: async () => undefined };
+const NO_OBSERVER: PassObserver = { passed: () => undefined, catalogFailed: () => undefined, leasesHeld: () => undefined, close: async () => undefined };
 
 /** `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (every interface), checked before anything starts. */
 export function parseListenAddress(value: string): { host: string; port: number } {
@@ -65,6 +66,7 @@ export async function observePasses(
       metrics.observePass(report, at);
     },
     catalogFailed: () => metrics.observeCatalogError(),
+    leasesHeld: (count) => metrics.setLeasesHeld(count),
     async close() {
       await server.close();
       await reader?.close().catch(() => undefined);
