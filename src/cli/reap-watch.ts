@@ -103,8 +103,8 @@ class LeaseKeeper {
   constructor(
     private readonly holder: string,
     private readonly runtime: () => Runtime | undefined,
-    /** `gained`: targets were added (not on the first round: the first pass is next anyway). */
-    private readonly changed: (held: string[], replicas: number, gained: boolean) => void,
+    /** `later`: not the first round (whose pass is next anyway). */
+    private readonly changed: (held: string[], replicas: number, later: boolean) => void,
   ) {}
 
   /** One round now; a failure (the catalog) is the pass's to report. Resolves when done. */
@@ -117,7 +117,7 @@ class LeaseKeeper {
       const before = this.held;
       this.held = held;
       if (before === undefined || before.join('\n') !== held.join('\n')) {
-        this.changed(held, replicas, before !== undefined && held.some((t) => !before.includes(t)));
+        this.changed(held, replicas, before !== undefined);
       }
     } catch {
       // The catalog did not answer: past LEASE_MS the leases are gone anyway.
@@ -156,10 +156,11 @@ export async function watchLoop(first: Runtime, open: () => Promise<Runtime>, ho
   const leases = new LeaseKeeper(
     holder,
     () => runtime,
-    (held, replicas, gained) => {
+    (held, replicas, later) => {
       options.observer.leasesHeld(held.length);
       emit({ event: 'leases', at: new Date().toISOString(), held, replicas });
-      if (gained) alarm.ring('leases');
+      // A pass now: gained targets may have expiries waiting; given-up ones get their connections closed.
+      if (later) alarm.ring('leases');
     },
   );
   let listener: CredentialListener | undefined;
@@ -277,7 +278,8 @@ interface Sleep {
 /**
  * Sleeps until `wakeAt`. A notified change, and every `pollMs` without one, asks the
  * catalog whether a grant issued meanwhile expires sooner, and if so wakes for it instead;
- * gaining targets wakes at once (they may have expiries waiting).
+ * a change of leases wakes at once (gained targets may have expiries waiting, and the
+ * connections to given-up ones are closed by the pass).
  */
 async function sleepUntil(wakeAt: number, sleep: Sleep): Promise<void> {
   let wake = wakeAt;

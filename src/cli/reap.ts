@@ -5,12 +5,10 @@
  * recorded as issued, so the catalog records each reaped role exactly as the provider's
  * own reaping does.
  *
- * Watching sleeps until the next expiry rather than polling the targets: the earliest
- * future VALID UNTIL among the catalog's live credentials on the targets, or their expiry
- * in the catalog, capped at --max-sleep. Expiries are turned into durations by the
- * servers' own clocks, so a skewed clock here neither wakes early nor sleeps late. While
- * asleep it asks the catalog (one indexed query) every --poll seconds whether a grant
- * issued meanwhile expires sooner.
+ * Watching (reap-watch.ts) runs as one of any number of replicas sharing the targets
+ * through leases in the catalog, sleeps until the next expiry among its targets (by the
+ * servers' clocks), and is woken by the catalog when a grant is issued, extended or
+ * revoked; --poll is the safety net for a lost notification connection.
  */
 import type { ReapReport, Runtime } from '../runtime';
 import { secondsOption } from './args';
@@ -54,7 +52,8 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
     }
   }
   const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
-  const pollMs = secondsOption('reap', 'poll', values.poll, 5);
+  // Grants issued meanwhile are notified (LISTEN/NOTIFY); polling is the safety net only.
+  const pollMs = secondsOption('reap', 'poll', values.poll, 30);
   const listen = values['metrics-addr'] === undefined ? undefined : parseListenAddress(values['metrics-addr']);
   const settings = catalogSettingsFrom('reap', values, out.io.env);
   if (watching) {

@@ -29,9 +29,14 @@ Options:
       --catalog-schema NAME  Schema of the catalog tables (default: adaptive)
       --watch                Keep running: reap, sleep until the next expiry, repeat. Stops
                              cleanly on SIGINT or SIGTERM (systemd, a Kubernetes Deployment).
+                             Run several for availability: they share the targets through
+                             leases in the catalog, and take over a stopped one's within
+                             about a second.
       --max-sleep SECONDS    With --watch: rescan every target at least this often (default 60)
       --poll SECONDS         With --watch: check the catalog this often for grants issued
-                             meanwhile that expire sooner (default 5)
+                             meanwhile that expire sooner (default 30). The catalog
+                             notifies watchers of new grants at once: this is the safety
+                             net when that notification connection is down
       --metrics-addr HOST:PORT
                              With --watch: serve Prometheus metrics on /metrics and the
                              probes /healthz (catalog reachable) and /readyz (and a first
