@@ -50,8 +50,8 @@ export function catalogSettingsFrom(command: string, values: CatalogValues, env:
  * Opens the runtime over the catalog (migrating it if needed), for commands that act
  * (`reap`, `check --target`), with failures an operator can act on.
  */
-export function openRuntimeFor(command: string, settings: CatalogSettings, schema: string | undefined): Promise<Runtime> {
-  return explainingOpen(() => openRuntime({ catalog: settings, schema, applicationName: `adaptive-access ${command}` }));
+export function openRuntimeFor(command: string, settings: CatalogSettings, schema: string | undefined, targetApplicationName?: string): Promise<Runtime> {
+  return explainingOpen(() => openRuntime({ catalog: settings, schema, applicationName: `adaptive-access ${command}`, targetApplicationName }));
 }
 
 /**

@@ -5,19 +5,19 @@
  * recorded as issued, so the catalog records each reaped role exactly as the provider's
  * own reaping does.
  *
- * Watching sleeps until the next expiry rather than polling the targets: the earliest
- * future VALID UNTIL among the catalog's live credentials on the targets, or their expiry
- * in the catalog, capped at --max-sleep. Expiries are turned into durations by the
- * servers' own clocks, so a skewed clock here neither wakes early nor sleeps late. While
- * asleep it asks the catalog (one indexed query) every --poll seconds whether a grant
- * issued meanwhile expires sooner.
+ * Watching (reap-watch.ts) runs as one of any number of replicas sharing the targets
+ * through leases in the catalog, sleeps until the next expiry among its targets (by the
+ * servers' clocks), and is woken by the catalog when a grant is issued, extended or
+ * revoked; --poll is the safety net for a lost notification connection.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ReapReport, Runtime } from '../runtime';
 import { secondsOption } from './args';
 import { catalogSettingsFrom, openRuntimeFor, type CatalogValues } from './catalog';
 import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import { columns, oneLine, type Output } from '../terminal/output';
+import { observePasses, parseListenAddress, type PassObserver } from './reaper-observability';
+import { reapedLines, type ReapedLine } from './reap-lines';
+import { replicaName, watchLoop } from './reap-watch';
 
 /** The options of `reap`, as parsed. */
 export interface ReapValues extends CatalogValues {
@@ -25,15 +25,7 @@ export interface ReapValues extends CatalogValues {
   readonly 'max-sleep'?: string | undefined;
   readonly poll?: string | undefined;
   readonly json?: boolean | undefined;
-}
-
-/** One reaped role, as reported. */
-export interface ReapedLine {
-  readonly target: string;
-  readonly role: string;
-  readonly member: string | null;
-  readonly endpoint: string | null;
-  readonly expiredAt: string | null;
+  readonly 'metrics-addr'?: string | undefined;
 }
 
 /** What `reap --json` prints (without --watch). */
@@ -52,32 +44,34 @@ export interface ReapJsonReport {
   readonly skipped: Array<{ target: string; role: string }>;
 }
 
-/** Events of `reap --watch --json`, one JSON object per line. */
-export type WatchEvent =
-  | { readonly event: 'started'; readonly at: string }
-  | ({ readonly event: 'reaped'; readonly at: string } & ReapedLine)
-  | { readonly event: 'failed'; readonly at: string; readonly target: string; readonly role: string; readonly error: string }
-  /** A target (or, with target null, the catalog) could not be scanned; retried later. */
-  | { readonly event: 'error'; readonly at: string; readonly target: string | null; readonly error: string }
-  | { readonly event: 'sleeping'; readonly at: string; readonly until: string; readonly nextExpiry: string | null }
-  | { readonly event: 'stopped'; readonly at: string; readonly signal: string };
-
-/** Wake this long after an expiry: VALID UNTIL has microseconds, timers milliseconds. */
-const WAKE_MARGIN_MS = 5;
-
 export async function reap(values: ReapValues, out: Output): Promise<number> {
   const watching = values.watch === true;
   if (!watching) {
-    for (const name of ['max-sleep', 'poll'] as const) {
+    for (const name of ['max-sleep', 'poll', 'metrics-addr'] as const) {
       if (values[name] !== undefined) throw new UsageError(`option '--${name}' applies only with --watch`, 'reap');
     }
   }
   const maxSleepMs = secondsOption('reap', 'max-sleep', values['max-sleep'], 60);
-  const pollMs = secondsOption('reap', 'poll', values.poll, 5);
+  // Grants issued meanwhile are notified (LISTEN/NOTIFY); polling is the safety net only.
+  const pollMs = secondsOption('reap', 'poll', values.poll, 30);
+  const listen = values['metrics-addr'] === undefined ? undefined : parseListenAddress(values['metrics-addr']);
   const settings = catalogSettingsFrom('reap', values, out.io.env);
-  const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema']);
-  if (watching) return watchLoop(await open(), open, out, { json: values.json === true, maxSleepMs, pollMs });
-  const runtime = await open();
+  if (watching) {
+    // Named in the targets' pg_stat_activity, so each replica's connections can be told apart.
+    const replica = replicaName();
+    const open = (): Promise<Runtime> => openRuntimeFor('reap', settings, values['catalog-schema'], `adaptive-access reap ${replica}`);
+    const first = await open();
+    const announced: string[] = [];
+    let observer: PassObserver;
+    try {
+      observer = await observePasses(listen, { settings, schema: values['catalog-schema'] }, (address) => announced.push(address));
+    } catch (err) {
+      await first.close();
+      throw new CliError(`cannot serve metrics on ${values['metrics-addr']}: ${errorText(err)}`, 'Choose a free port and an address of this machine.');
+    }
+    return watchLoop(first, open, replica, out, { json: values.json === true, maxSleepMs, pollMs, observer, listening: announced[0] });
+  }
+  const runtime = await openRuntimeFor('reap', settings, values['catalog-schema']);
   try {
     return await reapOnce(runtime, out, values.json === true);
   } finally {
@@ -87,12 +81,6 @@ export async function reap(values: ReapValues, out: Output): Promise<number> {
 
 // ---------------------------------------------------------------------------------------
 // Once
-
-function reapedLines(report: ReapReport): ReapedLine[] {
-  return report.results.flatMap((r) =>
-    r.reaped.map((x) => ({ target: r.target, role: x.role, member: x.member, endpoint: x.endpoint, expiredAt: x.expiredAt?.toISOString() ?? null })),
-  );
-}
 
 function toJsonReport(report: ReapReport, at: Date): ReapJsonReport {
   const failed = report.results.flatMap((r) => r.failed.map((f) => ({ target: r.target, role: f.role, error: f.error })));
@@ -147,137 +135,5 @@ function printOnce(report: ReapJsonReport, out: Output): void {
   } else {
     const done = report.reaped.length === 0 ? 'Nothing reaped' : `Reaped ${plural(report.reaped.length, 'expired role')}`;
     out.line(`${done}; ${out.paint('red', `${problems.join('; ')}.`)}`);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Watch
-
-interface WatchOptions {
-  readonly json: boolean;
-  readonly maxSleepMs: number;
-  readonly pollMs: number;
-}
-
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
-
-/**
- * Runs passes until SIGINT or SIGTERM. `first` is the runtime opened at start (a failure to
- * open it is the one failure that ends the command); after a pass with errors the runtime
- * is opened anew, so a target whose settings changed in the catalog meanwhile (a rotated
- * admin password, a new host) is reached with its current settings next time.
- */
-async function watchLoop(first: Runtime, open: () => Promise<Runtime>, out: Output, options: WatchOptions): Promise<number> {
-  let runtime: Runtime | undefined = first;
-  const stop = new AbortController();
-  let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stoppedBy !== undefined) {
-      // A second signal: the person wants out now, even in the middle of a pass.
-      out.note(`${signal} again: exiting without finishing the current pass.`);
-      process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 1));
-    }
-    stoppedBy = signal;
-    stop.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-
-  const emit = (event: WatchEvent): void => {
-    if (options.json) return out.json(event);
-    printEvent(event, out);
-  };
-  let failures = 0;
-  let reopen = false;
-  try {
-    emit({ event: 'started', at: new Date().toISOString() });
-    while (!stop.signal.aborted) {
-      let wakeAt: number;
-      try {
-        if (reopen && runtime) {
-          reopen = false;
-          const stale = runtime;
-          runtime = undefined;
-          await stale.close().catch(() => undefined);
-        }
-        runtime ??= await open();
-        const report = await runtime.reap();
-        const at = new Date().toISOString();
-        for (const line of reapedLines(report)) emit({ event: 'reaped', at, ...line });
-        for (const r of report.results) for (const f of r.failed) emit({ event: 'failed', at, target: r.target, role: f.role, error: f.error });
-        for (const e of report.errors) emit({ event: 'error', at, target: e.target, error: e.error });
-        // A duration by the servers' clocks, waited on ours: skew between them does not matter.
-        const next = report.msUntilNextExpiry === null ? null : new Date(Date.now() + report.msUntilNextExpiry);
-        wakeAt = Math.min(next === null ? Infinity : next.getTime() + WAKE_MARGIN_MS, Date.now() + options.maxSleepMs);
-        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: next?.toISOString() ?? null });
-        failures = 0;
-        reopen = report.errors.length > 0;
-      } catch (err) {
-        // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
-        failures++;
-        emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
-        await runtime?.close().catch(() => undefined);
-        runtime = undefined;
-        wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
-        emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
-      }
-      await sleepUntil(wakeAt, runtime, options.pollMs, stop.signal);
-    }
-    emit({ event: 'stopped', at: new Date().toISOString(), signal: stoppedBy ?? 'none' });
-    return EXIT_OK;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await runtime?.close();
-  }
-}
-
-/**
- * Sleeps until `wakeAt`, or until `signal` aborts; every `pollMs` asks the catalog whether
- * a grant issued meanwhile expires sooner, and if so wakes for it instead.
- */
-async function sleepUntil(wakeAt: number, catalog: Pick<Runtime, 'msUntilNextExpiry'> | undefined, pollMs: number, signal: AbortSignal): Promise<void> {
-  let wake = wakeAt;
-  while (!signal.aborted && Date.now() < wake) {
-    // Without a catalog (it failed; the next pass opens it again) there is nothing to poll.
-    const step = Math.min(wake, catalog === undefined ? Infinity : Date.now() + pollMs) - Date.now();
-    try {
-      await delay(Math.max(0, step), undefined, { signal });
-    } catch {
-      return; // aborted
-    }
-    if (Date.now() >= wake || catalog === undefined) return;
-    try {
-      const ms = await catalog.msUntilNextExpiry();
-      if (ms !== null && Date.now() + ms + WAKE_MARGIN_MS < wake) wake = Date.now() + ms + WAKE_MARGIN_MS;
-    } catch {
-      // The catalog is unreachable: the next pass reports it.
-    }
-  }
-}
-
-function printEvent(event: WatchEvent, out: Output): void {
-  switch (event.event) {
-    case 'started':
-      out.note(`${event.at}  watching the targets in the catalog; stop with Ctrl-C or SIGTERM`);
-      return;
-    case 'reaped':
-      out.line(
-        `${event.at}  ${out.paint('green', 'reaped')}  target=${event.target} role=${event.role} member=${event.member ?? '-'} ` +
-          `endpoint=${event.endpoint ?? '-'} expired_at=${event.expiredAt ?? '-'}`,
-      );
-      return;
-    case 'failed':
-      out.line(`${event.at}  ${out.paint('red', 'failed')}  target=${event.target} role=${event.role}: ${oneLine(event.error)} (left disabled, retried)`);
-      return;
-    case 'error':
-      out.line(`${event.at}  ${out.paint('red', 'error')}  ${event.target === null ? 'catalog' : `target=${event.target}`}: ${oneLine(event.error)} (retried)`);
-      return;
-    case 'sleeping':
-      out.note(`${event.at}  next expiry ${event.nextExpiry ?? 'none known'}; sleeping until ${event.until}`);
-      return;
-    case 'stopped':
-      out.note(`${event.at}  stopped (${event.signal})`);
-      return;
   }
 }

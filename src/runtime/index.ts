@@ -20,12 +20,12 @@
  * are not reachable from outside it. A `CatalogReader` reads credentials and the audit log
  * and cannot write.
  */
-import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialFilter, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
+import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialCount, type CredentialFilter, type CredentialListener, type ReaperLeases, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
 import { AccessService, type AuthorizationApplyResult, type IssueCredentialRequest, type OnDemandCredential, type RenewCredentialRequest, type RenewCredentialResponse, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, parseCatalogKey, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
-export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialFilter, CredentialRecord, EndpointRecord, GroupDelivery, GroupRecord, ResourceInfo } from './catalog';
+export type { AuditFilter, AuditRecord, AuthorizationRecord, CredentialCount, CredentialFilter, CredentialListener, ReaperLeases, CredentialRecord, EndpointRecord, GroupDelivery, GroupRecord, ResourceInfo } from './catalog';
 export { nameList } from './catalog/errors';
 export { ConnectionError, DEFAULT_TABLE_LIMIT, type ConnectionCheck, type PreflightReport, type ResolvedTarget, type RoleInspection } from './connections';
 export { errorText, type ErrorTextOptions } from './errors';
@@ -66,6 +66,8 @@ export interface OpenRuntimeRequest {
   readonly schema?: string | undefined;
   /** `application_name` of the catalog's connections. */
   readonly applicationName?: string | undefined;
+  /** `application_name` of the targets' admin connections, replacing each target's own (a reaper replica's name). */
+  readonly targetApplicationName?: string | undefined;
   /**
    * Open to read only (plan, refresh, import): nothing is migrated, locked or written, and
    * every verb that changes something fails with `CatalogError` code `read-only` until
@@ -87,7 +89,7 @@ export async function openRuntime(request: OpenRuntimeRequest): Promise<Runtime>
     applicationName: request.applicationName,
     readOnly: request.readOnly,
   });
-  return new OpenRuntime(catalog);
+  return new OpenRuntime(catalog, request.targetApplicationName);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -132,6 +134,19 @@ export interface ReapRequest {
    * catalog's clock has not seen expire yet but the target's has.
    */
   readonly onlyRecorded?: boolean;
+  /**
+   * Visit only these targets: a reaper replica's share (see `renewReaperLeases`).
+   * Connections to other targets are closed.
+   */
+  readonly targets?: readonly string[];
+}
+
+/** One lease round of a reaper replica. */
+export interface RenewReaperLeasesRequest {
+  /** The replica, unique among those running (e.g. host/pid/random). */
+  readonly holder: string;
+  /** How long its leases last unless renewed; renew well within it (a quarter, say). */
+  readonly leaseMs: number;
 }
 
 /**
@@ -237,7 +252,23 @@ export interface Runtime {
    * How long until the next recorded credential expires, by the catalog's clock, or null
    * when none will: a cheap catalog-only query for a watcher between passes.
    */
-  msUntilNextExpiry(): Promise<number | null>;
+  msUntilNextExpiry(request?: { readonly targets?: readonly string[] }): Promise<number | null>;
+
+  /**
+   * Reaper replicas share the targets through leases in the catalog: renews this replica's
+   * presence and leases, gives back those above its share (targets / live replicas) and
+   * claims free or lapsed ones up to it. A replica that stops renewing (dead, cut off)
+   * loses its leases after `leaseMs`; two replicas never hold the same target's lease.
+   */
+  renewReaperLeases(request: RenewReaperLeasesRequest): Promise<ReaperLeases>;
+  /** Gives up a replica's leases at once (it is stopping), so the others take its targets. */
+  releaseReaperLeases(holder: string): Promise<void>;
+  /**
+   * Calls `onChange` when any process issues, extends or revokes a credential in this
+   * catalog (LISTEN/NOTIFY), so a watcher need not poll; `onLost` once if that connection
+   * fails. `close()` stops listening.
+   */
+  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener>;
 
   /** Closes every target connection and the catalog. */
   close(): Promise<void>;
@@ -248,9 +279,9 @@ class OpenRuntime implements Runtime {
   readonly #catalog: Catalog;
   readonly #service: AccessService;
 
-  constructor(catalog: Catalog) {
+  constructor(catalog: Catalog, targetApplicationName?: string) {
     this.#catalog = catalog;
-    this.#service = new AccessService(catalog);
+    this.#service = new AccessService(catalog, targetApplicationName);
   }
 
   async allowWrites(): Promise<void> {
@@ -345,8 +376,20 @@ class OpenRuntime implements Runtime {
     return this.#service.reap(request);
   }
 
-  msUntilNextExpiry(): Promise<number | null> {
-    return this.#catalog.msUntilNextExpiry();
+  msUntilNextExpiry(request: { readonly targets?: readonly string[] } = {}): Promise<number | null> {
+    return this.#catalog.msUntilNextExpiry(request.targets);
+  }
+
+  renewReaperLeases(request: RenewReaperLeasesRequest): Promise<ReaperLeases> {
+    return this.#catalog.renewReaperLeases(request.holder, request.leaseMs);
+  }
+
+  releaseReaperLeases(holder: string): Promise<void> {
+    return this.#catalog.releaseReaperLeases(holder);
+  }
+
+  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener> {
+    return this.#catalog.listenForCredentialChanges(onChange, onLost);
   }
 
   close(): Promise<void> {
@@ -377,6 +420,10 @@ export interface CatalogReader {
   readAudit(filter?: AuditFilter): Promise<AuditRecord[]>;
   /** Every target in the catalog with where it is and its tags, by name; nothing secret. */
   listTargets(): Promise<TargetSummary[]>;
+  /** Per target: live credentials, and expired ones not reaped yet (by the catalog's clock). */
+  credentialCounts(): Promise<CredentialCount[]>;
+  /** Resolves when the catalog database answers a query (for health checks). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -418,6 +465,14 @@ class Reader implements CatalogReader {
   async listTargets(): Promise<TargetSummary[]> {
     const resources = await this.#catalog.listResources();
     return resources.map(({ name, config }) => ({ name, host: config.host, port: config.port, database: config.database, tags: config.tags ?? {} }));
+  }
+
+  credentialCounts(): Promise<CredentialCount[]> {
+    return this.#catalog.credentialCounts();
+  }
+
+  ping(): Promise<void> {
+    return this.#catalog.ping();
   }
 
   close(): Promise<void> {

@@ -8,13 +8,14 @@ export const REAP_OPTIONS = {
   'max-sleep': { type: 'string' },
   poll: { type: 'string' },
   json: { type: 'boolean' },
+  'metrics-addr': { type: 'string' },
 } as const satisfies OptionsConfig;
 
 export const REAP = defineCommand({
   name: 'reap',
   summary: 'End expired grants: terminate their sessions, drop their roles, record it',
   options: REAP_OPTIONS,
-  help: `Usage: ${PROG} reap [--catalog-url URL] [--watch] [--json]
+  help: `Usage: ${PROG} reap [--catalog-url URL] [--watch [--metrics-addr HOST:PORT]] [--json]
 
 Ends expired grants on every target in the catalog: terminates their open sessions, drops
 their login roles, and records each in the catalog (credential revoked as 'expired', an
@@ -28,9 +29,18 @@ Options:
       --catalog-schema NAME  Schema of the catalog tables (default: adaptive)
       --watch                Keep running: reap, sleep until the next expiry, repeat. Stops
                              cleanly on SIGINT or SIGTERM (systemd, a Kubernetes Deployment).
+                             Run several for availability: they share the targets through
+                             leases in the catalog, and take over a stopped one's within
+                             about a second.
       --max-sleep SECONDS    With --watch: rescan every target at least this often (default 60)
       --poll SECONDS         With --watch: check the catalog this often for grants issued
-                             meanwhile that expire sooner (default 5)
+                             meanwhile that expire sooner (default 30). The catalog
+                             notifies watchers of new grants at once: this is the safety
+                             net when that notification connection is down
+      --metrics-addr HOST:PORT
+                             With --watch: serve Prometheus metrics on /metrics and the
+                             probes /healthz (catalog reachable) and /readyz (and a first
+                             pass done), e.g. 0.0.0.0:9464
       --json                 A JSON report on stdout; with --watch, one JSON object per
                              line per event
       --debug                Show stack traces with errors

@@ -29,6 +29,11 @@ export interface ReapedRole {
   readonly endpoint: string | null;
   /** Its `VALID UNTIL` when the reaper found it. */
   readonly expiredAt: Date | null;
+  /**
+   * The target's clock once its revocation (sessions ended, role dropped) was done: with
+   * `expiredAt`, on the same clock, how long access outlived the expiry.
+   */
+  readonly endedAt: Date;
 }
 
 /** What one pass did on one target. */
@@ -69,6 +74,7 @@ export async function reapOnce(target: TargetDb, issued: readonly string[]): Pro
           [[...new Set(issued)], serverNow],
         );
   const revoked: string[] = [];
+  const endedAt = new Map<string, Date>();
   const failed: RevokeFailure[] = [];
   const skipped: string[] = [];
   // Batches bound what one revocation holds at once (an advisory and a catalog lock per
@@ -76,6 +82,10 @@ export async function reapOnce(target: TargetDb, issued: readonly string[]): Pro
   for (let start = 0; start < rows.length; start += REAP_BATCH) {
     const batch = rows.slice(start, start + REAP_BATCH).map((r) => r.name);
     const result = await revokeCredentials(target, batch, EXPIRED_REASON, { onlyIfExpiredBy: serverNow });
+    if (result.revoked.length > 0) {
+      const { rows: after } = await target.pool.query<{ now: Date }>('select pg_catalog.clock_timestamp() as now');
+      for (const role of result.revoked) endedAt.set(role, after[0]!.now);
+    }
     revoked.push(...result.revoked);
     failed.push(...result.failed);
     skipped.push(...result.skipped);
@@ -89,6 +99,7 @@ export async function reapOnce(target: TargetDb, issued: readonly string[]): Pro
       member: typeof metadata?.member === 'string' ? metadata.member : null,
       endpoint: typeof metadata?.endpoint === 'string' ? metadata.endpoint : null,
       expiredAt: row?.valid_until instanceof Date ? row.valid_until : null,
+      endedAt: endedAt.get(role) ?? serverNow,
     };
   });
   return { target: target.name, serverNow, reaped, failed, skipped };

@@ -18,6 +18,14 @@ import { CatalogStore, type CatalogAccess } from './store';
 /** The schema the catalog's tables live in unless configured otherwise. */
 export const DEFAULT_CATALOG_SCHEMA = 'adaptive';
 
+/** The channel the catalog's credentials trigger notifies (payload: the catalog's schema). */
+const CREDENTIALS_CHANNEL = 'adaptive_credentials';
+
+/** A LISTEN connection for credential changes; `close` ends it. */
+export interface CredentialListener {
+  close(): Promise<void>;
+}
+
 /** Environment variable naming the catalog database when the provider setting is absent. */
 export const CATALOG_URL_ENV = 'ADAPTIVE_CATALOG_URL';
 /** Environment variable holding the catalog key when the provider setting is absent. */
@@ -191,6 +199,40 @@ export class Catalog extends CatalogStore {
   /** Whether a catalog key is configured (needed to store or read inline secrets). */
   get hasKey(): boolean {
     return this.ctx.key !== undefined;
+  }
+
+  /**
+   * Calls `onChange` whenever a credential of this catalog is issued, extended or revoked,
+   * by any process (a trigger notifies on commit; migration 7), over a connection of its
+   * own. `onLost` is called once if that connection fails; listening again is the caller's
+   * choice. Notifications from catalogs in other schemas of the same database are ignored.
+   */
+  async listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener> {
+    const client = await this.connection.connect();
+    let closed = false;
+    client.on('notification', (message) => {
+      if (message.channel === CREDENTIALS_CHANNEL && message.payload === this.ctx.schema) onChange();
+    });
+    client.on('error', (err) => {
+      if (closed) return;
+      closed = true;
+      void client.end().catch(() => undefined);
+      onLost(err);
+    });
+    try {
+      await client.query(`listen ${CREDENTIALS_CHANNEL}`);
+    } catch (err) {
+      closed = true;
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+    return {
+      async close() {
+        if (closed) return;
+        closed = true;
+        await client.end().catch(() => undefined);
+      },
+    };
   }
 
   /** The version recorded in the catalog's schema_migrations. */

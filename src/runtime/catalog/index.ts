@@ -4,6 +4,7 @@
  */
 export {
   Catalog,
+  type CredentialListener,
   CATALOG_KEY_ENV,
   CATALOG_URL_ENV,
   DEFAULT_CATALOG_SCHEMA,
@@ -11,7 +12,7 @@ export {
   type CatalogOptions,
   type CatalogSettings,
 } from './catalog';
-export { CatalogStore } from './store';
+export { CatalogStore, type CredentialCount, type ReaperLeases } from './store';
 export { CATALOG_KEY_BYTES, CATALOG_KEY_HOWTO, catalogKeyId, openSecret, parseCatalogKey, sealSecret } from './crypto';
 export { CatalogError, type CatalogErrorCode, type CatalogReference } from './errors';
 export { CATALOG_MIGRATIONS, CATALOG_VERSION, migrateCatalog, type CatalogMigration, type MigrationResult } from './migrations';

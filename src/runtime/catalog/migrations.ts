@@ -194,6 +194,40 @@ export const CATALOG_MIGRATIONS: readonly CatalogMigration[] = [
         where revoked_at is null and kind = 'ephemeral';
     `,
   },
+  {
+    version: 7,
+    name: 'reaper replicas: leases and change notifications',
+    sql: `
+      -- Reaper replicas announce themselves here and renew their row while they run, so
+      -- each can take its share of the targets (targets / live replicas).
+      create table reaper_replicas (
+        holder     text primary key check (holder <> ''),
+        expires_at timestamptz not null
+      );
+      -- One lease per target: the replica holding it is the only one reaping that target.
+      -- A lease lapses unless renewed, so a replica that dies or loses the catalog gives its
+      -- targets up within a lease's length, and another takes them.
+      create table reaper_leases (
+        resource   text primary key references resources (name) on delete cascade,
+        holder     text not null,
+        expires_at timestamptz not null
+      );
+      -- A credential issued, extended or revoked wakes the watching reapers at once
+      -- (LISTEN adaptive_credentials; the payload is the catalog's schema), instead of at
+      -- their next poll.
+      create function notify_credentials_changed() returns trigger
+        language plpgsql
+        set search_path = pg_catalog
+      as $fn$
+      begin
+        perform pg_catalog.pg_notify('adaptive_credentials', tg_table_schema);
+        return null;
+      end
+      $fn$;
+      create trigger credentials_changed after insert or update on credentials
+        for each statement execute function notify_credentials_changed();
+    `,
+  },
 ];
 
 /** The migration that added resource seals: the open that applies it seals the records already there. */

@@ -50,6 +50,8 @@ export interface Tables {
   readonly groups: string;
   readonly credentials: string;
   readonly audit: string;
+  readonly reaperReplicas: string;
+  readonly reaperLeases: string;
 }
 
 export function tablesOf(schema: string): Tables {
@@ -60,6 +62,8 @@ export function tablesOf(schema: string): Tables {
     groups: qualified(schema, 'groups'),
     credentials: qualified(schema, 'credentials'),
     audit: qualified(schema, 'audit_log'),
+    reaperReplicas: qualified(schema, 'reaper_replicas'),
+    reaperLeases: qualified(schema, 'reaper_leases'),
   };
 }
 

@@ -19,6 +19,21 @@ import { AUDIT_COLUMNS, CREDENTIAL_COLUMNS, auditRecord, credentialRecord, type 
 
 export type { CatalogAccess, CatalogContext } from './store-base';
 
+/** What a reaper replica holds after `renewReaperLeases`. */
+export interface ReaperLeases {
+  /** The targets whose lease it holds, by name. */
+  readonly held: string[];
+  /** Live replicas, itself included: its share is the targets divided by this. */
+  readonly replicas: number;
+}
+
+/** A target's credentials by state, as `credentialCounts` reports them. */
+export interface CredentialCount {
+  readonly resource: string;
+  readonly live: number;
+  readonly expiredUnreaped: number;
+}
+
 /**
  * The catalog API, bound to the pool or to one transaction's client: resources
  * (resource-store.ts), authorizations, endpoints and groups (definition-store.ts), and here
@@ -213,15 +228,109 @@ export class CatalogStore extends DefinitionStore {
 
   /**
    * How long until the earliest future expiry among live credentials, in ms by the
-   * catalog's clock, or null when none expires in the future. A duration rather than an
-   * instant, so a caller can wait on its own clock whatever its skew.
+   * catalog's clock, or null when none expires in the future; with `resources`, among
+   * those targets' only. A duration rather than an instant, so a caller can wait on its own
+   * clock whatever its skew.
    */
-  async msUntilNextExpiry(): Promise<number | null> {
-    const { rows } = await this.query<{ ms: number | null }>(
-      `select (extract(epoch from min(expires_at) - now()) * 1000)::float8 as ms
-         from ${this.t.credentials} where revoked_at is null and expires_at > now()`,
-    );
+  async msUntilNextExpiry(resources?: readonly string[]): Promise<number | null> {
+    const { rows } =
+      resources === undefined
+        ? await this.query<{ ms: number | null }>(
+            `select (extract(epoch from min(expires_at) - now()) * 1000)::float8 as ms
+               from ${this.t.credentials} where revoked_at is null and expires_at > now()`,
+          )
+        : await this.query<{ ms: number | null }>(
+            `select (extract(epoch from min(expires_at) - now()) * 1000)::float8 as ms
+               from ${this.t.credentials} where revoked_at is null and expires_at > now() and resource = any($1::text[])`,
+            [resources],
+          );
     return rows[0]?.ms ?? null;
+  }
+
+  /**
+   * Per target (every resource, so one without credentials counts 0): credentials issued
+   * and not revoked, split by the catalog's clock into still valid and expired but not yet
+   * reaped. What a monitor watches: expired ones that stay are a reaper not doing its job.
+   */
+  async credentialCounts(): Promise<CredentialCount[]> {
+    const { rows } = await this.query<CredentialCount>(
+      `select r.name as resource,
+              (count(c.id) filter (where c.expires_at > now()))::int as live,
+              (count(c.id) filter (where c.expires_at <= now()))::int as "expiredUnreaped"
+         from ${this.t.resources} r
+         left join ${this.t.credentials} c on c.resource = r.name and c.revoked_at is null
+        group by r.name order by r.name`,
+    );
+    return rows;
+  }
+
+  // ----- reaper leases ------------------------------------------------------------------
+
+  /**
+   * One lease round for the reaper replica `holder`, in one transaction, by the catalog's
+   * clock: it renews its own row among the replicas and its leases for `leaseMs`, gives up
+   * leases above its share (ceil(targets / live replicas)), and claims free or lapsed ones
+   * up to it. Claims cannot overlap: a lease is taken only while lapsed, decided under
+   * the row's lock, so two replicas never hold one target. Each replica prefers targets in
+   * its own hash order, so replicas starting together rarely contend for the same rows.
+   */
+  async renewReaperLeases(holder: string, leaseMs: number): Promise<ReaperLeases> {
+    return this.atomically(async (tx) => {
+      const lease = `${Math.max(1, Math.round(leaseMs))} milliseconds`;
+      await tx.query(
+        `insert into ${tx.t.reaperReplicas} (holder, expires_at) values ($1, now() + $2::interval)
+         on conflict (holder) do update set expires_at = excluded.expires_at`,
+        [holder, lease],
+      );
+      await tx.query(`delete from ${tx.t.reaperReplicas} where expires_at < now() - interval '1 minute'`);
+      const { rows: counts } = await tx.query<{ replicas: number; targets: number }>(
+        `select (select count(*) from ${tx.t.reaperReplicas} where expires_at > now())::int as replicas,
+                (select count(*) from ${tx.t.resources})::int as targets`,
+      );
+      const { replicas, targets } = counts[0]!;
+      const share = Math.ceil(targets / Math.max(1, replicas));
+      const { rows: renewed } = await tx.query<{ resource: string }>(
+        `update ${tx.t.reaperLeases} set expires_at = now() + $2::interval where holder = $1
+         returning resource`,
+        [holder, lease],
+      );
+      let held = renewed.map((r) => r.resource).sort();
+      if (held.length > share) {
+        // Above its share (a replica joined): the excess goes back, for the newcomer.
+        const excess = held.slice(share);
+        await tx.query(`delete from ${tx.t.reaperLeases} where holder = $1 and resource = any($2::text[])`, [holder, excess]);
+        held = held.slice(0, share);
+      } else if (held.length < share) {
+        const { rows: claimed } = await tx.query<{ resource: string }>(
+          `insert into ${tx.t.reaperLeases} as l (resource, holder, expires_at)
+           select r.name, $1, now() + $2::interval
+             from ${tx.t.resources} r
+             left join ${tx.t.reaperLeases} x on x.resource = r.name
+            where x.resource is null or x.expires_at <= now()
+            order by md5(r.name || $1)
+            limit $3
+           on conflict (resource) do update set holder = excluded.holder, expires_at = excluded.expires_at
+             where l.expires_at <= now()
+           returning resource`,
+          [holder, lease, share - held.length],
+        );
+        held = [...held, ...claimed.map((r) => r.resource)].sort();
+      }
+      return { held, replicas: Math.max(1, replicas) };
+    });
+  }
+
+  /** A replica stopping: its leases and its row go at once, so others take its targets without waiting. */
+  async releaseReaperLeases(holder: string): Promise<void> {
+    await this.atomically(async (tx) => {
+      await tx.query(`delete from ${tx.t.reaperLeases} where holder = $1`, [holder]);
+      await tx.query(`delete from ${tx.t.reaperReplicas} where holder = $1`, [holder]);
+    });
+  }
+
+  /** One round trip to the catalog database; fails as any query would when it is not reachable. */
+  async ping(): Promise<void> {
+    await this.query('select 1');
   }
 
   // ----- audit log ---------------------------------------------------------------------

@@ -218,6 +218,10 @@ function pooledClientClass(settings: ResolvedTarget, attempt: Attempt): new () =
       const own: pg.ClientConfig = { ...options, connectionTimeoutMillis: connectTimeout };
       if (options.password !== undefined) own.password = options.password;
       super(own);
+      // A connection that breaks while checked out between two queries (a transaction's
+      // statements, the network cut) emits 'error' with no query to fail: unheard, it would
+      // end the process. Its next query fails instead, and the pool discards it on release.
+      this.on('error', ignoreIdleErrors);
     }
 
     // pg-pool connects with a callback; both forms map failures.

@@ -14,7 +14,14 @@ import { NotFoundError } from './model';
 export class TargetConnections {
   private readonly open = new Map<string, Promise<OpenTarget>>();
 
-  constructor(private readonly catalog: Catalog) {}
+  /**
+   * `applicationName`, when given, replaces each target's own in its connections: a reaper
+   * replica names itself, so whose connections reach a target can be told apart.
+   */
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly applicationName?: string,
+  ) {}
 
   /** The open admin connection to a resource recorded in the catalog. */
   get(resource: string): Promise<OpenTarget> {
@@ -23,7 +30,7 @@ export class TargetConnections {
     const opening = (async () => {
       const record = await this.catalog.getResource(resource);
       if (!record) throw new NotFoundError('resource', resource);
-      return openTarget(record.target);
+      return openTarget(this.applicationName === undefined ? record.target : { ...record.target, applicationName: this.applicationName });
     })();
     this.open.set(resource, opening);
     // A failed open is not cached: the next call tries again (unless it was replaced meanwhile).
@@ -39,6 +46,12 @@ export class TargetConnections {
     if (next) this.open.set(resource, Promise.resolve(next));
     else this.open.delete(resource);
     if (previous) await previous.then((t) => t.close()).catch(() => undefined);
+  }
+
+  /** Closes the connections to every target not in `keep` (a reaper replica's targets changed). */
+  async closeExcept(keep: ReadonlySet<string>): Promise<void> {
+    const others = [...this.open.keys()].filter((resource) => !keep.has(resource));
+    await Promise.all(others.map((resource) => this.replace(resource)));
   }
 
   /** Closes every connection; a failure to close one is ignored. */

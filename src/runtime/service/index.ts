@@ -47,8 +47,12 @@ export { accessRoleName, loginRoleName };
 export class AccessService {
   private readonly ctx: ServiceContext;
 
-  constructor(readonly catalog: Catalog) {
-    this.ctx = { catalog, targets: new TargetConnections(catalog) };
+  /** `targetApplicationName`: see `TargetConnections`. */
+  constructor(
+    readonly catalog: Catalog,
+    targetApplicationName?: string,
+  ) {
+    this.ctx = { catalog, targets: new TargetConnections(catalog, targetApplicationName) };
   }
 
   /** Closes every target pool and the catalog. */
@@ -120,7 +124,7 @@ export class AccessService {
   }
 
   /** See reaper.ts. */
-  reap(options: { readonly onlyRecorded?: boolean } = {}): Promise<ReapReport> {
+  reap(options: { readonly onlyRecorded?: boolean; readonly targets?: readonly string[] } = {}): Promise<ReapReport> {
     return reap(this.ctx, options);
   }
 }

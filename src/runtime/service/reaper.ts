@@ -12,18 +12,28 @@ import type { ReapReport } from './model';
 /**
  * One reaper pass. It acts only on credentials the catalog recorded as issued and not yet
  * revoked (including those a failed revocation left disabled, for the retry), and judges
- * expiry by each target's clock. With `onlyRecorded`, only targets whose catalog records
+ * expiry by each target's clock. With `targets`, only those (a reaper replica's leased
+ * share; connections to other targets are closed). With `onlyRecorded`, only targets whose catalog records
  * show expired, unrevoked credentials are visited (cheap: what the provider does once per
  * apply); otherwise every target is (the CLI's `reap`, which also picks up records whose
  * expiry the catalog's clock has not reached yet but the target's has).
  */
-export async function reap(ctx: ServiceContext, options: { readonly onlyRecorded?: boolean } = {}): Promise<ReapReport> {
-  const resources = options.onlyRecorded
+export async function reap(
+  ctx: ServiceContext,
+  options: { readonly onlyRecorded?: boolean; readonly targets?: readonly string[] } = {},
+): Promise<ReapReport> {
+  let resources = options.onlyRecorded
     ? [...new Set((await ctx.catalog.expiredUnrevoked()).map((c) => c.resource))]
     : (await ctx.catalog.listResources()).map((r) => r.name);
+  if (options.targets !== undefined) {
+    // A replica's share: the others' targets are theirs, connections to them included.
+    const mine = new Set(options.targets);
+    resources = resources.filter((r) => mine.has(r));
+    await ctx.targets.closeExcept(mine);
+  }
   const results: ReapResult[] = [];
   const errors: Array<{ target: string; error: string }> = [];
-  let next = await ctx.catalog.msUntilNextExpiry();
+  let next = await ctx.catalog.msUntilNextExpiry(options.targets);
   for (const resource of resources) {
     try {
       const target = await ctx.targets.get(resource);

@@ -84,7 +84,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       );
       return found.map((r) => r.table_name);
     });
-    expect(tables).toEqual(['audit_log', 'authorizations', 'credentials', 'endpoints', 'groups', 'resources', 'schema_migrations']);
+    expect(tables).toEqual(['audit_log', 'authorizations', 'credentials', 'endpoints', 'groups', 'reaper_leases', 'reaper_replicas', 'resources', 'schema_migrations']);
   });
 
   it('does nothing when opened again', async () => {
