@@ -62,7 +62,7 @@ describe('YAML permissions: refused, with the place and the line', () => {
     expect(issues).toEqual([
       {
         field: 'permissions.allow[0].privileges[1]',
-        message: expect.stringMatching(/^\(line 3\) is not a table privilege \(did you mean SELECT\?\); accepted: SELECT, INSERT/) as unknown as string,
+        message: expect.stringMatching(/^\(line 3\) is not a table privilege \(did you mean SELECT\?\); accepted: SELECT, INSERT/),
       },
     ]);
     expect(JSON.stringify(issues)).not.toContain('SELEKT');
@@ -83,7 +83,7 @@ describe('YAML permissions: refused, with the place and the line', () => {
     ]);
     expect(checkPermissions('allow:\n  - privileges: [SELECT]\n    objects: [ALL]\n')[0]).toEqual({
       field: 'permissions.allow[0].database',
-      message: expect.stringMatching(/^\(line 2\) is missing; write the target's database/) as unknown as string,
+      message: expect.stringMatching(/^\(line 2\) is missing; write the target's database/),
     });
     expect(checkPermissions('allow: []')[0]?.field).toBe('permissions.allow');
     expect(checkPermissions('grants: [SELECT]')[0]?.field).toBe('permissions.grants');
@@ -97,7 +97,7 @@ describe('YAML permissions: refused, with the place and the line', () => {
     expect(issues).toEqual([
       {
         field: 'permissions.allow[1].privileges',
-        message: expect.stringMatching(/^\(line 5\) grants SELECT, INSERT where allow\[0\] grants SELECT; .*two adaptive_authorization resources/) as unknown as string,
+        message: expect.stringMatching(/^\(line 5\) grants SELECT, INSERT where allow\[0\] grants SELECT; .*two adaptive_authorization resources/),
       },
     ]);
   });
