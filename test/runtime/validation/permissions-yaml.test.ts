@@ -59,12 +59,8 @@ describe('YAML permissions: accepted and normalised', () => {
 describe('YAML permissions: refused, with the place and the line', () => {
   it('an unknown privilege, with a suggestion and without echoing it', () => {
     const issues = checkPermissions('allow:\n  - database: app\n    privileges: [SELECT, SELEKT]\n    objects: [ALL]\n');
-    expect(issues).toEqual([
-      {
-        field: 'permissions.allow[0].privileges[1]',
-        message: expect.stringMatching(/^\(line 3\) is not a table privilege \(did you mean SELECT\?\); accepted: SELECT, INSERT/),
-      },
-    ]);
+    expect(issues.map((i) => i.field)).toEqual(['permissions.allow[0].privileges[1]']);
+    expect(issues[0]?.message).toMatch(/^\(line 3\) is not a table privilege \(did you mean SELECT\?\); accepted: SELECT, INSERT/);
     expect(JSON.stringify(issues)).not.toContain('SELEKT');
   });
 
@@ -81,10 +77,9 @@ describe('YAML permissions: refused, with the place and the line', () => {
       'permissions.allow[0].privilege',
       'permissions.allow[0].privileges',
     ]);
-    expect(checkPermissions('allow:\n  - privileges: [SELECT]\n    objects: [ALL]\n')[0]).toEqual({
-      field: 'permissions.allow[0].database',
-      message: expect.stringMatching(/^\(line 2\) is missing; write the target's database/),
-    });
+    const missing = checkPermissions('allow:\n  - privileges: [SELECT]\n    objects: [ALL]\n');
+    expect(missing[0]?.field).toBe('permissions.allow[0].database');
+    expect(missing[0]?.message).toMatch(/^\(line 2\) is missing; write the target's database/);
     expect(checkPermissions('allow: []')[0]?.field).toBe('permissions.allow');
     expect(checkPermissions('grants: [SELECT]')[0]?.field).toBe('permissions.grants');
     expect(checkPermissions('hello')[0]?.message).toMatch(/^must be a JSON object or YAML starting with allow:/);
@@ -94,12 +89,8 @@ describe('YAML permissions: refused, with the place and the line', () => {
     const issues = checkPermissions(
       'allow:\n  - database: app\n    privileges: [SELECT]\n    objects: [orders]\n  - database: app\n    privileges: [SELECT, INSERT]\n    objects: [carts]\n',
     );
-    expect(issues).toEqual([
-      {
-        field: 'permissions.allow[1].privileges',
-        message: expect.stringMatching(/^\(line 5\) grants SELECT, INSERT where allow\[0\] grants SELECT; .*two adaptive_authorization resources/),
-      },
-    ]);
+    expect(issues.map((i) => i.field)).toEqual(['permissions.allow[1].privileges']);
+    expect(issues[0]?.message).toMatch(/^\(line 5\) grants SELECT, INSERT where allow\[0\] grants SELECT; .*two adaptive_authorization resources/);
   });
 
   it('entries for different databases, and whole schemas mixed with single tables of another schema', () => {
