@@ -392,10 +392,21 @@ function readDocument(input: unknown, field: string): { ok: true; document: unkn
   return parsed.ok ? { ok: true, document: parsed.value } : { ok: false, issues: [parsed.issue] };
 }
 
+/**
+ * A set of sequences or functions alone in its normal form has `grants` and `tables` empty
+ * (the model always has both): read that as leaving them out, so normal forms validate again.
+ */
+function withoutEmptyTables(document: unknown): unknown {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
+  const { grants, tables, ...rest } = document as Record<string, unknown>;
+  const empty = (list: unknown): boolean => Array.isArray(list) && list.length === 0;
+  return empty(grants) && empty(tables) && (rest.sequences !== undefined || rest.functions !== undefined) ? rest : document;
+}
+
 function analysePermissions(input: unknown, field: string): PermissionsResult {
   const read = readDocument(input, field);
   if (!read.ok) return { issues: read.issues };
-  const { document } = read;
+  const document = withoutEmptyTables(read.document);
   // The object form must be plain JSON data; anything else (a Map, a class instance) fails
   // the schema's type check below with a clear message.
   const result = schemaValidator().validate(document, PERMISSIONS_SCHEMA);
@@ -559,9 +570,8 @@ export function canonicalPermissionsJson(p: Permissions): string {
   // `sequences` only when present, so the text of a table-only set is what it always was.
   const sequences = normal.sequences === undefined ? {} : { sequences: { privileges: normal.sequences.privileges, names: normal.sequences.names } };
   const functions = normal.functions === undefined ? {} : { functions: normal.functions };
-  // `grants` and `tables` are left out only together, for a set of sequences or functions alone.
-  const tableless = normal.grants.length === 0 && normal.tables.length === 0 && (normal.sequences ?? normal.functions) !== undefined;
+  // `grants` and `tables` stay, empty for a set of sequences or functions alone: every
+  // reader of a stored set (catalog, role comments) can count on them.
   const database = normal.database === undefined ? {} : { database: normal.database };
-  const base = tableless ? { schemas: normal.schemas } : { grants: normal.grants, schemas: normal.schemas, tables: normal.tables };
-  return JSON.stringify({ ...database, ...base, ...sequences, ...functions });
+  return JSON.stringify({ ...database, grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences, ...functions });
 }

@@ -110,8 +110,10 @@ describe('YAML permissions: refused, with the place and the line', () => {
 });
 
 describe('sets of sequences or functions alone', () => {
-  it('need no grants or tables, and keep none in their canonical text', () => {
-    expect(canonicalPermissionsJson(parsePermissions({ schemas: ['app'], functions: ['*'] }))).toBe('{"schemas":["app"],"functions":["*"]}');
+  it('need no grants or tables; their canonical text has both empty, and reads back the same', () => {
+    const text = canonicalPermissionsJson(parsePermissions({ schemas: ['app'], functions: ['*'] }));
+    expect(text).toBe('{"grants":[],"schemas":["app"],"tables":[],"functions":["*"]}');
+    expect(canonicalPermissionsJson(parsePermissions(text))).toBe(text);
     const sequences = { schemas: ['app'], sequences: { privileges: ['USAGE'], names: ['*'] } };
     expect(checkPermissions(sequences)).toEqual([]);
     expect(new Validator().validate(sequences, PERMISSIONS_SCHEMA).valid).toBe(true);
