@@ -3,6 +3,7 @@
  * JSON form, and every kind of bad input refused with the place and line, echoing no value.
  * Also: sets of sequences or functions alone (no `grants`/`tables`).
  */
+import { execFileSync } from 'node:child_process';
 import { Validator } from 'jsonschema';
 import { describe, expect, it } from 'vitest';
 import { PERMISSIONS_SCHEMA, canonicalPermissionsJson, checkPermissions, parsePermissions } from '../../../src/runtime/validation';
@@ -125,5 +126,22 @@ describe('sets of sequences or functions alone', () => {
     expect(checkPermissions({ schemas: ['app'] }).map((i) => i.field)).toEqual(['permissions.grants', 'permissions.tables']);
     expect(new Validator().validate({ schemas: ['app'] }, PERMISSIONS_SCHEMA).valid).toBe(false);
     expect(new Validator().validate({ schemas: ['app'], grants: ['SELECT'], functions: ['*'] }, PERMISSIONS_SCHEMA).valid).toBe(false);
+  });
+});
+
+describe('the yaml package (the plugin cold start)', () => {
+  /** How many modules of the yaml package a fresh process has loaded after `script`. */
+  function yamlModulesAfter(script: string): number {
+    const out = execFileSync(
+      process.execPath,
+      ['-r', 'tsx/cjs', '-e', `const v = require('./src/runtime/validation'); ${script}; console.log(Object.keys(require.cache).filter((k) => k.includes('node_modules/yaml/')).length)`],
+      { cwd: process.cwd(), encoding: 'utf8' },
+    );
+    return Number(out.trim());
+  }
+
+  it('is not loaded for JSON permissions, only for the YAML form', () => {
+    expect(yamlModulesAfter(`v.parsePermissions('{"grants":["SELECT"],"schemas":["public"],"tables":["*"]}')`)).toBe(0);
+    expect(yamlModulesAfter(`v.parsePermissions('allow:\\n  - database: a\\n    privileges: [SELECT]\\n    objects: [ALL]\\n')`)).toBeGreaterThan(0);
   });
 });
