@@ -2,7 +2,7 @@
  * `adaptive_authorization`: a named permission set (`grants`, `schemas`, `tables`). It does
  * nothing on its own; endpoints apply it. Changing it re-syncs every endpoint using it.
  */
-import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf, type ResourceDiagnostics } from '../provider';
+import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ConfigOf, type DiagnosticInput, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { canonicalPermissionsJson, checkPermissions, parsePermissions } from '../runtime/validation/permissions';
 import { checkName } from '../runtime/validation/names';
 import { forValidation, issueDiagnostics, reportWarnings, type AdaptiveClient } from './common';
@@ -23,7 +23,10 @@ const schema = {
         'JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, ' +
         'REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later. ' +
         'Optional `sequences = { privileges = [USAGE, SELECT, UPDATE or ALL], names = [...] }`, names written like `tables`. ' +
-        'Optional `functions`: routines to EXECUTE, `"*"`, `name`, `schema.name` (every overload) or `schema.name(argtypes)`.',
+        'Optional `functions`: routines to EXECUTE, `"*"`, `name`, `schema.name` (every overload) or `schema.name(argtypes)`. ' +
+        '`grants` and `tables` may be left out together when `sequences` or `functions` grant something. ' +
+        "Or Adaptive's YAML form, `allow:` entries of `database` (the target's database), `privileges` and `objects` " +
+        '(`ALL` = every table of schema public, `schema.*`, `schema.table`, `table`); entries must agree on database and privileges.',
     }),
   },
 } as const;
@@ -50,6 +53,33 @@ async function apply(values: Model, client: AdaptiveClient, diagnostics: Resourc
   return { id: values.name };
 }
 
+/**
+ * A changed permission set is checked, read only, on the targets of the endpoints that
+ * already use the authorization: a function, sequence or table a target lacks (or a
+ * database other than its own) fails the plan, naming it, instead of the apply.
+ */
+async function checkOnTargets(config: ConfigOf<typeof schema>, state: Model | null, client: AdaptiveClient): Promise<{ diagnostics: DiagnosticInput[] } | undefined> {
+  const { name, permissions } = config;
+  if (typeof name !== 'string' || typeof permissions !== 'string' || state === null || state.permissions === permissions) return undefined;
+  if (checkPermissions(permissions).length > 0) return undefined; // validateConfig reports those
+  const runtime = await client.runtime();
+  const result = await runtime.checkAuthorization({ name, permissions: parsePermissions(permissions) });
+  const diagnostics: DiagnosticInput[] = result.issues.map((found) => ({
+    summary: 'Invalid permissions',
+    detail: `${found.message}. Nothing was changed; fix permissions (or create the object on the target first) and plan again.`,
+    path: ['permissions'],
+  }));
+  for (const { endpoint, reason } of result.unchecked) {
+    diagnostics.push({
+      severity: 'warning',
+      summary: `Permissions not checked on endpoint "${endpoint}"`,
+      detail: `The target could not be reached, so what the permissions name was not checked there: ${reason}`,
+      path: ['permissions'],
+    });
+  }
+  return { diagnostics };
+}
+
 export const adaptiveAuthorization = defineResource({
   typeName: 'adaptive_authorization',
   schema,
@@ -60,6 +90,7 @@ export const adaptiveAuthorization = defineResource({
     }
     return issueDiagnostics(issues);
   },
+  modifyPlan: ({ config, state, ctx }) => checkOnTargets(config, state, ctx.provider),
   create: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   update: ({ config, ctx, diagnostics }) => apply(config, ctx.provider, diagnostics),
   async read({ state, ctx }) {

@@ -21,7 +21,7 @@
  * and cannot write.
  */
 import { Catalog, type AuditFilter, type AuditRecord, type AuthorizationRecord, type AuthorizationSpec, type CatalogSettings, type CredentialCount, type CredentialFilter, type CredentialListener, type ReaperLeases, type CredentialRecord, type EndpointRecord, type GroupRecord, type ResourceInfo } from './catalog';
-import { AccessService, type AuthorizationApplyResult, type IssueCredentialRequest, type OnDemandCredential, type RenewCredentialRequest, type RenewCredentialResponse, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
+import { AccessService, type AuthorizationApplyResult, type CheckAuthorizationRequest, type CheckAuthorizationResult, type IssueCredentialRequest, type OnDemandCredential, type RenewCredentialRequest, type RenewCredentialResponse, type EndpointApplyResult, type EndpointInput, type EndpointInspection, type GroupApplyResult, type GroupInput, type GroupInspection, type PairKey, type ReapReport, type RecordKind } from './service';
 import type { TargetConfig } from './types';
 
 export { CATALOG_KEY_ENV, CATALOG_URL_ENV, CatalogError, parseCatalogKey, resolveCatalogSettings, type CatalogErrorCode, type CatalogSettings } from './catalog';
@@ -102,6 +102,10 @@ export type ApplyResourceRequest = TargetConfig;
 export type ApplyAuthorizationRequest = AuthorizationSpec;
 /** The record as stored, the endpoints re-synced, and what could not be made exact (`access role`). */
 export type ApplyAuthorizationResponse = AuthorizationApplyResult;
+/** What checking an authorization's permissions takes: its name and the permission set (validated) to check. */
+export type { CheckAuthorizationRequest };
+/** The endpoints checked, the issues a sync would refuse, the endpoints whose target could not be reached. */
+export type CheckAuthorizationResponse = CheckAuthorizationResult;
 
 /** What applying an endpoint takes: name, type, ttl in seconds, and the names of its resource and authorization. */
 export type ApplyEndpointRequest = EndpointInput;
@@ -181,6 +185,13 @@ export interface Runtime {
    */
   applyAuthorization(request: ApplyAuthorizationRequest): Promise<ApplyAuthorizationResponse>;
   readAuthorization(name: string): Promise<AuthorizationRecord | null>;
+  /**
+   * Read only, for plans: checks a permission set on the target of every endpoint the
+   * catalog records as using the authorization (schemas, tables, sequences and functions it
+   * names exist; a database it names is the target's). Changes nothing anywhere; a target
+   * that cannot be reached is listed in `unchecked`, not thrown.
+   */
+  checkAuthorization(request: CheckAuthorizationRequest): Promise<CheckAuthorizationResponse>;
   /** Refused (`CatalogError` code `referenced`) while endpoints use it; nothing changed then. */
   removeAuthorization(name: string): Promise<void>;
 
@@ -303,6 +314,10 @@ class OpenRuntime implements Runtime {
 
   removeResource(name: string): Promise<void> {
     return this.#service.removeResource(name);
+  }
+
+  checkAuthorization(request: CheckAuthorizationRequest): Promise<CheckAuthorizationResult> {
+    return this.#service.checkAuthorization(request);
   }
 
   applyAuthorization(spec: AuthorizationSpec): Promise<AuthorizationApplyResult> {

@@ -103,6 +103,11 @@ export interface Permissions {
    * schemas, now and later). Absent: none.
    */
   readonly functions?: readonly string[];
+  /**
+   * The database the set is written for (Adaptive's YAML form names one per entry). Absent:
+   * whichever database the endpoint's resource connects to; present and different: refused.
+   */
+  readonly database?: string;
 }
 
 /** One problem with user input: which field, and what would be accepted. */

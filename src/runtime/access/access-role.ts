@@ -191,7 +191,14 @@ function parseComment(comment: string | null): RoleMetadata | null {
   const known = new Set<string>(TABLE_PRIVILEGES);
   if (!p.grants.every((g) => known.has(g))) return null;
   if (p.functions !== undefined && !isStringArray(p.functions)) return null;
-  const base = { grants: p.grants as Permissions['grants'], schemas: p.schemas, tables: p.tables, ...(p.functions ? { functions: p.functions } : {}) };
+  const base = {
+    grants: p.grants as Permissions['grants'],
+    schemas: p.schemas,
+    tables: p.tables,
+    ...(p.functions ? { functions: p.functions } : {}),
+    // The database a set names (YAML form) is part of what was synced, so an unchanged role reads back equal.
+    ...(typeof p.database === 'string' ? { database: p.database } : {}),
+  };
   const s = p.sequences as Record<string, unknown> | undefined;
   if (s !== undefined) {
     const knownSequence = new Set<string>(SEQUENCE_PRIVILEGES);
@@ -419,6 +426,20 @@ export async function readAccessRole(target: TargetDb, endpoint: string): Promis
       const items = diffGrants(await diffContext(client, server, role, held, wanted), row, held, wanted);
       const drift = ['role is not marked as created by adaptive-access (no metadata comment)', ...items.map((i) => i.message)];
       return { ...base, permissions: derived, drift };
+    }),
+  );
+}
+
+/**
+ * What a permission set names that this target's database lacks (schemas, tables,
+ * sequences, functions), and a database other than the target's: the issues a sync would
+ * fail with, found in a read-only transaction that changes nothing. For plans.
+ */
+export async function checkWanted(target: TargetDb, permissions: Permissions): Promise<readonly ValidationIssue[]> {
+  return withClient(target, target.database, (client) =>
+    transaction(client, async () => {
+      await client.query('SET TRANSACTION READ ONLY');
+      return (await planWanted(client, await readServer(client), permissions)).issues;
     }),
   );
 }

@@ -15,7 +15,7 @@ import type { AuthorizationSpec, Catalog } from '../catalog';
 import type { OpenTarget } from '../connections/connect';
 import type { PreflightReport } from '../connections/preflight';
 import type { TargetConfig } from '../types';
-import { applyAuthorization, removeAuthorization, type AuthorizationApplyResult } from './authorizations';
+import { applyAuthorization, checkAuthorization, removeAuthorization, type AuthorizationApplyResult, type CheckAuthorizationRequest, type CheckAuthorizationResult } from './authorizations';
 import { TargetConnections, type ServiceContext } from './context';
 import { applyEndpoint, inspectEndpoint, removeEndpoint, type EndpointApplyResult } from './endpoints';
 import { inspectGroup } from './group-inspection';
@@ -38,7 +38,7 @@ import { reap } from './reaper';
 import { applyResource, removeResource } from './resources';
 
 export * from './model';
-export type { AuthorizationApplyResult } from './authorizations';
+export type { AuthorizationApplyResult, CheckAuthorizationRequest, CheckAuthorizationResult } from './authorizations';
 export type { EndpointApplyResult } from './endpoints';
 export { expiredWarning } from './groups';
 /** The deterministic role names the runtime uses (for tests and messages). */
@@ -78,6 +78,10 @@ export class AccessService {
   /** See authorizations.ts. */
   applyAuthorization(spec: AuthorizationSpec): Promise<AuthorizationApplyResult> {
     return applyAuthorization(this.ctx, spec);
+  }
+
+  checkAuthorization(request: CheckAuthorizationRequest): Promise<CheckAuthorizationResult> {
+    return checkAuthorization(this.ctx, request);
   }
 
   removeAuthorization(name: string): Promise<void> {

@@ -35,12 +35,13 @@ import type { Schema, ValidationError as SchemaValidationError, Validator } from
 import { SEQUENCE_PRIVILEGES, TABLE_PRIVILEGES, type Permissions, type SequencePermissions, type TablePrivilege, type ValidationIssue } from '../types';
 import { childField, closest, indexField, issue, isUnknown, show, throwIfIssues, typeName, type MaybeUnknown } from './common';
 import { parseJsonText } from './json';
+import { looksLikeJson, yamlPermissionsDocument } from './permissions-yaml';
 import { IDENTIFIER_MAX_BYTES, IDENTIFIER_PATTERN, IDENTIFIER_RULE, identifierProblem } from './names';
 
 const KEYS = ['grants', 'schemas', 'tables'] as const;
 type Key = (typeof KEYS)[number];
 /** Every attribute, in the order issues are reported; `sequences` is optional. */
-const ALL_KEYS = [...KEYS, 'sequences', 'functions'] as const;
+const ALL_KEYS = [...KEYS, 'sequences', 'functions', 'database'] as const;
 const SEQUENCE_KEYS = ['privileges', 'names'] as const;
 
 /** Words that mean "every table privilege". */
@@ -80,11 +81,23 @@ const TABLE_RULE =
 export const PERMISSIONS_SCHEMA: Readonly<Schema> = deepFreeze({
   $schema: 'http://json-schema.org/draft-07/schema#',
   title: 'adaptive_authorization permissions',
-  description: 'Table privileges granted on tables of some schemas, written as jsonencode({ grants, schemas, tables }).',
+  description:
+    'Table privileges granted on tables of some schemas, written as jsonencode({ grants, schemas, tables }), with optional sequences and functions. ' +
+    "Adaptive's YAML form (allow: [{ database, privileges, objects }]) is read into this one.",
   type: 'object',
   additionalProperties: false,
-  required: ['grants', 'schemas', 'tables'],
+  // `grants` and `tables` go together, and may be left out when `sequences` or `functions`
+  // grant something; worded in code (`coverageIssues`).
+  required: ['schemas'],
+  dependencies: { grants: ['tables'], tables: ['grants'] },
+  anyOf: [{ required: ['tables'] }, { required: ['sequences'] }, { required: ['functions'] }],
   properties: {
+    database: {
+      description:
+        "Optional. The database the set is written for (Adaptive's YAML `database:`): an endpoint whose resource connects to another database is refused.",
+      type: 'string',
+      minLength: 1,
+    },
     grants: {
       description: `Table privileges: ${ACCEPTED_PRIVILEGES}.`,
       type: 'array',
@@ -322,6 +335,8 @@ function structureIssue(error: SchemaValidationError, field: string): Validation
   // `sequences` is checked whole by `sequencesIssues`.
   if (key === 'sequences') return undefined;
   if (key === undefined) {
+    // Which attributes go together: `coverageIssues` says it in the user's terms.
+    if (error.name === 'dependencies' || error.name === 'anyOf') return undefined;
     if (error.name === 'type') return issue(field, `must be a JSON object, got ${typeName(error.instance)}; write ${EXAMPLE}`);
     if (error.name === 'required') {
       const missing = String(error.argument);
@@ -331,7 +346,7 @@ function structureIssue(error: SchemaValidationError, field: string): Validation
       const extra = String(error.argument);
       const guess = closest(extra, ALL_KEYS);
       const suggestion = guess === undefined ? '' : ` (did you mean ${guess}?)`;
-      return issue(childField(field, extra), `is not a permissions attribute${suggestion}; accepted: grants, schemas, tables, sequences`);
+      return issue(childField(field, extra), `is not a permissions attribute${suggestion}; accepted: ${ALL_KEYS.join(', ')}`);
     }
     return issue(field, `${error.message}; write ${EXAMPLE}`);
   }
@@ -356,13 +371,42 @@ function stringsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
+/**
+ * `grants` and `tables` go together; either may be left out (both) when `sequences` or
+ * `functions` grant something, so a set of routines or sequences alone needs no table.
+ */
+function coverageIssues(record: Record<string, unknown>, field: string): ValidationIssue[] {
+  const hasOther = record.sequences !== undefined || record.functions !== undefined;
+  const missing = (key: 'grants' | 'tables', partner: 'grants' | 'tables'): boolean =>
+    record[key] === undefined && (record[partner] !== undefined || !hasOther);
+  return (['grants', 'tables'] as const)
+    .filter((key) => missing(key, key === 'grants' ? 'tables' : 'grants'))
+    .map((key) => issue(childField(field, key), `is missing; ${HINTS[key] ?? EXAMPLE}`));
+}
+
+/** The document `permissions` holds: the object itself, JSON text, or the YAML form read into the JSON form. */
+function readDocument(input: unknown, field: string): { ok: true; document: unknown } | { ok: false; issues: ValidationIssue[] } {
+  if (typeof input !== 'string') return { ok: true, document: input };
+  if (!looksLikeJson(input)) return yamlPermissionsDocument(input, field);
+  const parsed = parseJsonText(input, field, `write it with ${EXAMPLE}`);
+  return parsed.ok ? { ok: true, document: parsed.value } : { ok: false, issues: [parsed.issue] };
+}
+
+/**
+ * A set of sequences or functions alone in its normal form has `grants` and `tables` empty
+ * (the model always has both): read that as leaving them out, so normal forms validate again.
+ */
+function withoutEmptyTables(document: unknown): unknown {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return document;
+  const { grants, tables, ...rest } = document as Record<string, unknown>;
+  const empty = (list: unknown): boolean => Array.isArray(list) && list.length === 0;
+  return empty(grants) && empty(tables) && (rest.sequences !== undefined || rest.functions !== undefined) ? rest : document;
+}
+
 function analysePermissions(input: unknown, field: string): PermissionsResult {
-  let document: unknown = input;
-  if (typeof input === 'string') {
-    const parsed = parseJsonText(input, field, `write it with ${EXAMPLE}`);
-    if (!parsed.ok) return { issues: [parsed.issue] };
-    document = parsed.value;
-  }
+  const read = readDocument(input, field);
+  if (!read.ok) return { issues: read.issues };
+  const document = withoutEmptyTables(read.document);
   // The object form must be plain JSON data; anything else (a Map, a class instance) fails
   // the schema's type check below with a clear message.
   const result = schemaValidator().validate(document, PERMISSIONS_SCHEMA);
@@ -382,6 +426,7 @@ function analysePermissions(input: unknown, field: string): PermissionsResult {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return { issues };
 
   const record = document as Record<string, unknown>;
+  issues.push(...coverageIssues(record, field));
   const schemaList = stringsOf(record.schemas);
   const validSchemas = new Set(schemaList.filter((s) => schemaProblem(s) === undefined));
   // Cross-checking tables against schemas is only fair when every schema is valid.
@@ -435,6 +480,7 @@ function analysePermissions(input: unknown, field: string): PermissionsResult {
       tables: stringsOf(record.tables),
       ...(sequences ? { sequences } : {}),
       ...(Array.isArray(record.functions) ? { functions: stringsOf(record.functions) } : {}),
+      ...(typeof record.database === 'string' ? { database: record.database } : {}),
     }),
   };
 }
@@ -468,6 +514,7 @@ function normalisePermissions(p: {
   readonly tables: readonly string[];
   readonly sequences?: { readonly privileges: readonly string[]; readonly names: readonly string[] } | undefined;
   readonly functions?: readonly string[] | undefined;
+  readonly database?: string | undefined;
 }): Permissions {
   const wanted = new Set(p.grants.map((g) => g.toUpperCase()));
   const all = ALL_WORDS.some((word) => wanted.has(word));
@@ -478,6 +525,7 @@ function normalisePermissions(p: {
     ...base,
     ...(p.sequences === undefined ? {} : { sequences: normaliseSequences(p.sequences) }),
     ...(p.functions === undefined ? {} : { functions: p.functions.includes('*') ? ['*'] : unique(p.functions) }),
+    ...(p.database === undefined ? {} : { database: p.database }),
   };
 }
 
@@ -522,5 +570,8 @@ export function canonicalPermissionsJson(p: Permissions): string {
   // `sequences` only when present, so the text of a table-only set is what it always was.
   const sequences = normal.sequences === undefined ? {} : { sequences: { privileges: normal.sequences.privileges, names: normal.sequences.names } };
   const functions = normal.functions === undefined ? {} : { functions: normal.functions };
-  return JSON.stringify({ grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences, ...functions });
+  // `grants` and `tables` stay, empty for a set of sequences or functions alone: every
+  // reader of a stored set (catalog, role comments) can count on them.
+  const database = normal.database === undefined ? {} : { database: normal.database };
+  return JSON.stringify({ ...database, grants: normal.grants, schemas: normal.schemas, tables: normal.tables, ...sequences, ...functions });
 }

@@ -159,7 +159,7 @@ describe('checkPermissions: what is refused', () => {
   it('missing, empty, mistyped and unknown attributes', () => {
     const issues = checkPermissions({ grants: [], schemas: 'public', grant: ['SELECT'] });
     expect(fields(issues)).toEqual(['permissions.grant', 'permissions.grants', 'permissions.schemas', 'permissions.tables']);
-    expect(issues[0]?.message).toBe('is not a permissions attribute (did you mean grants?); accepted: grants, schemas, tables, sequences');
+    expect(issues[0]?.message).toBe('is not a permissions attribute (did you mean grants?); accepted: grants, schemas, tables, sequences, functions, database');
     expect(issues[1]?.message).toMatch(/^is empty; list table privileges, e\.g\. grants = \["SELECT"\]/);
     expect(issues[2]?.message).toBe('must be a list of strings, got a string; list schema names, e.g. schemas = ["public"]');
     expect(issues[3]?.message).toMatch(/^is missing; list tables, e\.g\. tables = \["\*"\]/);

@@ -139,6 +139,14 @@ interface NamedEntry {
  */
 export async function planWanted(client: ClientBase, server: Server, permissions: Permissions): Promise<Wanted> {
   const issues: ValidationIssue[] = [];
+  if (permissions.database !== undefined && permissions.database !== server.database) {
+    issues.push({
+      field: 'permissions',
+      message:
+        `the permissions are written for database ${ident(permissions.database)}, but the endpoint's resource connects to database ${ident(server.database)}; ` +
+        `name ${ident(server.database)} in database:, or apply the authorization through a resource whose database_name is ${ident(permissions.database)}`,
+    });
+  }
   const grants = new Set<string>(permissions.grants);
   const sequencePrivileges = new Set<string>(NEEDS_SEQUENCE.some((p) => grants.has(p)) ? ['USAGE'] : []);
   const explicitSequences = new Set<string>(permissions.sequences?.privileges ?? []);

@@ -20,7 +20,7 @@ export interface AuthorizationConfig extends cdktf.TerraformMetaArguments {
   */
   readonly name: string;
   /**
-  * JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later. Optional `sequences = { privileges = [USAGE, SELECT, UPDATE or ALL], names = [...] }`, names written like `tables`. Optional `functions`: routines to EXECUTE, `"*"`, `name`, `schema.name` (every overload) or `schema.name(argtypes)`.
+  * JSON, usually `jsonencode({ grants = [...], schemas = [...], tables = [...] })`. `grants`: SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER (or ALL). `schemas`: schema names. `tables`: names, `schema.table`, or `"*"` for every table now and later. Optional `sequences = { privileges = [USAGE, SELECT, UPDATE or ALL], names = [...] }`, names written like `tables`. Optional `functions`: routines to EXECUTE, `"*"`, `name`, `schema.name` (every overload) or `schema.name(argtypes)`. `grants` and `tables` may be left out together when `sequences` or `functions` grant something. Or Adaptive's YAML form, `allow:` entries of `database` (the target's database), `privileges` and `objects` (`ALL` = every table of schema public, `schema.*`, `schema.table`, `table`); entries must agree on database and privileges.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/authorization#permissions Authorization#permissions}
   */
