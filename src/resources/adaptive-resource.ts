@@ -188,11 +188,12 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
 }
 
 /**
- * State for a target read back from the catalog (import). The catalog does not record
+ * State for a target read back from the catalog (import), in the spelling of its `type`
+ * (Adaptive's `arn`/`region`/`secret_id`, or `use_aws_secrets` with `aws_*`). The catalog does not record
  * whether a secret came from `password` or `password_wo`: it comes back as `password`, and
  * a configuration using `password_wo` plans it away (null) on the next apply.
  */
-function modelFromConfig(config: TargetConfig): Partial<Model> {
+function modelFromConfig(config: TargetConfig, defaults: AdaptiveClient['awsDefaults']): Partial<Model> {
   const adaptiveForm = config.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
   const aws = config.aws;
   return {
@@ -215,8 +216,10 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
     aws_access_key_id: aws?.accessKeyId ?? null,
     aws_secret_access_key: aws?.secretAccessKey ?? null,
     aws_session_token: aws?.sessionToken ?? null,
-    aws_endpoint: aws?.endpoint ?? null,
-    aws_sts_endpoint: aws?.stsEndpoint ?? null,
+    // The provider block's endpoints are stored with the target (the reaper has no provider
+    // block); the same value comes back as the provider's, not the resource's.
+    aws_endpoint: aws?.endpoint !== undefined && aws.endpoint !== defaults.endpoint ? aws.endpoint : null,
+    aws_sts_endpoint: aws?.stsEndpoint !== undefined && aws.stsEndpoint !== defaults.stsEndpoint ? aws.stsEndpoint : null,
     ssl_mode: config.sslMode,
     tls_root_cert: config.tlsRootCert ?? null,
     tls_cert_file: config.tlsClientCert ?? null,
@@ -265,6 +268,6 @@ export const adaptiveResource = defineResource({
     const runtime = await ctx.provider.runtime();
     const target = await runtime.readResourceConfig(id);
     if (!target) throw new Error(`No adaptive_resource named "${id}" in the catalog; import takes the resource's name.`);
-    return modelFromConfig(target);
+    return modelFromConfig(target, ctx.provider.awsDefaults);
   },
 });
