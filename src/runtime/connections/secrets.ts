@@ -18,6 +18,7 @@
 import { errorText } from '../errors';
 import { runtimeSecrets } from '../secret-registry';
 import { ValidationError, type AwsSecretRef, type SslMode, type TargetConfig } from '../types';
+import { ADAPTIVE_SECRETS_MANAGER_TYPE } from '../validation/target-adaptive';
 import { AssumeRoleFailure, awsCredentials } from './aws-credentials';
 import { ConnectionError, classify, redact, type ConnectionErrorCause } from './errors';
 
@@ -54,7 +55,7 @@ const ADAPTIVE_ATTRIBUTES: SecretAttributes = { secret: 'secret_id', region: 're
 
 /** The attribute names of the form a target's configuration uses. */
 export function secretAttributes(config: Pick<TargetConfig, 'type'>): SecretAttributes {
-  return config.type === 'postgres_aws_secrets_manager' ? ADAPTIVE_ATTRIBUTES : USE_AWS_SECRETS_ATTRIBUTES;
+  return config.type === ADAPTIVE_SECRETS_MANAGER_TYPE ? ADAPTIVE_ATTRIBUTES : USE_AWS_SECRETS_ATTRIBUTES;
 }
 
 /** A Secrets Manager client for the reference: its region, credentials (a role assumed when set) and endpoint. */
@@ -304,7 +305,7 @@ export async function resolveTarget(config: TargetConfig): Promise<ResolvedTarge
   if (!user && !secret) issues.push({ field: 'username', message: 'required' });
   if (secret) {
     // In Adaptive's form the secret is where the address is expected: missing there, it is the secret that lacks it.
-    const addressFromSecret = config.type === 'postgres_aws_secrets_manager';
+    const addressFromSecret = config.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
     const missing = [
       ...(user ? [] : ['username']),
       ...(secret.password === undefined ? ['password'] : []),
