@@ -228,6 +228,9 @@ function targetInput(r: l1.Resource): TargetInput {
   const values: Record<keyof TargetInput, unknown> = {
     type: r.typeInput,
     name: r.nameInput,
+    arn: r.arnInput,
+    region: r.regionInput,
+    secret_id: r.secretIdInput,
     connection_url: r.connectionUrlInput,
     host: r.hostInput,
     port: r.portInput,
@@ -245,6 +248,8 @@ function targetInput(r: l1.Resource): TargetInput {
     aws_secret_access_key_wo_version: r.awsSecretAccessKeyWoVersionInput,
     aws_session_token: r.awsSessionTokenInput,
     aws_endpoint: r.awsEndpointInput,
+    aws_role_arn: r.awsRoleArnInput,
+    aws_sts_endpoint: r.awsStsEndpointInput,
     ssl_mode: r.sslModeInput,
     tls_root_cert: r.tlsRootCertInput,
     tls_cert_file: r.tlsCertFileInput,

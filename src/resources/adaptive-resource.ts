@@ -6,9 +6,12 @@
 import { attr, requiresReplace, resourceFactory, useStateForUnknown, type ModelOf } from '../provider';
 import { runtimeSecrets, SSL_MODES, type TargetConfig } from '../runtime';
 import { checkTargetInput, toTargetConfig, type TargetInput } from '../runtime/validation/target';
+import { ADAPTIVE_SECRETS_MANAGER_TYPE } from '../runtime/validation/target-adaptive';
 import { forValidation, issueDiagnostics, type AdaptiveClient } from './common';
 
 const defineResource = resourceFactory<AdaptiveClient>();
+/** The schema's default port, which state holds when the configuration leaves `port` out. */
+const DEFAULT_PORT_TEXT = '5432';
 
 const schema = {
   version: 0,
@@ -17,11 +20,31 @@ const schema = {
     "and the admin's privileges (CREATEROLE or superuser; the right to end sessions) and says exactly what is missing.",
   attributes: {
     id: attr.string({ computed: true, description: 'The resource name (its identity in the catalog).', planModifiers: [useStateForUnknown()] }),
-    type: attr.string({ required: true, description: 'The kind of target. Only `postgres` is supported.' }),
+    type: attr.string({
+      required: true,
+      description:
+        'The kind of target: `postgres`, or `postgres_aws_secrets_manager` (Adaptive\'s Secrets Manager form: `secret_id` names a secret holding ' +
+        '`username`, `password`, `host`, `port` and `dbname`, read with the IAM role `arn` assumed through STS in `region`; `host`, `port` and `database_name` are then optional).',
+    }),
     name: attr.string({
       required: true,
       description: 'Unique name of the target; endpoints refer to it. 1-63 letters, digits, `-`, `_`, `.`. Changing it replaces the resource.',
       planModifiers: [requiresReplace()],
+    }),
+    arn: attr.string({
+      optional: true,
+      description:
+        'With `type = "postgres_aws_secrets_manager"`: the ARN of an IAM role assumed (STS AssumeRole, session name `adaptive-access`) to read `secret_id`. ' +
+        'The AWS credentials (`aws_access_key_id`/`aws_secret_access_key`, else the AWS SDK chain) only need `sts:AssumeRole` on it; the role needs `secretsmanager:GetSecretValue` on the secret.',
+    }),
+    region: attr.string({
+      optional: true,
+      description: 'With `type = "postgres_aws_secrets_manager"`: AWS region of the secret and of STS; default the provider `aws_region`, then the AWS SDK configuration.',
+    }),
+    secret_id: attr.string({
+      optional: true,
+      description:
+        'With `type = "postgres_aws_secrets_manager"` (required then): name or ARN of the secret; its JSON holds `username`, `password`, `host`, `port` and `dbname` (optionally `engine`), as RDS writes it.',
     }),
     connection_url: attr.string({
       optional: true,
@@ -33,7 +56,7 @@ const schema = {
         'Not with the attributes it stands for. The password in it is stored encrypted in the catalog like `password`, and the URI is in Terraform state as this sensitive value.',
     }),
     host: attr.string({ optional: true, description: 'Host name or IP address of the PostgreSQL server. Required unless `connection_url` is set.' }),
-    port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
+    port: attr.string({ optional: true, computed: true, default: DEFAULT_PORT_TEXT, description: 'TCP port, as a string or number (default `5432`).' }),
     database_name: attr.string({ optional: true, description: 'Database the grants apply to, and the one the admin connects to. Required unless `connection_url` is set.' }),
     username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
     password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.' }),
@@ -78,6 +101,17 @@ const schema = {
       optional: true,
       description: 'Secrets Manager endpoint override (VPC endpoints, local testing); default the provider `aws_endpoint`, then the SDK configuration.',
     }),
+    aws_role_arn: attr.string({
+      optional: true,
+      description:
+        'With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive\'s form. ' +
+        'The AWS credentials then only sign the AssumeRole request.',
+    }),
+    aws_sts_endpoint: attr.string({
+      optional: true,
+      description:
+        'STS endpoint override for assuming `arn` / `aws_role_arn` (an STS VPC endpoint, or a local stand-in for testing); default the provider `aws_sts_endpoint`, then the SDK\'s regional STS endpoint.',
+    }),
     ssl_mode: attr.string({
       optional: true,
       computed: true,
@@ -113,9 +147,9 @@ const schema = {
 type Model = ModelOf<typeof schema>;
 
 const INPUT_FIELDS = [
-  'type', 'name', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
+  'type', 'name', 'arn', 'region', 'secret_id', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
   'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
-  'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
+  'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'aws_role_arn', 'aws_sts_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
   'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects', 'tags',
 ] as const;
 
@@ -127,6 +161,7 @@ const REQUIRED_BECAUSE: Readonly<Record<string, readonly string[]>> = {
   tls_key_file: ['tls_cert_file'],
   tls_cert_file: ['tls_key_file'],
   aws_secret_name: ['use_aws_secrets'],
+  secret_id: ['type'],
   aws_secret_access_key: ['aws_access_key_id', 'aws_session_token'],
   aws_access_key_id: ['aws_secret_access_key', 'aws_secret_access_key_wo', 'aws_session_token'],
   password_wo_version: ['password_wo'],
@@ -142,35 +177,49 @@ function targetInput(values: Readonly<Record<string, unknown>>): TargetInput {
 /** The target as the runtime wants it, with the provider's AWS defaults filled in. */
 function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
   const withDefaults: Record<string, unknown> = { ...values };
-  if (values.use_aws_secrets) {
-    withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
+  const adaptiveForm = values.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
+  if (values.use_aws_secrets || adaptiveForm) {
+    if (adaptiveForm) withDefaults.region = values.region ?? client.awsDefaults.region ?? null;
+    else withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
     withDefaults.aws_endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint ?? null;
+    withDefaults.aws_sts_endpoint = values.aws_sts_endpoint ?? client.awsDefaults.stsEndpoint ?? null;
   }
   return toTargetConfig(targetInput(withDefaults));
 }
 
 /**
- * State for a target read back from the catalog (import). The catalog does not record
+ * State for a target read back from the catalog (import), in the spelling of its `type`
+ * (Adaptive's `arn`/`region`/`secret_id`, or `use_aws_secrets` with `aws_*`). The catalog does not record
  * whether a secret came from `password` or `password_wo`: it comes back as `password`, and
  * a configuration using `password_wo` plans it away (null) on the next apply.
  */
-function modelFromConfig(config: TargetConfig): Partial<Model> {
+function modelFromConfig(config: TargetConfig, defaults: AdaptiveClient['awsDefaults']): Partial<Model> {
+  const adaptiveForm = config.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
+  const aws = config.aws;
   return {
     id: config.name,
-    type: 'postgres',
+    type: config.type ?? 'postgres',
     name: config.name,
-    host: config.host,
-    port: String(config.port),
-    database_name: config.database,
-    username: config.aws ? null : (config.username ?? null),
+    // Adaptive's form keeps empty what the secret gives (the port's default is the schema's).
+    host: config.host === '' ? null : config.host,
+    port: config.port > 0 ? String(config.port) : DEFAULT_PORT_TEXT,
+    database_name: config.database === '' ? null : config.database,
+    username: aws ? null : (config.username ?? null),
     password: config.password ?? null,
-    use_aws_secrets: config.aws ? true : null,
-    aws_region: config.aws?.region ?? null,
-    aws_secret_name: config.aws?.secretName ?? null,
-    aws_access_key_id: config.aws?.accessKeyId ?? null,
-    aws_secret_access_key: config.aws?.secretAccessKey ?? null,
-    aws_session_token: config.aws?.sessionToken ?? null,
-    aws_endpoint: config.aws?.endpoint ?? null,
+    use_aws_secrets: aws && !adaptiveForm ? true : null,
+    arn: adaptiveForm ? (aws?.roleArn ?? null) : null,
+    region: adaptiveForm ? (aws?.region ?? null) : null,
+    secret_id: adaptiveForm ? (aws?.secretName ?? null) : null,
+    aws_region: adaptiveForm ? null : (aws?.region ?? null),
+    aws_secret_name: adaptiveForm ? null : (aws?.secretName ?? null),
+    aws_role_arn: adaptiveForm ? null : (aws?.roleArn ?? null),
+    aws_access_key_id: aws?.accessKeyId ?? null,
+    aws_secret_access_key: aws?.secretAccessKey ?? null,
+    aws_session_token: aws?.sessionToken ?? null,
+    // The provider block's endpoints are stored with the target (the reaper has no provider
+    // block); the same value comes back as the provider's, not the resource's.
+    aws_endpoint: aws?.endpoint !== undefined && aws.endpoint !== defaults.endpoint ? aws.endpoint : null,
+    aws_sts_endpoint: aws?.stsEndpoint !== undefined && aws.stsEndpoint !== defaults.stsEndpoint ? aws.stsEndpoint : null,
     ssl_mode: config.sslMode,
     tls_root_cert: config.tlsRootCert ?? null,
     tls_cert_file: config.tlsClientCert ?? null,
@@ -219,6 +268,6 @@ export const adaptiveResource = defineResource({
     const runtime = await ctx.provider.runtime();
     const target = await runtime.readResourceConfig(id);
     if (!target) throw new Error(`No adaptive_resource named "${id}" in the catalog; import takes the resource's name.`);
-    return modelFromConfig(target);
+    return modelFromConfig(target, ctx.provider.awsDefaults);
   },
 });

@@ -28,7 +28,7 @@ export interface AdaptiveClient {
    */
   runtimeForOnDemand(): Promise<Runtime>;
   /** Defaults from the provider block for Secrets-Manager-backed resources. */
-  readonly awsDefaults: { readonly region?: string; readonly endpoint?: string };
+  readonly awsDefaults: { readonly region?: string; readonly endpoint?: string; readonly stsEndpoint?: string };
   /**
    * Names of the `adaptive_endpoint`s planned so far by this provider process. Terraform
    * plans an endpoint before any group that refers to it, so a group can tell an endpoint

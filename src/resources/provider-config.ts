@@ -38,6 +38,10 @@ export const providerSchema = {
     catalog_schema: attr.string({ optional: true, description: 'Schema of the catalog tables (default `adaptive`).' }),
     aws_region: attr.string({ optional: true, description: 'Default AWS region for `adaptive_resource`s that use AWS Secrets Manager.' }),
     aws_endpoint: attr.string({ optional: true, description: 'Default Secrets Manager endpoint override (VPC endpoints, local testing).' }),
+    aws_sts_endpoint: attr.string({
+      optional: true,
+      description: 'Default STS endpoint override for resources that assume an IAM role (`arn`, `aws_role_arn`): an STS VPC endpoint, or a local stand-in for testing.',
+    }),
     reap_on_run: attr.bool({
       optional: true,
       description:
@@ -96,6 +100,7 @@ export async function configureAdaptive(config: ProviderConfig, logger: Logger, 
     awsDefaults: {
       ...(known(config.aws_region) ? { region: known(config.aws_region)! } : {}),
       ...(known(config.aws_endpoint) ? { endpoint: known(config.aws_endpoint)! } : {}),
+      ...(known(config.aws_sts_endpoint) ? { stsEndpoint: known(config.aws_sts_endpoint)! } : {}),
     },
     runtime: () => reading,
     runtimeForChange() {

@@ -27,14 +27,33 @@ export interface AwsSecretRef {
   readonly sessionToken?: string;
   /** Endpoint override (VPC endpoints, local testing); else the SDK's standard configuration. */
   readonly endpoint?: string;
+  /**
+   * An IAM role assumed through STS (AssumeRole) to read the secret: the static keys above,
+   * or the SDK's default chain, only sign the AssumeRole request.
+   */
+  readonly roleArn?: string;
+  /** STS endpoint override for the AssumeRole request (a VPC endpoint, local testing). */
+  readonly stsEndpoint?: string;
 }
+
+/**
+ * The `type` of an `adaptive_resource`: `postgres`, or Adaptive's own spelling of a target
+ * whose admin secret (and address) is in Secrets Manager, read with an assumed role
+ * (`arn`, `region`, `secret_id`). Both describe the same `TargetConfig`; the type is kept
+ * so import writes back the spelling the configuration uses.
+ */
+export const TARGET_TYPES = ['postgres', 'postgres_aws_secrets_manager'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
 
 /**
  * A PostgreSQL target and how to reach it as admin: what `adaptive_resource` describes.
  * Exactly one of `password` (inline) or `aws` (Secrets Manager) supplies the admin secret;
- * with `aws`, the secret's JSON may also supply username, host, port and dbname.
+ * with `aws`, the secret's JSON may also supply username, host, port and dbname (an empty
+ * `host` or `database`, or a `port` of 0, means "from the secret").
  */
 export interface TargetConfig {
+  /** Absent: `postgres`. */
+  readonly type?: TargetType;
   readonly name: string;
   readonly host: string;
   readonly port: number;

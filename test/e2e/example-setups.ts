@@ -15,10 +15,11 @@ import { mkdtemp } from 'node:fs/promises';
 import path from 'node:path';
 import type { LocalCluster, PostgresBinaries } from '../../src/localpg';
 import { ident, literal } from '../../src/runtime/pg/sql';
-import { exampleFiles, exampleWorkspace, prepareCatalog, prepareTarget, sql, tlsAccess, type ClusterAccess } from '../fixtures/adaptive';
+import { exampleFiles, exampleWorkspace, prepareCatalog, prepareTarget, SEED_SQL, sql, tlsAccess, type ClusterAccess } from '../fixtures/adaptive';
 import { createTestPki, type KeyPairPem, type TestPki } from '../fixtures/pki';
 import { startPostgres, startTlsPostgres } from '../fixtures/postgres';
 import { startSecretsManager, type SecretsManagerFixture } from '../fixtures/secrets-manager';
+import { startSts } from '../fixtures/sts';
 import type { TerraformWorkspace } from '../fixtures/terraform';
 
 /** A secret the run hands the provider, and what it is (for messages that must not show it). */
@@ -250,6 +251,43 @@ export const EXAMPLE_SETUPS: Readonly<Record<string, (ctx: SetupContext) => Prom
       });
       return { ws, secrets: [...catalogSecrets(env), ...adminSecrets(admin, 'the admin password from the secret'), ...awsSecrets(sm)], failure: refusedSignature(sm) };
     });
+  },
+
+  /**
+   * Adaptive's Secrets Manager form: the keys in the environment only assume the role; the
+   * secret goes only to the role's temporary credentials, which are secrets too (known once
+   * the runs are over). The refused apply quotes the request signed with them.
+   */
+  'adaptive-secrets-manager'(ctx) {
+    const teardown = new Teardown();
+    let issued: () => KnownSecret[] = () => [];
+    const made = prepared(teardown, async () => {
+      const [cluster, sm, sts] = await Promise.all([startPostgres(ctx.binaries), startSecretsManager(), startSts()]);
+      teardown.add(cluster, (c) => c.stop());
+      teardown.add(sm, (s) => s.close());
+      teardown.add(sts, (s) => s.close());
+      const { env } = await prepareCatalog(cluster);
+      await sql(cluster, 'postgres', 'create database pagila');
+      await sql(cluster, 'pagila', SEED_SQL);
+      const admin = await createAdmin(cluster);
+      const role = 'arn:aws:iam::123456789012:role/secretsAccessRole';
+      sts.allowRole(role);
+      sm.putSecret('db/postgres/pagila', { username: admin.user, password: admin.password, engine: 'postgres', host: cluster.host, port: cluster.port, dbname: 'pagila' });
+      sm.restrictTo((accessKeyId) => sts.issued.some((c) => c.accessKeyId === accessKeyId && c.roleArn === role));
+      issued = () =>
+        sts.issued.flatMap((c, i) => [
+          { what: `assumed access key id ${i + 1}`, value: c.accessKeyId },
+          { what: `assumed secret access key ${i + 1}`, value: c.secretAccessKey },
+          { what: `assumed session token ${i + 1}`, value: c.sessionToken },
+        ]);
+      const ws = exampleWorkspace('adaptive-secrets-manager', {
+        mirrorDir: ctx.mirrorDir,
+        env: { ...env, AWS_ACCESS_KEY_ID: sm.accessKeyId, AWS_SECRET_ACCESS_KEY: sm.secretAccessKey },
+        vars: { aws_endpoint: sm.endpoint, aws_sts_endpoint: sts.endpoint, pg_host: cluster.host, pg_port: String(cluster.port) },
+      });
+      return { ws, secrets: [...catalogSecrets(env), ...adminSecrets(admin, 'the admin password from the secret'), ...awsSecrets(sm)], failure: refusedSignature(sm) };
+    });
+    return made.then((example) => ({ ...example, secretsAfterRuns: () => issued() }));
   },
 
   production(ctx) {

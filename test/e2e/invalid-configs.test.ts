@@ -173,6 +173,22 @@ const CASES: readonly InvalidCase[] = [
       'password must not be set when use_aws_secrets = true: the admin password comes from the secret aws_secret_name; remove password, or set use_aws_secrets = false',
   },
   {
+    title: "arn (Adaptive's Secrets Manager form) with type = \"postgres\"",
+    configuration: edit(EXAMPLE, DATABASE_LINE, `${DATABASE_LINE}\n  arn           = "arn:aws:iam::123456789012:role/secretsAccessRole"`),
+    place: { block: TARGET, line: '  arn           = "arn:aws:iam::123456789012:role/secretsAccessRole"' },
+    summary: 'Invalid arn',
+    detail:
+      'arn is only used with type = "postgres_aws_secrets_manager" (Adaptive\'s Secrets Manager form); with type = "postgres" write use_aws_secrets = true with aws_role_arn, or remove arn',
+  },
+  {
+    title: 'type = "postgres_aws_secrets_manager" without secret_id',
+    configuration: edit(edit(EXAMPLE, '  type = "postgres"', '  type = "postgres_aws_secrets_manager"'), '  password      = var.pg_password\n', ''),
+    place: { block: TARGET, line: '  type = "postgres_aws_secrets_manager"' },
+    summary: 'Missing secret_id',
+    detail:
+      'secret_id is required with type = "postgres_aws_secrets_manager": the name or ARN of the secret holding username, password, host, port and dbname',
+  },
+  {
     title: 'no catalog_url and no ADAPTIVE_CATALOG_URL',
     configuration: EXAMPLE,
     env: { ADAPTIVE_CATALOG_URL: '' },

@@ -29,7 +29,7 @@ import { EXAMPLE_SETUPS, type KnownSecret } from './example-setups';
 /** Which file checks which examples: the ones on plain clusters, and the ones with TLS or Secrets Manager. */
 export const NO_SECRETS_SHARES = {
   plain: ['basic', 'groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'authorizations', 'just-in-time'],
-  'tls-and-aws': ['tls', 'mutual-tls', 'secrets-manager', 'production'],
+  'tls-and-aws': ['tls', 'mutual-tls', 'secrets-manager', 'adaptive-secrets-manager', 'production'],
 } as const satisfies Record<string, readonly string[]>;
 
 /** Lines of a multi-line secret at least this long are looked for on their own. */
@@ -97,7 +97,7 @@ async function memberPasswords(ws: TerraformWorkspace): Promise<KnownSecret[]> {
 }
 
 /** Examples whose configuration issues credentials to members. */
-const ISSUES_CREDENTIALS = new Set(['groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'production']);
+const ISSUES_CREDENTIALS = new Set(['adaptive-secrets-manager', 'groups-and-endpoints', 'short-lived', 'gitops/terraform', 'modules/use-from-hcl', 'production']);
 
 /** The no-secrets test of the examples of one share, on every tested major. */
 export function describeNoSecretsInLogs(share: keyof typeof NO_SECRETS_SHARES): void {

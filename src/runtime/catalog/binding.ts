@@ -16,6 +16,12 @@
  *   ["adaptive-access resource", 2, name, host, port, database, username, sslMode,
  *    tlsRootCert, tlsClientCert, tlsServerName, aws.secretName, aws.region, aws.endpoint]
  *
+ * followed, only when either is set, by aws.roleArn and aws.stsEndpoint (the role assumed to
+ * read the secret, and where the AssumeRole request signed with the AWS credentials goes).
+ * Appended only when set, a record without them encodes exactly as before, so records sealed
+ * before these settings existed still open; a record with them cannot be passed off as one
+ * without (the arrays differ in length), nor the other way round.
+ *
  * A missing value is `null`. The values are taken from the record as stored (its JSON), so
  * the writer and every reader encode the same text. The secrets themselves (password, TLS
  * client key, static AWS keys) are not listed: they are inside the sealed value.
@@ -36,6 +42,9 @@ export const BOUND_RESOURCE_SETTINGS = [
   'aws.region',
   'aws.endpoint',
 ] as const;
+
+/** Bound too, appended only when one of them is set (see the encoding above). */
+export const BOUND_ROLE_SETTINGS = ['aws.roleArn', 'aws.stsEndpoint'] as const;
 
 const LABEL = 'adaptive-access resource';
 const ENCODING_VERSION = 2;
@@ -58,7 +67,9 @@ export function resourceBinding(name: string, config: PublicTargetConfig): strin
   // Through JSON first, so the writer encodes exactly what a reader will get back (an
   // undefined property is dropped on storage and read back as missing, hence null).
   const stored: unknown = JSON.parse(JSON.stringify(config));
-  return JSON.stringify([LABEL, ENCODING_VERSION, name, ...BOUND_RESOURCE_SETTINGS.map((path) => valueAt(stored, path))]);
+  const role = BOUND_ROLE_SETTINGS.map((path) => valueAt(stored, path));
+  const roleBound = role.some((value) => value !== null) ? role : [];
+  return JSON.stringify([LABEL, ENCODING_VERSION, name, ...BOUND_RESOURCE_SETTINGS.map((path) => valueAt(stored, path)), ...roleBound]);
 }
 
 /** The context earlier builds (sealed format 1) bound a resource's secrets to: its name only. */

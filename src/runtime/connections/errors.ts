@@ -26,6 +26,8 @@ export const CONNECTION_ERROR_CAUSES = [
   'secret_missing',
   /** AWS refused the request or no usable AWS credentials were found. */
   'secret_access_denied',
+  /** STS refused to let the AWS credentials assume the configured IAM role (or none were found to ask with). */
+  'role_assumption_denied',
   'secret_malformed',
   'unknown',
 ] as const;

@@ -10,16 +10,26 @@ export {
   type AttemptFailure,
   type ConnectionErrorCause,
 } from './errors';
+export {
+  awsCredentials,
+  AssumeRoleFailure,
+  ROLE_SESSION_NAME,
+  type AwsCredentialIdentity,
+  type AwsCredentialIdentityProvider,
+  type AwsCredentialSource,
+} from './aws-credentials';
 export { firstAttempt, nextAttempt, tlsOptions, describeAttempt, type Attempt, type Verification } from './tls';
 export {
   fetchDbSecret,
   parseDbSecret,
   resolveTarget,
+  secretAttributes,
   DEFAULT_APPLICATION_NAME,
   DEFAULT_CONNECT_TIMEOUT_SECONDS,
   DEFAULT_MAX_CONNECTIONS,
   type DbSecret,
   type ResolvedTarget,
+  type SecretAttributes,
 } from './secrets';
 export {
   openTarget,

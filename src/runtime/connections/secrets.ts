@@ -18,6 +18,8 @@
 import { errorText } from '../errors';
 import { runtimeSecrets } from '../secret-registry';
 import { ValidationError, type AwsSecretRef, type SslMode, type TargetConfig } from '../types';
+import { ADAPTIVE_SECRETS_MANAGER_TYPE } from '../validation/target-adaptive';
+import { AssumeRoleFailure, awsCredentials } from './aws-credentials';
 import { ConnectionError, classify, redact, type ConnectionErrorCause } from './errors';
 
 /** The fields of a database secret that matter here. */
@@ -37,22 +39,33 @@ function secretError(target: string, cause: ConnectionErrorCause, message: strin
   return new ConnectionError({ cause, message, fix, target, ...(code ? { code } : {}) });
 }
 
-/** A Secrets Manager client for the reference: its region, credentials and endpoint. */
+/**
+ * The attributes a message names: Adaptive's form (`type = "postgres_aws_secrets_manager"`)
+ * spells the secret `secret_id` and the role `arn`, the `use_aws_secrets` form
+ * `aws_secret_name` and `aws_role_arn`.
+ */
+export interface SecretAttributes {
+  readonly secret: string;
+  readonly region: string;
+  readonly role: string;
+}
+
+const USE_AWS_SECRETS_ATTRIBUTES: SecretAttributes = { secret: 'aws_secret_name', region: 'aws_region', role: 'aws_role_arn' };
+const ADAPTIVE_ATTRIBUTES: SecretAttributes = { secret: 'secret_id', region: 'region', role: 'arn' };
+
+/** The attribute names of the form a target's configuration uses. */
+export function secretAttributes(config: Pick<TargetConfig, 'type'>): SecretAttributes {
+  return config.type === ADAPTIVE_SECRETS_MANAGER_TYPE ? ADAPTIVE_ATTRIBUTES : USE_AWS_SECRETS_ATTRIBUTES;
+}
+
+/** A Secrets Manager client for the reference: its region, credentials (a role assumed when set) and endpoint. */
 async function clientFor(ref: AwsSecretRef) {
-  runtimeSecrets.register(ref.accessKeyId, ref.secretAccessKey, ref.sessionToken);
+  const credentials = await awsCredentials(ref);
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({
     ...(ref.region ? { region: ref.region } : {}),
     ...(ref.endpoint ? { endpoint: ref.endpoint } : {}),
-    ...(ref.accessKeyId && ref.secretAccessKey
-      ? {
-          credentials: {
-            accessKeyId: ref.accessKeyId,
-            secretAccessKey: ref.secretAccessKey,
-            ...(ref.sessionToken ? { sessionToken: ref.sessionToken } : {}),
-          },
-        }
-      : {}),
+    ...(credentials ? { credentials } : {}),
   });
   return { client, GetSecretValueCommand };
 }
@@ -63,7 +76,7 @@ async function clientFor(ref: AwsSecretRef) {
  * for an unreachable endpoint; a missing region is a ValidationError. Messages name the
  * secret and region, never the secret's content.
  */
-export async function fetchDbSecret(target: string, ref: AwsSecretRef): Promise<DbSecret> {
+export async function fetchDbSecret(target: string, ref: AwsSecretRef, names: SecretAttributes = USE_AWS_SECRETS_ATTRIBUTES): Promise<DbSecret> {
   const { client, GetSecretValueCommand } = await clientFor(ref);
   let region = ref.region ?? '';
   try {
@@ -71,12 +84,12 @@ export async function fetchDbSecret(target: string, ref: AwsSecretRef): Promise<
   } catch {
     throw new ValidationError([
       {
-        field: 'aws_region',
-        message: `required to read the secret "${ref.secretName}": set aws_region, or AWS_REGION in the environment, or a region in the AWS profile`,
+        field: names.region,
+        message: `required to read the secret "${ref.secretName}": set ${names.region}, or AWS_REGION in the environment, or a region in the AWS profile`,
       },
     ]);
   }
-  const secretDesc = `AWS Secrets Manager secret "${ref.secretName}" (aws_secret_name) in region ${region}`;
+  const secretDesc = `AWS Secrets Manager secret "${ref.secretName}" (${names.secret}) in region ${region}`;
   let value: string;
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: ref.secretName }));
@@ -85,11 +98,42 @@ export async function fetchDbSecret(target: string, ref: AwsSecretRef): Promise<
     else value = '';
     runtimeSecrets.register(value);
   } catch (err) {
+    if (err instanceof AssumeRoleFailure) throw assumeRoleError(target, ref, secretDesc, names.role, err);
     throw awsError(target, ref, secretDesc, err);
   } finally {
     client.destroy();
   }
   return parseDbSecret(target, secretDesc, value);
+}
+
+/** STS refused the role, or could not be reached: the message names the role, the fix says what to change. */
+function assumeRoleError(target: string, ref: AwsSecretRef, secretDesc: string, roleAttribute: string, failure: AssumeRoleFailure): ConnectionError {
+  const secrets = [ref.secretAccessKey, ref.sessionToken];
+  const role = `IAM role "${failure.roleArn}" (${roleAttribute})`;
+  const classified = classify(failure.error, secrets);
+  if (classified.cause === 'refused' || classified.cause === 'dns' || classified.cause === 'timeout') {
+    return secretError(
+      target,
+      classified.cause,
+      `Target "${target}": cannot reach ${ref.stsEndpoint ?? 'the STS endpoint of the region'} to assume the ${role} for the ${secretDesc} (${classified.detail}).`,
+      'check network access to STS (an STS VPC endpoint, NAT, or aws_sts_endpoint) and the endpoint URL',
+      classified.code,
+    );
+  }
+  const code = failure.code || 'error';
+  const noCredentials = code === 'CredentialsProviderError';
+  return secretError(
+    target,
+    'role_assumption_denied',
+    noCredentials
+      ? `Target "${target}": no AWS credentials to assume the ${role} for the ${secretDesc} (${classified.detail}).`
+      : `Target "${target}": AWS STS refused to let these credentials assume the ${role} to read the ${secretDesc}: ${code} (${classified.detail}).`,
+    noCredentials
+      ? 'set aws_access_key_id and aws_secret_access_key, or provide credentials through the AWS SDK default chain (environment, profile, SSO, instance or task role)'
+      : `allow these credentials sts:AssumeRole on the role: its trust policy must name their user or role as Principal with "Action": "sts:AssumeRole", ` +
+          `and their own IAM policy must allow sts:AssumeRole on it; or correct ${roleAttribute} if it names the wrong role`,
+    code,
+  );
 }
 
 function awsError(target: string, ref: AwsSecretRef, secretDesc: string, err: unknown): ConnectionError {
@@ -246,7 +290,8 @@ export const DEFAULT_APPLICATION_NAME = 'adaptive-access';
  * application_name "adaptive-access"). Missing values are a ValidationError.
  */
 export async function resolveTarget(config: TargetConfig): Promise<ResolvedTarget> {
-  const secret = config.aws ? await fetchDbSecret(config.name, config.aws) : undefined;
+  const names = secretAttributes(config);
+  const secret = config.aws ? await fetchDbSecret(config.name, config.aws, names) : undefined;
   const issues: Array<{ field: string; message: string }> = [];
   const host = config.host !== '' ? config.host : secret?.host;
   const port = config.port > 0 ? config.port : secret?.port;
@@ -259,13 +304,24 @@ export async function resolveTarget(config: TargetConfig): Promise<ResolvedTarge
   if (!database) issues.push({ field: 'database_name', message: `required${fromSecret}` });
   if (!user && !secret) issues.push({ field: 'username', message: 'required' });
   if (secret) {
-    const missing = [...(user ? [] : ['username']), ...(secret.password === undefined ? ['password'] : [])];
+    // In Adaptive's form the secret is where the address is expected: missing there, it is the secret that lacks it.
+    const addressFromSecret = config.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
+    const missing = [
+      ...(user ? [] : ['username']),
+      ...(secret.password === undefined ? ['password'] : []),
+      ...(addressFromSecret && !host ? ['host'] : []),
+      ...(addressFromSecret && !port ? ['port'] : []),
+      ...(addressFromSecret && !database ? ['dbname'] : []),
+    ];
     if (missing.length > 0) {
+      const keys = missing.map((k) => `"${k}"`).join(' and ');
+      // Each missing key but the password has an attribute that may give it instead.
+      const override = missing.filter((key) => key !== 'password').map((key) => (key === 'dbname' ? 'database_name' : key));
       throw secretError(
         config.name,
         'secret_malformed',
-        `Target "${config.name}": the AWS Secrets Manager secret "${config.aws?.secretName ?? ''}" (aws_secret_name) is missing ${missing.map((k) => `"${k}"`).join(' and ')}.`,
-        `add ${missing.map((k) => `"${k}"`).join(' and ')} to the secret's JSON (as RDS writes it: username, password, engine, host, port, dbname)${user ? '' : ', or set username on the resource'}`,
+        `Target "${config.name}": the AWS Secrets Manager secret "${config.aws?.secretName ?? ''}" (${names.secret}) is missing ${keys}.`,
+        `add ${keys} to the secret's JSON (as RDS writes it: username, password, engine, host, port, dbname)${override.length > 0 ? `, or set ${override.join(' and ')} on the resource` : ''}`,
       );
     }
   }

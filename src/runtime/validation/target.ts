@@ -10,7 +10,9 @@
  * Decisions:
  * - `type`, `name`, `host` and `database_name` are required, also with `use_aws_secrets`
  *   (`TargetConfig` needs host and database; every example sets them), unless
- *   `connection_url` gives host, database and the rest (./target-url).
+ *   `connection_url` gives host, database and the rest (./target-url), or the type is
+ *   `postgres_aws_secrets_manager` (Adaptive's spelling, ./target-adaptive: the secret gives
+ *   the address; `arn` is a role assumed through STS, as `aws_role_arn` is here).
  * - The admin secret comes either from `password` (with `username`) or from AWS Secrets
  *   Manager (`use_aws_secrets = true` with `aws_secret_name`): not both, not neither.
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
@@ -32,6 +34,7 @@ import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Le
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
 import { sslModeRefusal } from './tls-mode';
+import { ADAPTIVE_SECRETS_MANAGER_TYPE, checkRoleArn, withAdaptiveSecretsManager } from './target-adaptive';
 import { withConnectionUrl } from './target-url';
 import { checkWriteOnlySecrets, eitherPresent } from './write-only-secrets';
 
@@ -40,8 +43,15 @@ export type InputValue<T> = T | Unknown | null | undefined;
 
 /** The attributes of `adaptive_resource`, named as in HCL. */
 export interface TargetInput {
+  /** "postgres", or "postgres_aws_secrets_manager" (Adaptive's Secrets Manager form, ./target-adaptive). */
   readonly type?: InputValue<string>;
   readonly name?: InputValue<string>;
+  /** Adaptive's form: the IAM role to assume (stands for aws_role_arn). */
+  readonly arn?: InputValue<string>;
+  /** Adaptive's form: the secret's region (stands for aws_region). */
+  readonly region?: InputValue<string>;
+  /** Adaptive's form: the secret's name or ARN (stands for aws_secret_name). */
+  readonly secret_id?: InputValue<string>;
   /** A postgres:// URI standing for host, port, database_name, username, password, ssl_mode (see ./target-url). */
   readonly connection_url?: InputValue<string>;
   readonly host?: InputValue<string>;
@@ -63,6 +73,10 @@ export interface TargetInput {
   readonly aws_secret_access_key_wo_version?: InputValue<number>;
   readonly aws_session_token?: InputValue<string>;
   readonly aws_endpoint?: InputValue<string>;
+  /** An IAM role assumed through STS to read the secret. */
+  readonly aws_role_arn?: InputValue<string>;
+  /** STS endpoint override for AssumeRole. */
+  readonly aws_sts_endpoint?: InputValue<string>;
   readonly ssl_mode?: InputValue<string>;
   /** PEM contents, as `file()` returns them. */
   readonly tls_root_cert?: InputValue<string>;
@@ -86,6 +100,9 @@ export interface TargetInput {
 export const TARGET_FIELDS = [
   'type',
   'name',
+  'arn',
+  'region',
+  'secret_id',
   'connection_url',
   'host',
   'port',
@@ -103,6 +120,8 @@ export const TARGET_FIELDS = [
   'aws_secret_access_key_wo_version',
   'aws_session_token',
   'aws_endpoint',
+  'aws_role_arn',
+  'aws_sts_endpoint',
   'ssl_mode',
   'tls_root_cert',
   'tls_cert_file',
@@ -138,6 +157,8 @@ const AWS_FIELDS = [
   'aws_secret_access_key_wo_version',
   'aws_session_token',
   'aws_endpoint',
+  'aws_role_arn',
+  'aws_sts_endpoint',
 ] as const;
 const SSL_MODE_LIST = SSL_MODES.join(', ');
 
@@ -240,20 +261,26 @@ function checkAwsFields(input: TargetInput, out: Issues): void {
       out.push(issue(field, 'contains whitespace; check for a stray space or newline around the value'));
     }
   }
-  const endpoint = known(input.aws_endpoint);
-  const endpointHint = 'write an http(s) URL, e.g. https://secretsmanager.us-east-1.amazonaws.com';
-  if (endpoint !== undefined && requireString(endpoint, 'aws_endpoint', out, endpointHint)) {
-    let url: URL | undefined;
-    try {
-      url = new URL(endpoint);
-    } catch {
-      out.push(issue('aws_endpoint', `${show(endpoint)} is not a URL; ${endpointHint}`));
-    }
-    if (url !== undefined && url.protocol !== 'http:' && url.protocol !== 'https:') {
-      out.push(issue('aws_endpoint', `${show(endpoint)} is not an http or https URL; ${endpointHint}`));
-    } else if (url !== undefined && (url.username !== '' || url.password !== '')) {
-      out.push(issue('aws_endpoint', 'contains credentials; use aws_access_key_id and aws_secret_access_key instead'));
-    }
+  checkEndpoint(known(input.aws_endpoint), 'aws_endpoint', 'https://secretsmanager.us-east-1.amazonaws.com', out);
+  checkEndpoint(known(input.aws_sts_endpoint), 'aws_sts_endpoint', 'https://sts.us-east-1.amazonaws.com', out);
+  const role = known(input.aws_role_arn);
+  if (role !== undefined) out.push(...checkRoleArn(role, 'aws_role_arn'));
+}
+
+/** An endpoint override: an http(s) URL without credentials in it. */
+function checkEndpoint(endpoint: string | undefined, field: string, example: string, out: Issues): void {
+  const endpointHint = `write an http(s) URL, e.g. ${example}`;
+  if (endpoint === undefined || !requireString(endpoint, field, out, endpointHint)) return;
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    out.push(issue(field, `${show(endpoint)} is not a URL; ${endpointHint}`));
+  }
+  if (url !== undefined && url.protocol !== 'http:' && url.protocol !== 'https:') {
+    out.push(issue(field, `${show(endpoint)} is not an http or https URL; ${endpointHint}`));
+  } else if (url !== undefined && (url.username !== '' || url.password !== '')) {
+    out.push(issue(field, 'contains credentials; use aws_access_key_id and aws_secret_access_key instead'));
   }
 }
 
@@ -366,21 +393,28 @@ interface TargetAnalysis {
   readonly connectTimeout?: number;
 }
 
+/** Issues in the order of TARGET_FIELDS (stable among those of one attribute). */
+function inFieldOrder(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field.replace(/\[.*$/, ''));
+  return issues.map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
+}
+
 function analyseTarget(given: TargetInput, options: TlsCheckOptions): TargetAnalysis {
-  const url = withConnectionUrl(given);
+  const adaptive = withAdaptiveSecretsManager(given);
+  const url = withConnectionUrl(adaptive.input);
   const out: Issues = [];
   const input = url.input;
   const required = (field: 'type' | 'name' | 'host' | 'database_name', hint: string): void => {
     if (presence(input[field]) === false) out.push(issue(field, `is required; ${hint}`));
   };
-  required('type', 'set type = "postgres"');
+  required('type', `set type = "postgres" (or "${ADAPTIVE_SECRETS_MANAGER_TYPE}" for a target in AWS Secrets Manager)`);
   required('name', 'set a name such as name = "postgres-production"');
   required('host', 'set the server host name, e.g. host = "db.example.com", or give connection_url');
   required('database_name', 'set the database the admin connects to, e.g. database_name = "production", or give connection_url');
 
   const type = known(input.type);
   if (type !== undefined && type !== 'postgres') {
-    out.push(issue('type', `${show(type)} is not supported; the only accepted value is "postgres"`));
+    out.push(issue('type', `${show(type)} is not supported; write "postgres", or "${ADAPTIVE_SECRETS_MANAGER_TYPE}" (admin credentials and address in AWS Secrets Manager)`));
   }
   const name = known(input.name);
   if (name !== undefined) out.push(...checkName(name, 'name'));
@@ -445,8 +479,7 @@ function analyseTarget(given: TargetInput, options: TlsCheckOptions): TargetAnal
   const tags = known(input.tags);
   if (tags !== undefined) checkTags(tags, out);
 
-  const order = (field: string): number => (TARGET_FIELDS as readonly string[]).indexOf(field.replace(/\[.*$/, ''));
-  const issues = [...url.issues, ...url.attribute(out)].map((item, i) => ({ item, i })).sort((a, b) => order(a.item.field) - order(b.item.field) || a.i - b.i).map(({ item }) => item);
+  const issues = inFieldOrder([...adaptive.issues, ...adaptive.attribute([...url.issues, ...url.attribute(out)])]);
   return {
     issues,
     input,
@@ -482,10 +515,13 @@ export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}
 
   // After the checks every present value has its declared type; `known` drops null/undefined.
   const text = (field: (typeof TARGET_FIELDS)[number]): string | undefined => known(input[field]) as string | undefined;
+  const fromSecret = known(given.type) === ADAPTIVE_SECRETS_MANAGER_TYPE;
   const config: Mutable<TargetConfig> = {
+    ...(fromSecret && { type: ADAPTIVE_SECRETS_MANAGER_TYPE }),
     name: text('name') ?? '',
+    // Empty (or 0) in Adaptive's form when not set: the secret gives it.
     host: text('host') ?? '',
-    port: analysis.port ?? DEFAULT_PORT,
+    port: analysis.port ?? (fromSecret ? 0 : DEFAULT_PORT),
     database: text('database_name') ?? '',
     sslMode: (text('ssl_mode') as SslMode | undefined) ?? DEFAULT_SSL_MODE,
   };
@@ -505,6 +541,10 @@ export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}
     if (secretAccessKey !== undefined) aws.secretAccessKey = secretAccessKey;
     if (sessionToken !== undefined) aws.sessionToken = sessionToken;
     if (endpoint !== undefined) aws.endpoint = endpoint;
+    const roleArn = text('aws_role_arn');
+    const stsEndpoint = text('aws_sts_endpoint');
+    if (roleArn !== undefined) aws.roleArn = roleArn;
+    if (stsEndpoint !== undefined) aws.stsEndpoint = stsEndpoint;
     config.aws = aws;
   } else {
     // The write-only password arrives only in the configuration of an apply.

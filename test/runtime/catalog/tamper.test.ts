@@ -189,6 +189,41 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await expectRefusedWithoutConnecting(catalog);
   });
 
+  it('refuses a record whose assumed role or STS endpoint was changed, added or removed, before anything is signed for it', async () => {
+    trap = await startTrap();
+    const keys = { accessKeyId: 'AKIATAMPERTEST000001', secretAccessKey: 'tamper-secret-access-key' };
+    const plain = { secretName: 'prod/admin', region: 'eu-west-1', endpoint: 'http://db.invalid:1', ...keys };
+    const withRole = { ...plain, roleArn: 'arn:aws:iam::123456789012:role/reader', stsEndpoint: 'http://sts.invalid:1' };
+    const { password: _p, ...rest } = inline();
+    const { db, catalog } = await freshCatalog();
+    const trapUrl = `http://127.0.0.1:${trap.port}`;
+
+    // The signed AssumeRole request would go to the changed STS endpoint.
+    await catalog.putResource({ ...rest, aws: withRole });
+    await setConfig(db, ['aws', 'stsEndpoint'], trapUrl);
+    await expectRefusedWithoutConnecting(catalog);
+
+    await catalog.putResource({ ...rest, aws: withRole });
+    await setConfig(db, ['aws', 'roleArn'], 'arn:aws:iam::999999999999:role/attacker');
+    await expectRefusedWithoutConnecting(catalog);
+
+    // Added to a record sealed without them.
+    await catalog.putResource({ ...rest, aws: plain });
+    await setConfig(db, ['aws', 'stsEndpoint'], trapUrl);
+    await expectRefusedWithoutConnecting(catalog);
+
+    // Removed from a record sealed with them.
+    await catalog.putResource({ ...rest, aws: withRole });
+    await sql(db, `update adaptive.resources set config = config #- '{aws,roleArn}' #- '{aws,stsEndpoint}' where name = 'prod'`);
+    await expectRefusedWithoutConnecting(catalog);
+
+    // Unchanged, both forms read back as stored.
+    await catalog.putResource({ ...rest, aws: withRole });
+    expect((await catalog.getResource('prod'))?.target.aws).toMatchObject({ roleArn: withRole.roleArn, stsEndpoint: withRole.stsEndpoint });
+    await catalog.putResource({ ...rest, aws: plain });
+    expect((await catalog.getResource('prod'))?.target.aws?.roleArn).toBeUndefined();
+  });
+
   it('refuses a record whose sealed secrets were removed and a Secrets Manager reference put in', async () => {
     trap = await startTrap();
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT00001');

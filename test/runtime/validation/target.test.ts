@@ -168,8 +168,11 @@ describe('checkTargetInput: required attributes and simple values', () => {
     expect(fieldsOf({})).toEqual(['type', 'name', 'host', 'database_name', 'username', 'password']);
   });
 
-  it('accepts only type "postgres"', () => {
-    expect(only({ ...BASE, type: 'mysql' })).toEqual({ field: 'type', message: '"mysql" is not supported; the only accepted value is "postgres"' });
+  it('accepts only type "postgres" (and Adaptive\'s "postgres_aws_secrets_manager": ./target-adaptive.test.ts)', () => {
+    expect(only({ ...BASE, type: 'mysql' })).toEqual({
+      field: 'type',
+      message: '"mysql" is not supported; write "postgres", or "postgres_aws_secrets_manager" (admin credentials and address in AWS Secrets Manager)',
+    });
     expect(only({ ...BASE, type: 'postgresql' }).field).toBe('type');
   });
 

@@ -20,6 +20,12 @@ export interface AdaptiveProviderConfig {
   */
   readonly awsRegion?: string;
   /**
+  * Default STS endpoint override for resources that assume an IAM role (`arn`, `aws_role_arn`): an STS VPC endpoint, or a local stand-in for testing.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs#aws_sts_endpoint AdaptiveProvider#aws_sts_endpoint}
+  */
+  readonly awsStsEndpoint?: string;
+  /**
   * Key that encrypts admin passwords and client keys stored in the catalog: 32 random bytes as 64 hex characters or base64 (`openssl rand -hex 32`). Default: `ADAPTIVE_CATALOG_KEY`. Needed whenever a target stores a secret here: `password`, `tls_key_file`, `aws_access_key_id`/`aws_secret_access_key`/`aws_session_token`.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs#catalog_key AdaptiveProvider#catalog_key}
@@ -97,6 +103,7 @@ export class AdaptiveProvider extends cdktf.TerraformProvider {
     });
     this._awsEndpoint = config.awsEndpoint;
     this._awsRegion = config.awsRegion;
+    this._awsStsEndpoint = config.awsStsEndpoint;
     this._catalogKey = config.catalogKey;
     this._catalogSchema = config.catalogSchema;
     this._catalogUrl = config.catalogUrl;
@@ -138,6 +145,22 @@ export class AdaptiveProvider extends cdktf.TerraformProvider {
   // Temporarily expose input value. Use with caution.
   public get awsRegionInput() {
     return this._awsRegion;
+  }
+
+  // aws_sts_endpoint - computed: false, optional: true, required: false
+  private _awsStsEndpoint?: string; 
+  public get awsStsEndpoint() {
+    return this._awsStsEndpoint;
+  }
+  public set awsStsEndpoint(value: string | undefined) {
+    this._awsStsEndpoint = value;
+  }
+  public resetAwsStsEndpoint() {
+    this._awsStsEndpoint = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsStsEndpointInput() {
+    return this._awsStsEndpoint;
   }
 
   // catalog_key - computed: false, optional: true, required: false
@@ -228,6 +251,7 @@ export class AdaptiveProvider extends cdktf.TerraformProvider {
     return {
       aws_endpoint: cdktf.stringToTerraform(this._awsEndpoint),
       aws_region: cdktf.stringToTerraform(this._awsRegion),
+      aws_sts_endpoint: cdktf.stringToTerraform(this._awsStsEndpoint),
       catalog_key: cdktf.stringToTerraform(this._catalogKey),
       catalog_schema: cdktf.stringToTerraform(this._catalogSchema),
       catalog_url: cdktf.stringToTerraform(this._catalogUrl),
@@ -246,6 +270,12 @@ export class AdaptiveProvider extends cdktf.TerraformProvider {
       },
       aws_region: {
         value: cdktf.stringToHclTerraform(this._awsRegion),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      aws_sts_endpoint: {
+        value: cdktf.stringToHclTerraform(this._awsStsEndpoint),
         isBlock: false,
         type: "simple",
         storageClassType: "string",

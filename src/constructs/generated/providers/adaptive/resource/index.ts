@@ -14,6 +14,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly applicationName?: string;
   /**
+  * With `type = "postgres_aws_secrets_manager"`: the ARN of an IAM role assumed (STS AssumeRole, session name `adaptive-access`) to read `secret_id`. The AWS credentials (`aws_access_key_id`/`aws_secret_access_key`, else the AWS SDK chain) only need `sts:AssumeRole` on it; the role needs `secretsmanager:GetSecretValue` on the secret.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#arn Resource#arn}
+  */
+  readonly arn?: string;
+  /**
   * Static AWS access key id; default the AWS SDK credential chain.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_access_key_id Resource#aws_access_key_id}
@@ -31,6 +37,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_region Resource#aws_region}
   */
   readonly awsRegion?: string;
+  /**
+  * With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive's form. The AWS credentials then only sign the AssumeRole request.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_role_arn Resource#aws_role_arn}
+  */
+  readonly awsRoleArn?: string;
   /**
   * Static AWS secret access key (with `aws_access_key_id`). Stored encrypted in the catalog, and in Terraform state: `aws_secret_access_key_wo` keeps it out of state.
   *
@@ -61,6 +73,12 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_session_token Resource#aws_session_token}
   */
   readonly awsSessionToken?: string;
+  /**
+  * STS endpoint override for assuming `arn` / `aws_role_arn` (an STS VPC endpoint, or a local stand-in for testing); default the provider `aws_sts_endpoint`, then the SDK's regional STS endpoint.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_sts_endpoint Resource#aws_sts_endpoint}
+  */
+  readonly awsStsEndpoint?: string;
   /**
   * Seconds to wait for a connection (default 10).
   *
@@ -128,11 +146,23 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly port?: string;
   /**
+  * With `type = "postgres_aws_secrets_manager"`: AWS region of the secret and of STS; default the provider `aws_region`, then the AWS SDK configuration.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#region Resource#region}
+  */
+  readonly region?: string;
+  /**
   * What happens to the objects (tables, functions, ...) a member created with a credential when it is revoked or expires, and to those an endpoint's access role owns when the endpoint is deleted: `reassign` (default) hands them to `adaptive_revoked`, a NOLOGIN role with no privileges, no attributes and no members, and makes their SECURITY DEFINER functions and views run with their caller's privileges; `drop` drops them. Never the admin: the admin is often a superuser, and a member's SECURITY DEFINER function it came to own would let anyone run SQL as the admin. A role named `adaptive_revoked` that is not the one adaptive-access created is refused.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#revoked_objects Resource#revoked_objects}
   */
   readonly revokedObjects?: string;
+  /**
+  * With `type = "postgres_aws_secrets_manager"` (required then): name or ARN of the secret; its JSON holds `username`, `password`, `host`, `port` and `dbname` (optionally `engine`), as RDS writes it.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#secret_id Resource#secret_id}
+  */
+  readonly secretId?: string;
   /**
   * TLS mode with libpq's exact semantics: `disable`, `allow`, `prefer`, `require`, `verify-ca`, `verify-full` (default `prefer`). With `tls_root_cert`, `require` verifies the chain as libpq does. `verify-full` without it trusts the system store, Node.js's built-in CA list plus `NODE_EXTRA_CA_CERTS`, with the host name checked (like libpq 16's `sslrootcert=system`); `verify-ca` without it is refused, as libpq refuses it (any public CA's certificate for any host name would pass).
   *
@@ -170,7 +200,7 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly tlsServerName?: string;
   /**
-  * The kind of target. Only `postgres` is supported.
+  * The kind of target: `postgres`, or `postgres_aws_secrets_manager` (Adaptive's Secrets Manager form: `secret_id` names a secret holding `username`, `password`, `host`, `port` and `dbname`, read with the IAM role `arn` assumed through STS in `region`; `host`, `port` and `database_name` are then optional).
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#type Resource#type}
   */
@@ -240,14 +270,17 @@ export class Resource extends cdktf.TerraformResource {
       forEach: config.forEach
     });
     this._applicationName = config.applicationName;
+    this._arn = config.arn;
     this._awsAccessKeyId = config.awsAccessKeyId;
     this._awsEndpoint = config.awsEndpoint;
     this._awsRegion = config.awsRegion;
+    this._awsRoleArn = config.awsRoleArn;
     this._awsSecretAccessKey = config.awsSecretAccessKey;
     this._awsSecretAccessKeyWo = config.awsSecretAccessKeyWo;
     this._awsSecretAccessKeyWoVersion = config.awsSecretAccessKeyWoVersion;
     this._awsSecretName = config.awsSecretName;
     this._awsSessionToken = config.awsSessionToken;
+    this._awsStsEndpoint = config.awsStsEndpoint;
     this._connectTimeout = config.connectTimeout;
     this._connectionUrl = config.connectionUrl;
     this._databaseName = config.databaseName;
@@ -259,7 +292,9 @@ export class Resource extends cdktf.TerraformResource {
     this._passwordWo = config.passwordWo;
     this._passwordWoVersion = config.passwordWoVersion;
     this._port = config.port;
+    this._region = config.region;
     this._revokedObjects = config.revokedObjects;
+    this._secretId = config.secretId;
     this._sslMode = config.sslMode;
     this._tags = config.tags;
     this._tlsCertFile = config.tlsCertFile;
@@ -289,6 +324,22 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get applicationNameInput() {
     return this._applicationName;
+  }
+
+  // arn - computed: false, optional: true, required: false
+  private _arn?: string; 
+  public get arn() {
+    return this.getStringAttribute('arn');
+  }
+  public set arn(value: string) {
+    this._arn = value;
+  }
+  public resetArn() {
+    this._arn = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get arnInput() {
+    return this._arn;
   }
 
   // aws_access_key_id - computed: false, optional: true, required: false
@@ -337,6 +388,22 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get awsRegionInput() {
     return this._awsRegion;
+  }
+
+  // aws_role_arn - computed: false, optional: true, required: false
+  private _awsRoleArn?: string; 
+  public get awsRoleArn() {
+    return this.getStringAttribute('aws_role_arn');
+  }
+  public set awsRoleArn(value: string) {
+    this._awsRoleArn = value;
+  }
+  public resetAwsRoleArn() {
+    this._awsRoleArn = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsRoleArnInput() {
+    return this._awsRoleArn;
   }
 
   // aws_secret_access_key - computed: false, optional: true, required: false
@@ -417,6 +484,22 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get awsSessionTokenInput() {
     return this._awsSessionToken;
+  }
+
+  // aws_sts_endpoint - computed: false, optional: true, required: false
+  private _awsStsEndpoint?: string; 
+  public get awsStsEndpoint() {
+    return this.getStringAttribute('aws_sts_endpoint');
+  }
+  public set awsStsEndpoint(value: string) {
+    this._awsStsEndpoint = value;
+  }
+  public resetAwsStsEndpoint() {
+    this._awsStsEndpoint = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get awsStsEndpointInput() {
+    return this._awsStsEndpoint;
   }
 
   // connect_timeout - computed: false, optional: true, required: false
@@ -597,6 +680,22 @@ export class Resource extends cdktf.TerraformResource {
     return this._port;
   }
 
+  // region - computed: false, optional: true, required: false
+  private _region?: string; 
+  public get region() {
+    return this.getStringAttribute('region');
+  }
+  public set region(value: string) {
+    this._region = value;
+  }
+  public resetRegion() {
+    this._region = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get regionInput() {
+    return this._region;
+  }
+
   // revoked_objects - computed: false, optional: true, required: false
   private _revokedObjects?: string; 
   public get revokedObjects() {
@@ -611,6 +710,22 @@ export class Resource extends cdktf.TerraformResource {
   // Temporarily expose input value. Use with caution.
   public get revokedObjectsInput() {
     return this._revokedObjects;
+  }
+
+  // secret_id - computed: false, optional: true, required: false
+  private _secretId?: string; 
+  public get secretId() {
+    return this.getStringAttribute('secret_id');
+  }
+  public set secretId(value: string) {
+    this._secretId = value;
+  }
+  public resetSecretId() {
+    this._secretId = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get secretIdInput() {
+    return this._secretId;
   }
 
   // server_version - computed: true, optional: false, required: false
@@ -766,14 +881,17 @@ export class Resource extends cdktf.TerraformResource {
   protected synthesizeAttributes(): { [name: string]: any } {
     return {
       application_name: cdktf.stringToTerraform(this._applicationName),
+      arn: cdktf.stringToTerraform(this._arn),
       aws_access_key_id: cdktf.stringToTerraform(this._awsAccessKeyId),
       aws_endpoint: cdktf.stringToTerraform(this._awsEndpoint),
       aws_region: cdktf.stringToTerraform(this._awsRegion),
+      aws_role_arn: cdktf.stringToTerraform(this._awsRoleArn),
       aws_secret_access_key: cdktf.stringToTerraform(this._awsSecretAccessKey),
       aws_secret_access_key_wo: cdktf.stringToTerraform(this._awsSecretAccessKeyWo),
       aws_secret_access_key_wo_version: cdktf.numberToTerraform(this._awsSecretAccessKeyWoVersion),
       aws_secret_name: cdktf.stringToTerraform(this._awsSecretName),
       aws_session_token: cdktf.stringToTerraform(this._awsSessionToken),
+      aws_sts_endpoint: cdktf.stringToTerraform(this._awsStsEndpoint),
       connect_timeout: cdktf.numberToTerraform(this._connectTimeout),
       connection_url: cdktf.stringToTerraform(this._connectionUrl),
       database_name: cdktf.stringToTerraform(this._databaseName),
@@ -785,7 +903,9 @@ export class Resource extends cdktf.TerraformResource {
       password_wo: cdktf.stringToTerraform(this._passwordWo),
       password_wo_version: cdktf.numberToTerraform(this._passwordWoVersion),
       port: cdktf.stringToTerraform(this._port),
+      region: cdktf.stringToTerraform(this._region),
       revoked_objects: cdktf.stringToTerraform(this._revokedObjects),
+      secret_id: cdktf.stringToTerraform(this._secretId),
       ssl_mode: cdktf.stringToTerraform(this._sslMode),
       tags: cdktf.hashMapper(cdktf.stringToTerraform)(this._tags),
       tls_cert_file: cdktf.stringToTerraform(this._tlsCertFile),
@@ -806,6 +926,12 @@ export class Resource extends cdktf.TerraformResource {
         type: "simple",
         storageClassType: "string",
       },
+      arn: {
+        value: cdktf.stringToHclTerraform(this._arn),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
       aws_access_key_id: {
         value: cdktf.stringToHclTerraform(this._awsAccessKeyId),
         isBlock: false,
@@ -820,6 +946,12 @@ export class Resource extends cdktf.TerraformResource {
       },
       aws_region: {
         value: cdktf.stringToHclTerraform(this._awsRegion),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      aws_role_arn: {
+        value: cdktf.stringToHclTerraform(this._awsRoleArn),
         isBlock: false,
         type: "simple",
         storageClassType: "string",
@@ -850,6 +982,12 @@ export class Resource extends cdktf.TerraformResource {
       },
       aws_session_token: {
         value: cdktf.stringToHclTerraform(this._awsSessionToken),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      aws_sts_endpoint: {
+        value: cdktf.stringToHclTerraform(this._awsStsEndpoint),
         isBlock: false,
         type: "simple",
         storageClassType: "string",
@@ -920,8 +1058,20 @@ export class Resource extends cdktf.TerraformResource {
         type: "simple",
         storageClassType: "string",
       },
+      region: {
+        value: cdktf.stringToHclTerraform(this._region),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
       revoked_objects: {
         value: cdktf.stringToHclTerraform(this._revokedObjects),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "string",
+      },
+      secret_id: {
+        value: cdktf.stringToHclTerraform(this._secretId),
         isBlock: false,
         type: "simple",
         storageClassType: "string",
