@@ -237,6 +237,7 @@ function targetInput(r: l1.Resource): TargetInput {
     password_wo: r.passwordWoInput,
     password_wo_version: r.passwordWoVersionInput,
     use_aws_secrets: r.useAwsSecretsInput,
+    use_rds_iam: r.useRdsIamInput,
     aws_region: r.awsRegionInput,
     aws_secret_name: r.awsSecretNameInput,
     aws_access_key_id: r.awsAccessKeyIdInput,

@@ -35,7 +35,7 @@ const schema = {
     host: attr.string({ optional: true, description: 'Host name or IP address of the PostgreSQL server. Required unless `connection_url` is set.' }),
     port: attr.string({ optional: true, computed: true, default: '5432', description: 'TCP port, as a string or number (default `5432`).' }),
     database_name: attr.string({ optional: true, description: 'Database the grants apply to, and the one the admin connects to. Required unless `connection_url` is set.' }),
-    username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
+    username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it); with `use_rds_iam`, the database user the token is for.' }),
     password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.' }),
     password_wo: attr.string({
       optional: true,
@@ -50,7 +50,18 @@ const schema = {
       description: 'Raise it to apply a new `password_wo`: Terraform cannot see a change in a write-only value, so a new value alone plans nothing. Required with `password_wo`.',
     }),
     use_aws_secrets: attr.bool({ optional: true, description: 'Read the admin credentials from AWS Secrets Manager (`aws_secret_name`) instead of `username`/`password`.' }),
-    aws_region: attr.string({ optional: true, description: 'AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.' }),
+    use_rds_iam: attr.bool({
+      optional: true,
+      description:
+        'IAM database authentication for the admin (Amazon RDS, Aurora): the admin password is a token signed with the AWS credentials ' +
+        '(`aws_access_key_id`/`aws_secret_access_key`, else the AWS SDK default chain) for `host`, `port`, `username` and `aws_region`, made afresh for each connection and never stored. ' +
+        'Needs `ssl_mode` `require` or stronger; not with `password`, `password_wo`, `use_aws_secrets` or a password in `connection_url`. ' +
+        'The admin role needs `GRANT rds_iam`, and the credentials `rds-db:connect` on it.',
+    }),
+    aws_region: attr.string({
+      optional: true,
+      description: 'AWS region of the secret (`use_aws_secrets`) or of the DB instance (`use_rds_iam`); default the provider `aws_region`, then the AWS SDK configuration.',
+    }),
     aws_secret_name: attr.string({
       optional: true,
       description: 'Name or ARN of the secret; its JSON holds `username`, `password` and optionally `engine`, `host`, `port`, `dbname`.',
@@ -114,7 +125,7 @@ type Model = ModelOf<typeof schema>;
 
 const INPUT_FIELDS = [
   'type', 'name', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
-  'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
+  'use_rds_iam', 'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
   'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
   'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects', 'tags',
 ] as const;
@@ -146,6 +157,7 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
     withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
     withDefaults.aws_endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint ?? null;
   }
+  if (values.use_rds_iam) withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
   return toTargetConfig(targetInput(withDefaults));
 }
 
@@ -165,11 +177,12 @@ function modelFromConfig(config: TargetConfig): Partial<Model> {
     username: config.aws ? null : (config.username ?? null),
     password: config.password ?? null,
     use_aws_secrets: config.aws ? true : null,
-    aws_region: config.aws?.region ?? null,
+    use_rds_iam: config.rdsIam ? true : null,
+    aws_region: config.aws?.region ?? config.rdsIam?.region ?? null,
     aws_secret_name: config.aws?.secretName ?? null,
-    aws_access_key_id: config.aws?.accessKeyId ?? null,
-    aws_secret_access_key: config.aws?.secretAccessKey ?? null,
-    aws_session_token: config.aws?.sessionToken ?? null,
+    aws_access_key_id: config.aws?.accessKeyId ?? config.rdsIam?.accessKeyId ?? null,
+    aws_secret_access_key: config.aws?.secretAccessKey ?? config.rdsIam?.secretAccessKey ?? null,
+    aws_session_token: config.aws?.sessionToken ?? config.rdsIam?.sessionToken ?? null,
     aws_endpoint: config.aws?.endpoint ?? null,
     ssl_mode: config.sslMode,
     tls_root_cert: config.tlsRootCert ?? null,

@@ -30,9 +30,23 @@ export interface AwsSecretRef {
 }
 
 /**
+ * IAM database authentication (Amazon RDS, Aurora): the admin's password is a token signed
+ * with AWS credentials, made afresh for each connection. Static keys are optional: without
+ * them the AWS SDK's default credential chain signs.
+ */
+export interface RdsIamAuth {
+  /** Without it, the AWS SDK's configuration (AWS_REGION, the profile) decides. */
+  readonly region?: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly sessionToken?: string;
+}
+
+/**
  * A PostgreSQL target and how to reach it as admin: what `adaptive_resource` describes.
- * Exactly one of `password` (inline) or `aws` (Secrets Manager) supplies the admin secret;
- * with `aws`, the secret's JSON may also supply username, host, port and dbname.
+ * Exactly one of `password` (inline), `aws` (Secrets Manager) or `rdsIam` (a token per
+ * connection) supplies the admin secret; with `aws`, the secret's JSON may also supply
+ * username, host, port and dbname.
  */
 export interface TargetConfig {
   readonly name: string;
@@ -42,6 +56,7 @@ export interface TargetConfig {
   readonly username?: string;
   readonly password?: string;
   readonly aws?: AwsSecretRef;
+  readonly rdsIam?: RdsIamAuth;
   readonly sslMode: SslMode;
   /** PEM contents (as Terraform's file() returns them), not paths. */
   readonly tlsRootCert?: string;
