@@ -1,6 +1,6 @@
 /**
  * `use_rds_iam` end to end, with real Terraform, the real plugin and real PostgreSQL over TLS.
- * The plugin's clock is pinned (test/fixtures/fixed-clock.mjs, preloaded through NODE_OPTIONS
+ * The plugin's clock is pinned (test/fixtures/preload/fixed-clock.mjs, preloaded through NODE_OPTIONS
  * in the environment Terraform hands the plugin) and its AWS keys are fixed, so the IAM
  * token it signs is known in advance: the test computes it on its own (SigV4, node:crypto:
  * test/fixtures/rds-iam-token.ts, checked against @aws-sdk/rds-signer in
@@ -56,7 +56,7 @@ const WRONG_SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGKEY00';
 
 /** The environment that pins the plugin's clock (and the CLI's) to `at`. */
 function fixedClock(at: Date): Record<string, string> {
-  const preload = pathToFileURL(path.join(__dirname, '..', 'fixtures', 'fixed-clock.mjs')).href;
+  const preload = pathToFileURL(path.join(__dirname, '..', 'fixtures', 'preload', 'fixed-clock.mjs')).href;
   return { NODE_OPTIONS: `--import=${preload}`, ADAPTIVE_TEST_FIXED_CLOCK: at.toISOString() };
 }
 

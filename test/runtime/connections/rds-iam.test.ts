@@ -79,7 +79,7 @@ describe('the admin password with use_rds_iam', () => {
     for (const sslMode of ['disable', 'allow', 'prefer'] as const) {
       const err = await resolveAdminTarget(iamTarget({ sslMode })).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
-      expect((err as ValidationError).issues).toEqual([{ field: 'ssl_mode', message: expect.stringContaining('IAM tokens travel as passwords: ssl_mode must be require or stronger') }]);
+      expect((err as ValidationError).issues).toEqual([{ field: 'ssl_mode', message: expect.stringContaining('IAM tokens travel as passwords: ssl_mode must be require or stronger') as string }]);
     }
   });
 
@@ -92,7 +92,7 @@ describe('the admin password with use_rds_iam', () => {
       const password = await rdsIamPassword({ name: 'rds', host: 'db.example.com', port: 5432, user: 'iam_admin', sslMode: 'require' }, { ...KEYS });
       const err = await password().catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ValidationError);
-      expect((err as ValidationError).issues).toEqual([{ field: 'aws_region', message: expect.stringContaining('required to sign the IAM authentication token of target "rds": set aws_region') }]);
+      expect((err as ValidationError).issues).toEqual([{ field: 'aws_region', message: expect.stringContaining('required to sign the IAM authentication token of target "rds": set aws_region') as string }]);
     } finally {
       process.env = saved;
     }
