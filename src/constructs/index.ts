@@ -9,5 +9,5 @@ export { Authorization, type AuthorizationProps } from './authorization';
 export { Endpoint, type EndpointProps } from './endpoint';
 export { permissionsJson, terraformJsonEncode, type Permissions, type TablePrivilege } from './permissions';
 export { PostgresAccess, type PostgresAccessProps } from './postgres-access';
-export { AdminCredentials, PostgresTarget, type PostgresTargetProps, type SecretsManagerCredentialsOptions, type SslMode, type TargetTlsOptions } from './target';
+export { AdminCredentials, PostgresTarget, type PostgresTargetProps, type RdsIamCredentialsOptions, type SecretsManagerCredentialsOptions, type SslMode, type TargetTlsOptions } from './target';
 export { issueMessage } from './validation';

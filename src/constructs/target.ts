@@ -48,6 +48,26 @@ export interface SecretsManagerCredentialsOptions {
   readonly endpoint?: string;
 }
 
+/** IAM database authentication for the admin (Amazon RDS, Aurora). */
+export interface RdsIamCredentialsOptions {
+  /** The database user the token is signed for (`username`), granted `rds_iam` on the server. */
+  readonly username: string;
+  /**
+   * AWS region of the DB instance (`aws_region`).
+   * @default the provider's `aws_region`, then the AWS SDK configuration
+   */
+  readonly region?: string;
+  /**
+   * Static access key id (`aws_access_key_id`); pass a sensitive TerraformVariable's value.
+   * @default the AWS SDK credential chain
+   */
+  readonly accessKeyId?: string;
+  /** Static secret access key (`aws_secret_access_key`), with `accessKeyId`. */
+  readonly secretAccessKey?: string;
+  /** Session token of temporary credentials (`aws_session_token`). */
+  readonly sessionToken?: string;
+}
+
 /** The `adaptive_resource` attributes a credentials choice sets. */
 interface CredentialAttributes {
   readonly username?: string;
@@ -55,6 +75,7 @@ interface CredentialAttributes {
   readonly passwordWo?: string;
   readonly passwordWoVersion?: number;
   readonly useAwsSecrets?: boolean;
+  readonly useRdsIam?: boolean;
   readonly awsSecretName?: string;
   readonly awsRegion?: string;
   readonly awsAccessKeyId?: string;
@@ -97,6 +118,21 @@ export class AdminCredentials {
       ...(options.writeOnlySecretAccessKeyVersion !== undefined && { awsSecretAccessKeyWoVersion: options.writeOnlySecretAccessKeyVersion }),
       ...(options.sessionToken !== undefined && { awsSessionToken: options.sessionToken }),
       ...(options.endpoint !== undefined && { awsEndpoint: options.endpoint }),
+    });
+  }
+
+  /**
+   * IAM database authentication (`use_rds_iam = true`): the admin password is a token signed
+   * for each connection with AWS credentials. Needs `tls.mode` require or stronger.
+   */
+  static fromRdsIam(options: RdsIamCredentialsOptions): AdminCredentials {
+    return new AdminCredentials({
+      username: options.username,
+      useRdsIam: true,
+      ...(options.region !== undefined && { awsRegion: options.region }),
+      ...(options.accessKeyId !== undefined && { awsAccessKeyId: options.accessKeyId }),
+      ...(options.secretAccessKey !== undefined && { awsSecretAccessKey: options.secretAccessKey }),
+      ...(options.sessionToken !== undefined && { awsSessionToken: options.sessionToken }),
     });
   }
 
@@ -143,7 +179,7 @@ export interface PostgresTargetProps {
   readonly port?: number | string;
   /** The database the grants apply to, and the one the admin connects to (`database_name`). */
   readonly databaseName: string;
-  /** The admin's credentials: a password, or a Secrets Manager secret. */
+  /** The admin's credentials: a password, a Secrets Manager secret, or IAM authentication. */
   readonly credentials: AdminCredentials;
   /**
    * TLS settings.
@@ -240,6 +276,7 @@ function targetInput(r: l1.Resource): TargetInput {
     password_wo: r.passwordWoInput,
     password_wo_version: r.passwordWoVersionInput,
     use_aws_secrets: r.useAwsSecretsInput,
+    use_rds_iam: r.useRdsIamInput,
     aws_region: r.awsRegionInput,
     aws_secret_name: r.awsSecretNameInput,
     aws_access_key_id: r.awsAccessKeyIdInput,

@@ -58,7 +58,7 @@ const schema = {
     host: attr.string({ optional: true, description: 'Host name or IP address of the PostgreSQL server. Required unless `connection_url` is set.' }),
     port: attr.string({ optional: true, computed: true, default: DEFAULT_PORT_TEXT, description: 'TCP port, as a string or number (default `5432`).' }),
     database_name: attr.string({ optional: true, description: 'Database the grants apply to, and the one the admin connects to. Required unless `connection_url` is set.' }),
-    username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it).' }),
+    username: attr.string({ optional: true, description: 'Admin role name. Not needed with `use_aws_secrets` (the secret holds it); with `use_rds_iam`, the database user the token is for.' }),
     password: attr.string({ optional: true, sensitive: true, description: 'Admin password. Stored encrypted in the catalog (needs `catalog_key` or `ADAPTIVE_CATALOG_KEY`), and in Terraform state: `password_wo` keeps it out of state.' }),
     password_wo: attr.string({
       optional: true,
@@ -73,7 +73,18 @@ const schema = {
       description: 'Raise it to apply a new `password_wo`: Terraform cannot see a change in a write-only value, so a new value alone plans nothing. Required with `password_wo`.',
     }),
     use_aws_secrets: attr.bool({ optional: true, description: 'Read the admin credentials from AWS Secrets Manager (`aws_secret_name`) instead of `username`/`password`.' }),
-    aws_region: attr.string({ optional: true, description: 'AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.' }),
+    use_rds_iam: attr.bool({
+      optional: true,
+      description:
+        'IAM database authentication for the admin (Amazon RDS, Aurora): the admin password is a token signed with the AWS credentials ' +
+        '(`aws_access_key_id`/`aws_secret_access_key`, else the AWS SDK default chain) for `host`, `port`, `username` and `aws_region`, made afresh for each connection and never stored. ' +
+        'Needs `ssl_mode` `require` or stronger; not with `password`, `password_wo`, `use_aws_secrets` or a password in `connection_url`. ' +
+        'The admin role needs `GRANT rds_iam`, and the credentials `rds-db:connect` on it.',
+    }),
+    aws_region: attr.string({
+      optional: true,
+      description: 'AWS region of the secret (`use_aws_secrets`) or of the DB instance (`use_rds_iam`); default the provider `aws_region`, then the AWS SDK configuration.',
+    }),
     aws_secret_name: attr.string({
       optional: true,
       description: 'Name or ARN of the secret; its JSON holds `username`, `password` and optionally `engine`, `host`, `port`, `dbname`.',
@@ -148,7 +159,7 @@ type Model = ModelOf<typeof schema>;
 
 const INPUT_FIELDS = [
   'type', 'name', 'arn', 'region', 'secret_id', 'connection_url', 'host', 'port', 'database_name', 'username', 'password', 'password_wo', 'password_wo_version', 'use_aws_secrets',
-  'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
+  'use_rds_iam', 'aws_region', 'aws_secret_name', 'aws_access_key_id', 'aws_secret_access_key', 'aws_secret_access_key_wo',
   'aws_secret_access_key_wo_version', 'aws_session_token', 'aws_endpoint', 'aws_role_arn', 'aws_sts_endpoint', 'ssl_mode', 'tls_root_cert', 'tls_cert_file',
   'tls_key_file', 'tls_server_name', 'max_connections', 'min_connections', 'connect_timeout', 'application_name', 'revoked_objects', 'tags',
 ] as const;
@@ -184,6 +195,7 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
     withDefaults.aws_endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint ?? null;
     withDefaults.aws_sts_endpoint = values.aws_sts_endpoint ?? client.awsDefaults.stsEndpoint ?? null;
   }
+  if (values.use_rds_iam) withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
   return toTargetConfig(targetInput(withDefaults));
 }
 
@@ -207,15 +219,16 @@ function modelFromConfig(config: TargetConfig, defaults: AdaptiveClient['awsDefa
     username: aws ? null : (config.username ?? null),
     password: config.password ?? null,
     use_aws_secrets: aws && !adaptiveForm ? true : null,
+    use_rds_iam: config.rdsIam ? true : null,
     arn: adaptiveForm ? (aws?.roleArn ?? null) : null,
     region: adaptiveForm ? (aws?.region ?? null) : null,
     secret_id: adaptiveForm ? (aws?.secretName ?? null) : null,
-    aws_region: adaptiveForm ? null : (aws?.region ?? null),
+    aws_region: adaptiveForm ? null : (aws?.region ?? config.rdsIam?.region ?? null),
     aws_secret_name: adaptiveForm ? null : (aws?.secretName ?? null),
     aws_role_arn: adaptiveForm ? null : (aws?.roleArn ?? null),
-    aws_access_key_id: aws?.accessKeyId ?? null,
-    aws_secret_access_key: aws?.secretAccessKey ?? null,
-    aws_session_token: aws?.sessionToken ?? null,
+    aws_access_key_id: aws?.accessKeyId ?? config.rdsIam?.accessKeyId ?? null,
+    aws_secret_access_key: aws?.secretAccessKey ?? config.rdsIam?.secretAccessKey ?? null,
+    aws_session_token: aws?.sessionToken ?? config.rdsIam?.sessionToken ?? null,
     // The provider block's endpoints are stored with the target (the reaper has no provider
     // block); the same value comes back as the provider's, not the resource's.
     aws_endpoint: aws?.endpoint !== undefined && aws.endpoint !== defaults.endpoint ? aws.endpoint : null,

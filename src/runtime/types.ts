@@ -46,10 +46,24 @@ export const TARGET_TYPES = ['postgres', 'postgres_aws_secrets_manager'] as cons
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 /**
+ * IAM database authentication (Amazon RDS, Aurora): the admin's password is a token signed
+ * with AWS credentials, made afresh for each connection. Static keys are optional: without
+ * them the AWS SDK's default credential chain signs.
+ */
+export interface RdsIamAuth {
+  /** Without it, the AWS SDK's configuration (AWS_REGION, the profile) decides. */
+  readonly region?: string;
+  readonly accessKeyId?: string;
+  readonly secretAccessKey?: string;
+  readonly sessionToken?: string;
+}
+
+/**
  * A PostgreSQL target and how to reach it as admin: what `adaptive_resource` describes.
- * Exactly one of `password` (inline) or `aws` (Secrets Manager) supplies the admin secret;
- * with `aws`, the secret's JSON may also supply username, host, port and dbname (an empty
- * `host` or `database`, or a `port` of 0, means "from the secret").
+ * Exactly one of `password` (inline), `aws` (Secrets Manager) or `rdsIam` (a token per
+ * connection) supplies the admin secret; with `aws`, the secret's JSON may also supply
+ * username, host, port and dbname (an empty `host` or `database`, or a `port` of 0, means
+ * "from the secret").
  */
 export interface TargetConfig {
   /** Absent: `postgres`. */
@@ -61,6 +75,7 @@ export interface TargetConfig {
   readonly username?: string;
   readonly password?: string;
   readonly aws?: AwsSecretRef;
+  readonly rdsIam?: RdsIamAuth;
   readonly sslMode: SslMode;
   /** PEM contents (as Terraform's file() returns them), not paths. */
   readonly tlsRootCert?: string;

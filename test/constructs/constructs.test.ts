@@ -146,6 +146,23 @@ describe('PostgresTarget', () => {
     expect(validationMessages(stack)).toEqual([]);
   });
 
+  it('writes IAM authentication under its HCL names, and refuses it over ssl_mode prefer at synth time with the runtime message', () => {
+    const stack = newStack();
+    new PostgresTarget(stack, 'rds', {
+      ...basicTarget({ name: 'rds-production' }),
+      credentials: AdminCredentials.fromRdsIam({ username: 'iam_admin', region: 'eu-west-1' }),
+      tls: { mode: 'verify-full', rootCert: Fn.file('certs/rds-ca.pem') },
+    });
+    const resource = synthesized(stack).resource.adaptive_resource?.rds;
+    expect(resource).toMatchObject({ username: 'iam_admin', use_rds_iam: true, aws_region: 'eu-west-1', ssl_mode: 'verify-full' });
+    expect(resource).not.toHaveProperty('password');
+    expect(validationMessages(stack)).toEqual([]);
+
+    const weak = newStack();
+    new PostgresTarget(weak, 'rds', { ...basicTarget({ name: 'rds-production' }), credentials: AdminCredentials.fromRdsIam({ username: 'iam_admin' }) });
+    expect(validationMessages(weak)).toEqual([expect.stringContaining('ssl_mode: IAM tokens travel as passwords: ssl_mode must be require or stronger')]);
+  });
+
   it('writes write-only admin secrets with their versions, and never the plain attributes', () => {
     const stack = newStack();
     const password = new TerraformVariable(stack, 'admin_password', { type: 'string', sensitive: true });

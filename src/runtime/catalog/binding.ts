@@ -5,6 +5,9 @@
  * connection, could otherwise point a resource at their own host, downgrade its sslmode
  * or swap its CA, and the next run would send the decrypted password there.
  *
+ * IAM authentication (`rdsIam`) adds nothing to bind: its token is sent to the bound host,
+ * as the bound user, under the bound sslmode, and its keys only sign, locally.
+ *
  * The list is explicit, not "the whole record": settings that decide nothing of the sort
  * (pool sizes, timeouts, application_name, fields added to the record later) can change
  * without a new seal, and adding such a field does not invalidate stored records.

@@ -3,7 +3,7 @@
  * records add what the catalog keeps (timestamps, ids, revocation). Database nulls are
  * `null` here, never a missing property.
  */
-import type { AwsSecretRef, Permissions, TargetConfig } from '../types';
+import type { AwsSecretRef, Permissions, RdsIamAuth, TargetConfig } from '../types';
 
 /** When a record was first stored and last changed. */
 export interface Timestamps {
@@ -19,8 +19,10 @@ export type PublicAwsSecretRef = Omit<AwsSecretRef, 'accessKeyId' | 'secretAcces
  * the catalog key. Secrets (password, TLS client key, static AWS keys) are stored encrypted;
  * the name is the record's key, not part of its settings.
  */
-export type PublicTargetConfig = Omit<TargetConfig, 'name' | 'password' | 'tlsClientKey' | 'aws'> & {
+export type PublicTargetConfig = Omit<TargetConfig, 'name' | 'password' | 'tlsClientKey' | 'aws' | 'rdsIam'> & {
   readonly aws?: PublicAwsSecretRef;
+  /** IAM authentication: its region only (the static keys, when any, are sealed). */
+  readonly rdsIam?: Pick<RdsIamAuth, 'region'>;
 };
 
 /** A resource with its secrets decrypted: everything needed to connect as admin. */

@@ -5,7 +5,7 @@
  * adaptive-access is refused before anything connects.
  */
 import { runtimeSecrets } from '../secret-registry';
-import type { AwsSecretRef, TargetConfig } from '../types';
+import type { AwsSecretRef, RdsIamAuth, TargetConfig } from '../types';
 import { legacyResourceContext, resourceBinding } from './binding';
 import { CATALOG_KEY_HOWTO, LEGACY_SEAL_FORMAT, checkBindingMac, macBinding, openSecret, sealSecret, sealedFormat } from './crypto';
 import { CatalogError } from './errors';
@@ -13,7 +13,10 @@ import type { PublicAwsSecretRef, PublicTargetConfig, ResourceInfo, ResourceReco
 import { StoreBase, referenced, requireName } from './store-base';
 import { RESOURCE_COLUMNS, resourceInfo, stamps, type ResourceRow } from './store-rows';
 
-/** The secret parts of a TargetConfig, stored encrypted as one JSON document. */
+/**
+ * The secret parts of a TargetConfig, stored encrypted as one JSON document. The static AWS
+ * keys are those of Secrets Manager or of IAM authentication: a target has one or the other.
+ */
 interface StoredSecrets {
   password?: string;
   tlsClientKey?: string;
@@ -22,39 +25,52 @@ interface StoredSecrets {
   awsSessionToken?: string;
 }
 
+/** Moves static AWS keys into the secrets, returning the rest (region, secret name...). */
+function takeAwsKeys<T extends Partial<Pick<AwsSecretRef, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>>>(
+  from: T,
+  secrets: StoredSecrets,
+): Omit<T, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'> {
+  const { accessKeyId, secretAccessKey, sessionToken, ...rest } = from;
+  if (accessKeyId !== undefined) secrets.awsAccessKeyId = accessKeyId;
+  if (secretAccessKey !== undefined) secrets.awsSecretAccessKey = secretAccessKey;
+  if (sessionToken !== undefined) secrets.awsSessionToken = sessionToken;
+  return rest;
+}
+
+/** The static AWS keys among the secrets, as a TargetConfig holds them. */
+function awsKeysOf(secrets: StoredSecrets): Partial<Pick<AwsSecretRef, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>> {
+  return {
+    ...(secrets.awsAccessKeyId !== undefined ? { accessKeyId: secrets.awsAccessKeyId } : {}),
+    ...(secrets.awsSecretAccessKey !== undefined ? { secretAccessKey: secrets.awsSecretAccessKey } : {}),
+    ...(secrets.awsSessionToken !== undefined ? { sessionToken: secrets.awsSessionToken } : {}),
+  };
+}
+
 function splitTarget(target: TargetConfig): { config: PublicTargetConfig; secrets: StoredSecrets | undefined } {
-  const { name: _name, password, tlsClientKey, aws, ...rest } = target;
+  const { name: _name, password, tlsClientKey, aws, rdsIam, ...rest } = target;
   const secrets: StoredSecrets = {};
   if (password !== undefined) secrets.password = password;
   if (tlsClientKey !== undefined) secrets.tlsClientKey = tlsClientKey;
-  let config: PublicTargetConfig = rest;
-  if (aws) {
-    const { accessKeyId, secretAccessKey, sessionToken, ...publicAws } = aws;
-    if (accessKeyId !== undefined) secrets.awsAccessKeyId = accessKeyId;
-    if (secretAccessKey !== undefined) secrets.awsSecretAccessKey = secretAccessKey;
-    if (sessionToken !== undefined) secrets.awsSessionToken = sessionToken;
-    config = { ...rest, aws: publicAws };
-  }
+  const config: PublicTargetConfig = {
+    ...rest,
+    ...(aws ? { aws: takeAwsKeys(aws, secrets) } : {}),
+    // Only the region stays in the clear: the token is made from it and the keys at each connection.
+    ...(rdsIam ? { rdsIam: takeAwsKeys(rdsIam, secrets) } : {}),
+  };
   return { config, secrets: Object.keys(secrets).length > 0 ? secrets : undefined };
 }
 
 function mergeTarget(name: string, config: PublicTargetConfig, secrets: StoredSecrets): TargetConfig {
-  const { aws: publicAws, ...rest } = config;
-  let aws: AwsSecretRef | undefined;
-  if (publicAws) {
-    aws = {
-      ...publicAws,
-      ...(secrets.awsAccessKeyId !== undefined ? { accessKeyId: secrets.awsAccessKeyId } : {}),
-      ...(secrets.awsSecretAccessKey !== undefined ? { secretAccessKey: secrets.awsSecretAccessKey } : {}),
-      ...(secrets.awsSessionToken !== undefined ? { sessionToken: secrets.awsSessionToken } : {}),
-    } satisfies PublicAwsSecretRef & Partial<AwsSecretRef>;
-  }
+  const { aws: publicAws, rdsIam: publicRdsIam, ...rest } = config;
+  const aws: AwsSecretRef | undefined = publicAws ? ({ ...publicAws, ...awsKeysOf(secrets) } satisfies PublicAwsSecretRef & Partial<AwsSecretRef>) : undefined;
+  const rdsIam: RdsIamAuth | undefined = publicRdsIam ? { ...publicRdsIam, ...awsKeysOf(secrets) } : undefined;
   return {
     ...rest,
     name,
     ...(secrets.password !== undefined ? { password: secrets.password } : {}),
     ...(secrets.tlsClientKey !== undefined ? { tlsClientKey: secrets.tlsClientKey } : {}),
     ...(aws ? { aws } : {}),
+    ...(rdsIam ? { rdsIam } : {}),
   };
 }
 
@@ -137,7 +153,7 @@ export abstract class ResourceStore extends StoreBase {
       port: target.port,
       database: target.database,
       sslMode: target.sslMode,
-      adminSecret: target.aws ? 'aws secrets manager' : secrets?.password !== undefined ? 'inline' : 'none',
+      adminSecret: target.aws ? 'aws secrets manager' : target.rdsIam ? 'rds iam' : secrets?.password !== undefined ? 'inline' : 'none',
     };
     const { rows } = await this.query<ResourceRow>(
       `with up as (

@@ -3,6 +3,9 @@
  * libpq's allow/prefer retries around it (see ./tls), errors mapped to a cause and a fix
  * (see ./errors), and the pool that the rest of the runtime uses.
  *
+ * With IAM authentication (./rds-iam) the password is a function node-postgres calls for
+ * each connection (pools, single clients and `connect(database)` alike): a fresh token each time.
+ *
  * The TLS decision is made once per target, by the first successful connection: the pool
  * and `connect(database)` reuse the attempt that worked instead of renegotiating on every
  * connection. A server whose TLS setup changes while the provider runs is picked up by the
@@ -12,10 +15,39 @@ import net from 'node:net';
 import tls from 'node:tls';
 import pg from 'pg';
 import { SEARCH_PATH_OPTION } from '../pg/sql';
-import type { RevokedObjects, TargetConfig, TargetDb } from '../types';
+import { ValidationError, type RevokedObjects, type TargetConfig, type TargetDb } from '../types';
 import { CONNECT_TIMEOUT, ConnectionError, SERVER_REFUSED_TLS, classify, connectionFailed, type AttemptFailure, type TargetContext } from './errors';
+import { rdsIamPassword, type IamPassword } from './rds-iam';
 import { resolveTarget, type ResolvedTarget } from './secrets';
 import { describeAttempt, firstAttempt, freshProgress, nextAttempt, refuseUnsafeTls, tlsOptions, type Attempt, type AttemptProgress } from './tls';
+
+/**
+ * A resolved target as connections use it: the password is a fixed value, or with IAM
+ * authentication a function that makes a token per connection (not enumerable either way).
+ */
+export type AdminTarget = Omit<ResolvedTarget, 'password' | 'credentialSource'> & {
+  readonly password: string | IamPassword | undefined;
+  readonly credentialSource: ResolvedTarget['credentialSource'] | 'rds-iam';
+};
+
+/** Resolves a target's settings (./secrets) and, with IAM authentication, its token maker. */
+export async function resolveAdminTarget(config: TargetConfig): Promise<AdminTarget> {
+  const settings = await resolveTarget(config);
+  if (!config.rdsIam) return settings;
+  const password = await rdsIamPassword(settings, config.rdsIam);
+  // The spread leaves the (non-enumerable, undefined) password behind.
+  const resolved = { ...settings, credentialSource: 'rds-iam' as const };
+  Object.defineProperty(resolved, 'password', { value: password, enumerable: false });
+  return resolved;
+}
+
+/**
+ * Errors the IAM token maker raises while node-postgres connects (no region, no AWS
+ * credentials) already say what to fix: they pass through unmapped.
+ */
+function isOwnError(err: unknown): err is ConnectionError | ValidationError {
+  return err instanceof ConnectionError || err instanceof ValidationError;
+}
 
 /** node-postgres' protocol connection of a client: its events show how far an attempt got. */
 function connectionOf(client: pg.Client): pg.Connection {
@@ -23,7 +55,7 @@ function connectionOf(client: pg.Client): pg.Connection {
 }
 
 /** The context errors are reported in. */
-export function contextOf(target: ResolvedTarget, database = target.database): TargetContext {
+export function contextOf(target: AdminTarget, database = target.database): TargetContext {
   return {
     target: target.name,
     host: target.host,
@@ -35,6 +67,7 @@ export function contextOf(target: ResolvedTarget, database = target.database): T
     hasRootCert: target.tlsRootCert !== undefined,
     hasClientCert: target.tlsClientCert !== undefined,
     connectTimeoutSeconds: target.connectTimeoutSeconds,
+    iamAuth: target.credentialSource === 'rds-iam',
   };
 }
 
@@ -46,7 +79,7 @@ export function contextOf(target: ResolvedTarget, database = target.database): T
  * server name as its host and the socket is pointed at the real host, as libpq's
  * host/hostaddr pair does.
  */
-export function clientConfig(target: ResolvedTarget, attempt: Attempt, database = target.database): pg.ClientConfig {
+export function clientConfig(target: AdminTarget, attempt: Attempt, database = target.database): pg.ClientConfig {
   const redirect = attempt.tls && target.tlsServerName !== undefined && target.tlsServerName !== target.host && net.isIP(target.host) === 0;
   return {
     host: redirect ? target.tlsServerName : target.host,
@@ -81,13 +114,14 @@ function socketTo(host: string): net.Socket {
 function ignoreIdleErrors(): void {}
 
 /** One failed attempt, classified, with the password scrubbed from its text. */
-function failureOf(attempt: Attempt, err: unknown, target: ResolvedTarget): AttemptFailure {
-  const c = classify(err, [target.password]);
+function failureOf(attempt: Attempt, err: unknown, target: AdminTarget): AttemptFailure {
+  // IAM tokens are registered secrets (output writers scrub them); servers never echo them.
+  const c = classify(err, [typeof target.password === 'string' ? target.password : undefined]);
   return { tls: attempt.tls, cause: c.cause, detail: c.detail, ...(c.code ? { code: c.code } : {}) };
 }
 
 /** Runs one attempt, recording how far it got. Resolves to a connected client. */
-async function attemptOnce(target: ResolvedTarget, attempt: Attempt, database: string, progress: AttemptProgress): Promise<pg.Client> {
+async function attemptOnce(target: AdminTarget, attempt: Attempt, database: string, progress: AttemptProgress): Promise<pg.Client> {
   const client = new pg.Client(clientConfig(target, attempt, database));
   client.on('error', ignoreIdleErrors);
   const con = connectionOf(client);
@@ -129,7 +163,7 @@ export interface Negotiated {
  * retries when libpq would make them. Throws a ConnectionError naming every attempt, or,
  * before any attempt, a ValidationError for TLS settings the plan-time check refuses.
  */
-export async function negotiate(target: ResolvedTarget, database = target.database): Promise<Negotiated> {
+export async function negotiate(target: AdminTarget, database = target.database): Promise<Negotiated> {
   refuseUnsafeTls(target.sslMode, target);
   const hasRoot = target.tlsRootCert !== undefined;
   const made: Attempt[] = [];
@@ -141,6 +175,7 @@ export async function negotiate(target: ResolvedTarget, database = target.databa
       const client = await attemptOnce(target, attempt, database, progress);
       return { client, attempt, failures };
     } catch (err) {
+      if (isOwnError(err)) throw err;
       failures.push(failureOf(attempt, err, target));
       attempt = nextAttempt(target.sslMode, hasRoot, made, progress);
     }
@@ -149,11 +184,12 @@ export async function negotiate(target: ResolvedTarget, database = target.databa
 }
 
 /** Connects with an attempt already known to work (no retries), mapping errors. */
-export async function connectWith(target: ResolvedTarget, attempt: Attempt, database = target.database): Promise<pg.Client> {
+export async function connectWith(target: AdminTarget, attempt: Attempt, database = target.database): Promise<pg.Client> {
   refuseUnsafeTls(target.sslMode, target);
   try {
     return await attemptOnce(target, attempt, database, freshProgress());
   } catch (err) {
+    if (isOwnError(err)) throw err;
     throw connectionFailed([failureOf(attempt, err, target)], contextOf(target, database));
   }
 }
@@ -173,7 +209,7 @@ export interface TlsState {
 }
 
 /** Reads the TLS state of a connected client. */
-export function tlsStateOf(client: pg.Client, attempt: Attempt, target: ResolvedTarget): TlsState {
+export function tlsStateOf(client: pg.Client, attempt: Attempt, target: AdminTarget): TlsState {
   const stream = connectionOf(client).stream;
   if (!attempt.tls || !(stream instanceof tls.TLSSocket)) return { used: false, verified: 'none' };
   const cert = stream.getPeerCertificate();
@@ -198,7 +234,7 @@ export function tlsStateOf(client: pg.Client, attempt: Attempt, target: Resolved
 /** An open target: TargetDb plus what was decided when it was opened. */
 export interface OpenTarget extends TargetDb {
   /** Resolved settings (the password is not enumerable). */
-  readonly settings: ResolvedTarget;
+  readonly settings: AdminTarget;
   /** The attempt every connection of this target uses. */
   readonly attempt: Attempt;
   /** Whether connections use TLS. */
@@ -209,9 +245,9 @@ export interface OpenTarget extends TargetDb {
  * The client class of a target's pool: the target's connect timeout, and connection
  * failures mapped to ConnectionErrors like every other connection of the target.
  */
-function pooledClientClass(settings: ResolvedTarget, attempt: Attempt): new () => pg.ClientBase {
+function pooledClientClass(settings: AdminTarget, attempt: Attempt): new () => pg.ClientBase {
   const connectTimeout = clientConfig(settings, attempt).connectionTimeoutMillis ?? 0;
-  const mapped = (err: unknown): ConnectionError => connectionFailed([failureOf(attempt, err, settings)], contextOf(settings));
+  const mapped = (err: unknown): Error => (isOwnError(err) ? err : connectionFailed([failureOf(attempt, err, settings)], contextOf(settings)));
   class PooledClient extends pg.Client {
     constructor(options: pg.ClientConfig) {
       // pg-pool keeps the password as a non-enumerable option: a spread would drop it.
@@ -244,7 +280,7 @@ class PooledTarget implements OpenTarget {
   private closed?: Promise<void>;
 
   constructor(
-    readonly settings: ResolvedTarget,
+    readonly settings: AdminTarget,
     readonly attempt: Attempt,
     readonly revokedObjects: RevokedObjects,
   ) {
@@ -290,7 +326,7 @@ class PooledTarget implements OpenTarget {
  * same server with the same settings.
  */
 export async function openTarget(config: TargetConfig): Promise<OpenTarget> {
-  const settings = await resolveTarget(config);
+  const settings = await resolveAdminTarget(config);
   const { client, attempt } = await negotiate(settings);
   await client.end();
   return new PooledTarget(settings, attempt, config.revokedObjects ?? 'reassign');
@@ -303,7 +339,7 @@ export interface ConnectionCheck {
   readonly port: number;
   readonly database: string;
   readonly user: string;
-  readonly credentialSource: ResolvedTarget['credentialSource'];
+  readonly credentialSource: AdminTarget['credentialSource'];
   /** e.g. "18.1". */
   readonly serverVersion: string;
   /** e.g. 180001. */
@@ -319,7 +355,7 @@ export interface ConnectionCheck {
 
 /** Connects once, reports server version and TLS state, and disconnects. */
 export async function testConnection(config: TargetConfig): Promise<ConnectionCheck> {
-  const settings = await resolveTarget(config);
+  const settings = await resolveAdminTarget(config);
   const { client, attempt, failures } = await negotiate(settings);
   try {
     const { rows } = await client.query<{ version: string; num: string }>(

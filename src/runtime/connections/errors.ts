@@ -203,6 +203,8 @@ export interface TargetContext {
   readonly hasRootCert: boolean;
   readonly hasClientCert: boolean;
   readonly connectTimeoutSeconds: number;
+  /** The password was an IAM authentication token (use_rds_iam). */
+  readonly iamAuth?: boolean;
 }
 
 function q(name: string): string {
@@ -280,6 +282,16 @@ function authFailed(c: Classified, ctx: TargetContext): { what: string; fix: str
     return {
       what: `the server asked user "${ctx.user}" for a password and none is configured`,
       fix: 'set password (or use_aws_secrets with a secret that holds one)',
+    };
+  }
+  if (ctx.iamAuth && /password authentication failed/.test(c.detail)) {
+    return {
+      what: `the server refused the IAM authentication token of user "${ctx.user}"`,
+      fix:
+        `IAM authentication needs all of: the role granted rds_iam on the server (GRANT rds_iam TO ${q(ctx.user)};), ` +
+        `IAM authentication enabled on the DB instance, an IAM policy allowing rds-db:connect on arn:aws:rds-db:REGION:ACCOUNT:dbuser:DBI_RESOURCE_ID/${ctx.user} ` +
+        "for the credentials that signed it (the right keys, aws_region the instance's), host the endpoint name the token is signed for, " +
+        "and this machine's clock within a few minutes of AWS's (a token is valid 15 minutes from its signing time)",
     };
   }
   if (/not permitted to log in/.test(c.detail)) {

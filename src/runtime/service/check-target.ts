@@ -18,7 +18,7 @@ export interface TargetCheck {
 }
 
 /** A TargetConfig holding the resolved values (the secret is read once), on a pool of two. */
-function resolvedConfig(r: ResolvedTarget): TargetConfig {
+function resolvedConfig(r: ResolvedTarget, config: TargetConfig): TargetConfig {
   return {
     name: r.name,
     host: r.host,
@@ -26,6 +26,8 @@ function resolvedConfig(r: ResolvedTarget): TargetConfig {
     database: r.database,
     username: r.user,
     ...(r.password !== undefined ? { password: r.password } : {}),
+    // IAM authentication makes a token per connection from these, not a password to keep.
+    ...(config.rdsIam ? { rdsIam: config.rdsIam } : {}),
     sslMode: r.sslMode,
     ...(r.tlsRootCert !== undefined ? { tlsRootCert: r.tlsRootCert } : {}),
     ...(r.tlsClientCert !== undefined ? { tlsClientCert: r.tlsClientCert } : {}),
@@ -46,8 +48,8 @@ function resolvedConfig(r: ResolvedTarget): TargetConfig {
  */
 export async function checkTarget(config: TargetConfig): Promise<TargetCheck> {
   const resolved = await resolveTarget(config);
-  const connection = { ...(await testConnection(resolvedConfig(resolved))), credentialSource: resolved.credentialSource };
-  const target = await openTarget(resolvedConfig(resolved));
+  const connection = { ...(await testConnection(resolvedConfig(resolved, config))), credentialSource: config.rdsIam ? ('rds-iam' as const) : resolved.credentialSource };
+  const target = await openTarget(resolvedConfig(resolved, config));
   try {
     return { resolved, connection, admin: await preflight(target), inspection: await inspectRole(target.pool) };
   } finally {

@@ -12,7 +12,8 @@
  *   gives them, or their defaults): one place for each setting. connect_timeout and
  *   application_name may be attributes when the URI does not give them.
  * - The URI must name a host and a database, and a user and password unless
- *   use_aws_secrets = true (then the secret holds them, and the URI must not).
+ *   use_aws_secrets = true (then the secret holds them, and the URI must not). With
+ *   use_rds_iam = true it names the user and no password (the password is an IAM token).
  * - Messages never repeat the URI or its password.
  */
 import type { ValidationIssue } from '../types';
@@ -84,6 +85,7 @@ export function withConnectionUrl(input: TargetInput): UrlExpansion {
   if (issues.length > 0) return undecided(input, issues);
 
   const aws = input.use_aws_secrets === true;
+  const iam = input.use_rds_iam === true;
   const filled: Record<string, unknown> = {
     ...input,
     host: url.host,
@@ -106,7 +108,7 @@ export function withConnectionUrl(input: TargetInput): UrlExpansion {
   if (url.host === undefined) missing('host', `has no host; ${EXAMPLE}`);
   if (url.database === undefined) missing('database_name', `has no database (the path after the host); ${EXAMPLE}`);
   if (!aws && url.user === undefined) missing('username', `has no user; ${EXAMPLE}, or set use_aws_secrets = true with aws_secret_name`);
-  if (!aws && url.password === undefined) missing('password', `has no password; ${EXAMPLE}, or set use_aws_secrets = true with aws_secret_name`);
+  if (!aws && !iam && url.password === undefined) missing('password', `has no password; ${EXAMPLE}, or set use_aws_secrets = true with aws_secret_name`);
   if (aws) {
     for (const [part, field] of [['user', 'username'], ['password', 'password']] as const) {
       if (url[part] === undefined) continue;

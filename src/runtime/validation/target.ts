@@ -18,6 +18,8 @@
  *   `aws_*` attributes without `use_aws_secrets = true` are refused rather than ignored.
  *   `password_wo` stands for `password` and `aws_secret_access_key_wo` for
  *   `aws_secret_access_key`, never with them (the pairing rules: ./write-only-secrets).
+ * - `use_rds_iam = true` makes the admin password an IAM token (./rds-iam): no password, no
+ *   Secrets Manager, ssl_mode require or stronger; aws_region and the static keys apply.
  * - `ssl_mode` is one of libpq's six modes, lower case, default `prefer` as libpq.
  *   `verify-full` without `tls_root_cert` is accepted: the system trust store is used, with
  *   the host name checked, as libpq's `sslrootcert=system`. `verify-ca` without it is
@@ -29,10 +31,12 @@
  * - `revoked_objects`: "reassign" (default) or "drop", exactly, lower case.
  */
 import { isIP } from 'node:net';
-import { REVOKED_OBJECTS, SSL_MODES, ValidationError, type AwsSecretRef, type RevokedObjects, type SslMode, type TargetConfig, type ValidationIssue } from '../types';
+import { REVOKED_OBJECTS, SSL_MODES, ValidationError, type AwsSecretRef, type RdsIamAuth, type RevokedObjects, type SslMode, type TargetConfig, type ValidationIssue } from '../types';
 import { hasControlCharacter, isAbsent, issue, isUnknown, show, typeName, utf8Length, type Unknown } from './common';
 import { checkHostname, checkName, describeCharacter, hostnameProblem } from './names';
+import { checkAwsKeyPairs } from './aws-keys';
 import { checkCertificates, checkClientPair, checkPrivateKey, type TlsCheckOptions } from './tls-material';
+import { checkRdsIam, checkRdsIamFlag, usesRdsIam } from './rds-iam';
 import { sslModeRefusal } from './tls-mode';
 import { ADAPTIVE_SECRETS_MANAGER_TYPE, checkRoleArn, withAdaptiveSecretsManager } from './target-adaptive';
 import { withConnectionUrl } from './target-url';
@@ -64,6 +68,8 @@ export interface TargetInput {
   readonly password_wo?: InputValue<string>;
   readonly password_wo_version?: InputValue<number>;
   readonly use_aws_secrets?: InputValue<boolean>;
+  /** The admin password is an IAM token made for each connection (./rds-iam). */
+  readonly use_rds_iam?: InputValue<boolean>;
   readonly aws_region?: InputValue<string>;
   readonly aws_secret_name?: InputValue<string>;
   readonly aws_access_key_id?: InputValue<string>;
@@ -112,6 +118,7 @@ export const TARGET_FIELDS = [
   'password_wo',
   'password_wo_version',
   'use_aws_secrets',
+  'use_rds_iam',
   'aws_region',
   'aws_secret_name',
   'aws_access_key_id',
@@ -287,7 +294,12 @@ function checkEndpoint(endpoint: string | undefined, field: string, example: str
 /** Where the admin secret comes from: password or AWS Secrets Manager, exactly one. */
 function checkCredentialSource(input: TargetInput, out: Issues): void {
   const aws = input.use_aws_secrets;
-  if (isUnknown(aws)) return;
+  checkRdsIamFlag(input, out);
+  if (isUnknown(aws) || isUnknown(input.use_rds_iam)) return;
+  if (usesRdsIam(input)) {
+    checkRdsIam(input, DEFAULT_SSL_MODE, out);
+    return;
+  }
   if (aws === true) {
     if (presence(input.aws_secret_name) === false) {
       out.push(issue('aws_secret_name', 'is required when use_aws_secrets = true; give the name or ARN of the secret holding the admin credentials'));
@@ -298,29 +310,19 @@ function checkCredentialSource(input: TargetInput, out: Issues): void {
         issue(field, `must not be set when use_aws_secrets = true: the admin password comes from the secret aws_secret_name; remove ${field}, or set use_aws_secrets = false`),
       );
     }
-    const id = presence(input.aws_access_key_id);
-    const key = eitherPresent(input.aws_secret_access_key, input.aws_secret_access_key_wo);
-    const token = presence(input.aws_session_token);
-    if (id === true && key === false) out.push(issue('aws_secret_access_key', 'is required when aws_access_key_id is set; give both keys or neither (the standard AWS configuration is used then)'));
-    if (key === true && id === false) {
-      const keyField = presence(input.aws_secret_access_key) === true ? 'aws_secret_access_key' : 'aws_secret_access_key_wo';
-      out.push(issue('aws_access_key_id', `is required when ${keyField} is set; give both keys or neither (the standard AWS configuration is used then)`));
-    }
-    if (token === true && id === false && key === false) {
-      out.push(issue('aws_access_key_id', 'is required when aws_session_token is set (a session token goes with temporary keys)'));
-      out.push(issue('aws_secret_access_key', 'is required when aws_session_token is set (a session token goes with temporary keys)'));
-    }
+    checkAwsKeyPairs(input, out);
     return;
   }
   // Password mode (use_aws_secrets false or absent). A non-boolean was reported already.
   if (!isAbsent(aws) && aws !== false) return;
   for (const field of AWS_FIELDS) {
     if (presence(input[field]) === true) {
-      out.push(issue(field, `is only used with use_aws_secrets = true; set use_aws_secrets = true, or remove ${field}`));
+      const iamToo = field === 'aws_secret_name' || field === 'aws_endpoint' ? '' : ' or use_rds_iam = true';
+      out.push(issue(field, `is only used with use_aws_secrets = true${iamToo}; set use_aws_secrets = true${iamToo}, or remove ${field}`));
     }
   }
   if (eitherPresent(input.password, input.password_wo) === false) {
-    out.push(issue('password', 'is required: set username and password, or use_aws_secrets = true with aws_secret_name'));
+    out.push(issue('password', 'is required: set username and password, or use_aws_secrets = true with aws_secret_name, or use_rds_iam = true'));
   }
   if (presence(input.username) === false) {
     out.push(issue('username', 'is required unless use_aws_secrets = true: set username and password, or use_aws_secrets = true with aws_secret_name'));
@@ -500,6 +502,20 @@ export function checkTargetInput(input: TargetInput, options: TlsCheckOptions = 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** IAM authentication's AWS settings: region and static keys when given. */
+function rdsIamAuth(text: (field: (typeof TARGET_FIELDS)[number]) => string | undefined): RdsIamAuth {
+  const region = text('aws_region');
+  const accessKeyId = text('aws_access_key_id');
+  const secretAccessKey = text('aws_secret_access_key') ?? text('aws_secret_access_key_wo');
+  const sessionToken = text('aws_session_token');
+  return {
+    ...(region !== undefined && { region }),
+    ...(accessKeyId !== undefined && { accessKeyId }),
+    ...(secretAccessKey !== undefined && { secretAccessKey }),
+    ...(sessionToken !== undefined && { sessionToken }),
+  };
+}
+
 /**
  * Turns the attributes of an `adaptive_resource` into a `TargetConfig`, with defaults
  * applied (port 5432, ssl_mode prefer). Throws a `ValidationError` with every issue
@@ -546,6 +562,8 @@ export function toTargetConfig(given: TargetInput, options: TlsCheckOptions = {}
     if (roleArn !== undefined) aws.roleArn = roleArn;
     if (stsEndpoint !== undefined) aws.stsEndpoint = stsEndpoint;
     config.aws = aws;
+  } else if (usesRdsIam(input)) {
+    config.rdsIam = rdsIamAuth(text);
   } else {
     // The write-only password arrives only in the configuration of an apply.
     set('password', text('password') ?? text('password_wo'));

@@ -236,7 +236,7 @@ describe('checkTargetInput: where the admin secret comes from', () => {
     const { password: _p, username: _u, ...neither } = BASE;
     expect(checkTargetInput(neither)).toEqual([
       { field: 'username', message: 'is required unless use_aws_secrets = true: set username and password, or use_aws_secrets = true with aws_secret_name' },
-      { field: 'password', message: 'is required: set username and password, or use_aws_secrets = true with aws_secret_name' },
+      { field: 'password', message: 'is required: set username and password, or use_aws_secrets = true with aws_secret_name, or use_rds_iam = true' },
     ]);
   });
 

@@ -32,7 +32,7 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly awsEndpoint?: string;
   /**
-  * AWS region of the secret; default the provider `aws_region`, then the AWS SDK configuration.
+  * AWS region of the secret (`use_aws_secrets`) or of the DB instance (`use_rds_iam`); default the provider `aws_region`, then the AWS SDK configuration.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_region Resource#aws_region}
   */
@@ -212,7 +212,13 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly useAwsSecrets?: boolean | cdktf.IResolvable;
   /**
-  * Admin role name. Not needed with `use_aws_secrets` (the secret holds it).
+  * IAM database authentication for the admin (Amazon RDS, Aurora): the admin password is a token signed with the AWS credentials (`aws_access_key_id`/`aws_secret_access_key`, else the AWS SDK default chain) for `host`, `port`, `username` and `aws_region`, made afresh for each connection and never stored. Needs `ssl_mode` `require` or stronger; not with `password`, `password_wo`, `use_aws_secrets` or a password in `connection_url`. The admin role needs `GRANT rds_iam`, and the credentials `rds-db:connect` on it.
+  *
+  * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#use_rds_iam Resource#use_rds_iam}
+  */
+  readonly useRdsIam?: boolean | cdktf.IResolvable;
+  /**
+  * Admin role name. Not needed with `use_aws_secrets` (the secret holds it); with `use_rds_iam`, the database user the token is for.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#username Resource#username}
   */
@@ -303,6 +309,7 @@ export class Resource extends cdktf.TerraformResource {
     this._tlsServerName = config.tlsServerName;
     this._type = config.type;
     this._useAwsSecrets = config.useAwsSecrets;
+    this._useRdsIam = config.useRdsIam;
     this._username = config.username;
   }
 
@@ -858,6 +865,22 @@ export class Resource extends cdktf.TerraformResource {
     return this._useAwsSecrets;
   }
 
+  // use_rds_iam - computed: false, optional: true, required: false
+  private _useRdsIam?: boolean | cdktf.IResolvable; 
+  public get useRdsIam() {
+    return this.getBooleanAttribute('use_rds_iam');
+  }
+  public set useRdsIam(value: boolean | cdktf.IResolvable) {
+    this._useRdsIam = value;
+  }
+  public resetUseRdsIam() {
+    this._useRdsIam = undefined;
+  }
+  // Temporarily expose input value. Use with caution.
+  public get useRdsIamInput() {
+    return this._useRdsIam;
+  }
+
   // username - computed: false, optional: true, required: false
   private _username?: string; 
   public get username() {
@@ -914,6 +937,7 @@ export class Resource extends cdktf.TerraformResource {
       tls_server_name: cdktf.stringToTerraform(this._tlsServerName),
       type: cdktf.stringToTerraform(this._type),
       use_aws_secrets: cdktf.booleanToTerraform(this._useAwsSecrets),
+      use_rds_iam: cdktf.booleanToTerraform(this._useRdsIam),
       username: cdktf.stringToTerraform(this._username),
     };
   }
@@ -1120,6 +1144,12 @@ export class Resource extends cdktf.TerraformResource {
       },
       use_aws_secrets: {
         value: cdktf.booleanToHclTerraform(this._useAwsSecrets),
+        isBlock: false,
+        type: "simple",
+        storageClassType: "boolean",
+      },
+      use_rds_iam: {
+        value: cdktf.booleanToHclTerraform(this._useRdsIam),
         isBlock: false,
         type: "simple",
         storageClassType: "boolean",
