@@ -169,7 +169,8 @@ function checkRequest(r: CredentialRequest, index: number): void {
  * Every role is created or altered with its attributes spelled out (NOSUPERUSER NOCREATEDB
  * NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT), and the transaction fails if any issued
  * role holds one of those after all. On PostgreSQL 16+ memberships carry SET FALSE (see
- * `membershipGrants`).
+ * `membershipGrants`). A request's `settings` (the endpoint's session settings) are set on
+ * the role in the same transaction, the other managed ones reset (session-settings.ts).
  *
  * Re-issue: when the role already exists and is managed, it is altered in place (new
  * password, new expiry, LOGIN, attributes added by hand removed, membership set back to

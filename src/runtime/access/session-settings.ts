@@ -82,6 +82,21 @@ export async function serverVersionNum(client: ClientBase | TargetDb['pool']): P
 }
 
 /**
+ * Why the server would refuse `zone` as a TimeZone setting (its message), or undefined when
+ * it takes it: the server's zone list decides, not this process's. Set locally in its own
+ * one-statement transaction, so the admin session keeps its zone.
+ */
+export async function timezoneProblem(target: TargetDb, zone: string): Promise<string | undefined> {
+  try {
+    await target.pool.query(`select pg_catalog.set_config('TimeZone', $1, true)`, [zone]);
+    return undefined;
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== '22023') throw err;
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+/**
  * Gives the live login roles among `roleNames` exactly `settings` (see
  * `sessionSettingStatements`), in one transaction under the roles' locks. Only roles we
  * issued are touched (members of the marker role with our comment, never an admin of it);

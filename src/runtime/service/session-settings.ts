@@ -3,7 +3,7 @@
  * anything is changed: whether its PostgreSQL has `idle_session_timeout` (14+), and
  * whether it knows the `timezone` (the server's zone list, not this process's).
  */
-import { serverVersionNum } from '../access/session-settings';
+import { serverVersionNum, timezoneProblem } from '../access/session-settings';
 import { ValidationError, type TargetDb, type ValidationIssue } from '../types';
 import { sessionSettingsVersionIssues } from '../validation/session-settings';
 import type { EndpointInput } from './model';
@@ -16,14 +16,9 @@ export async function checkSettingsOnTarget(target: TargetDb, spec: EndpointInpu
   if (settings.idleSessionTimeoutSeconds !== undefined) {
     issues.push(...sessionSettingsVersionIssues(settings, await serverVersionNum(target.pool), spec.resource));
   }
-  if (settings.timezone !== undefined) {
-    try {
-      // Local to its own one-statement transaction: the admin session keeps its zone.
-      await target.pool.query(`select pg_catalog.set_config('TimeZone', $1, true)`, [settings.timezone]);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      issues.push({ field: 'timezone', message: `resource "${spec.resource}" does not know it: ${message}; write a zone from pg_timezone_names, e.g. "UTC" or "Europe/Berlin"` });
-    }
+  const zoneProblem = settings.timezone === undefined ? undefined : await timezoneProblem(target, settings.timezone);
+  if (zoneProblem !== undefined) {
+    issues.push({ field: 'timezone', message: `resource "${spec.resource}" does not know it: ${zoneProblem}; write a zone from pg_timezone_names, e.g. "UTC" or "Europe/Berlin"` });
   }
   if (issues.length > 0) throw new ValidationError(issues);
 }
