@@ -25,7 +25,7 @@ import { formatTtl } from './ttl';
 
 /** The settings as the HCL attributes write them; absent or null = not set, UNKNOWN = not known yet. */
 export interface SessionSettingsInput {
-  readonly search_path?: MaybeUnknown<readonly unknown[]> | null;
+  readonly search_path?: MaybeUnknown<readonly unknown[]> | null | undefined;
   readonly statement_timeout?: unknown;
   readonly idle_session_timeout?: unknown;
   readonly connection_limit?: unknown;
