@@ -6,6 +6,7 @@
  */
 import { attr, requiresReplace, resourceFactory, types, useStateForUnknown, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { checkName } from '../runtime/validation/names';
+import { checkSessionSettings, parseSessionDuration, parseSessionSettings, sessionSettingsInput } from '../runtime/validation/session-settings';
 import { checkTtl, formatTtl, parseTtl } from '../runtime/validation/ttl';
 import { forValidation, issueDiagnostics, namingMissing, reportWarnings, type AdaptiveClient } from './common';
 
@@ -26,6 +27,27 @@ const schema = {
     }),
     resource: attr.string({ required: true, description: 'Name of the `adaptive_resource` (target). Changing it replaces the endpoint.', planModifiers: [requiresReplace()] }),
     authorization: attr.string({ required: true, description: 'Name of the `adaptive_authorization` whose grants the endpoint applies.' }),
+    search_path: attr.list(types.string, {
+      optional: true,
+      description:
+        "Schemas the members' sessions search, in order, e.g. `[\"app\", \"public\"]` (schema names, or `$user`). Omitted: the database's default.",
+    }),
+    statement_timeout: attr.string({
+      optional: true,
+      description:
+        'Longest a member\'s statement may run before PostgreSQL cancels it: `30s`, `5m`, `1h` (units s, m, h, d; up to 24d), or `0` for none. Omitted: the database\'s default.',
+    }),
+    idle_session_timeout: attr.string({
+      optional: true,
+      description:
+        "How long a member's session may sit idle (outside a transaction) before PostgreSQL ends it, written like `statement_timeout`. PostgreSQL 14 and later.",
+    }),
+    connection_limit: attr.number({
+      optional: true,
+      description: 'Most sessions each member may have open at once on this endpoint (per login role), at least 1. Omitted: no limit.',
+    }),
+    timezone: attr.string({ optional: true, description: "Time zone of the members' sessions, e.g. `UTC` or `Europe/Berlin`. Omitted: the database's default." }),
+    application_name: attr.string({ optional: true, description: "`application_name` of the members' sessions unless their client sets one. Omitted: none." }),
     access_role: attr.string({ computed: true, description: 'The NOLOGIN PostgreSQL role on the target that holds the grants.', planModifiers: [useStateForUnknown()] }),
     drift: attr.list(types.string, {
       computed: true,
@@ -45,6 +67,7 @@ async function apply(values: Model, client: AdaptiveClient, diagnostics: Resourc
       ttlSeconds: parseTtl(values.ttl),
       resource: values.resource,
       authorization: values.authorization,
+      sessionSettings: parseSessionSettings(values),
     }),
   );
   const name = values.name;
@@ -71,6 +94,7 @@ export const adaptiveEndpoint = defineResource({
       ...checkTtl(forValidation(config.ttl) as string),
       ...checkName(forValidation(config.resource) as string, 'resource'),
       ...checkName(forValidation(config.authorization) as string, 'authorization'),
+      ...checkSessionSettings(forValidation(config) as Record<string, unknown>),
     ];
     if (typeof config.type === 'string' && config.type !== 'direct') {
       issues.push({ field: 'type', message: `"${config.type}" is not supported; use "direct" (members connect to PostgreSQL with their own credentials)` });
@@ -96,6 +120,7 @@ export const adaptiveEndpoint = defineResource({
       resource: record.resource,
       authorization: record.authorization,
       access_role: record.accessRole,
+      ...readSettings(state, record.sessionSettings),
       drift: found.drift,
     };
   },
@@ -107,13 +132,50 @@ export const adaptiveEndpoint = defineResource({
     const runtime = await ctx.provider.runtime();
     const record = await runtime.readEndpoint(id);
     if (!record) throw new Error(`No adaptive_endpoint named "${id}" in the catalog; import takes the endpoint's name.`);
-    return { id, name: id, type: record.type, ttl: formatTtl(record.ttlSeconds), resource: record.resource, authorization: record.authorization };
+    return {
+      id,
+      name: id,
+      type: record.type,
+      ttl: formatTtl(record.ttlSeconds),
+      resource: record.resource,
+      authorization: record.authorization,
+      ...readSettings({}, record.sessionSettings),
+    };
   },
 });
 
 function safeSeconds(ttl: string): number | undefined {
   try {
     return parseTtl(ttl);
+  } catch {
+    return undefined;
+  }
+}
+
+type Settings = Parameters<typeof sessionSettingsInput>[0];
+type SettingsModel = Pick<Model, 'search_path' | 'statement_timeout' | 'idle_session_timeout' | 'connection_limit' | 'timezone' | 'application_name'>;
+
+/** The recorded session settings as attributes, keeping a written timeout while it means the same (`60s` for `1m`). */
+function readSettings(state: Partial<SettingsModel>, settings: Settings): SettingsModel {
+  const canonical = sessionSettingsInput(settings);
+  const keep = (field: 'statement_timeout' | 'idle_session_timeout', seconds: number | undefined): string | null => {
+    const written = state[field];
+    if (seconds === undefined) return null;
+    return typeof written === 'string' && safeDuration(written, field) === seconds ? written : (canonical[field] as string);
+  };
+  return {
+    search_path: settings.searchPath ? [...settings.searchPath] : null,
+    statement_timeout: keep('statement_timeout', settings.statementTimeoutSeconds),
+    idle_session_timeout: keep('idle_session_timeout', settings.idleSessionTimeoutSeconds),
+    connection_limit: settings.connectionLimit ?? null,
+    timezone: settings.timezone ?? null,
+    application_name: settings.applicationName ?? null,
+  };
+}
+
+function safeDuration(text: string, field: string): number | undefined {
+  try {
+    return parseSessionDuration(text, field);
   } catch {
     return undefined;
   }

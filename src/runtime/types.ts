@@ -94,6 +94,25 @@ export interface TargetConfig {
 }
 
 /**
+ * Session settings of an endpoint's members, put on each member's login role
+ * (`ALTER ROLE ... SET`, `CONNECTION LIMIT`): PostgreSQL does not pass role settings on
+ * through membership, so the endpoint's access role cannot carry them. An absent field
+ * means the role has no such setting (the database's or server's default applies).
+ */
+export interface SessionSettings {
+  /** Schemas in the order PostgreSQL searches them (`$user` allowed). */
+  readonly searchPath?: readonly string[];
+  /** Whole seconds; 0 = no timeout (set explicitly, overriding a database default). */
+  readonly statementTimeoutSeconds?: number;
+  /** Whole seconds; 0 = no timeout. PostgreSQL 14 and later. */
+  readonly idleSessionTimeoutSeconds?: number;
+  /** Simultaneous sessions of one login role, at least 1; absent = no limit. */
+  readonly connectionLimit?: number;
+  readonly timezone?: string;
+  readonly applicationName?: string;
+}
+
+/**
  * An open admin connection to one target. `pool` reaches the configured database;
  * `connect(db)` opens a fresh admin client to another database on the same server with the
  * same credentials and TLS settings (REASSIGN OWNED / DROP OWNED act per database).

@@ -25,6 +25,7 @@ import {
 } from '../../src/constructs';
 import { App, Fn, TerraformOutput, TerraformStack, TerraformVariable, Testing, type TerraformResource } from '../../src/constructs/cdk';
 import { checkMembers, checkPermissions, checkTargetInput, checkTtl, type TargetInput } from '../../src/runtime/validation';
+import { checkSessionSettings } from '../../src/runtime/validation/session-settings';
 import type { ValidationIssue } from '../../src/runtime/types';
 import { createTestPki, type KeyPairPem } from '../fixtures/pki';
 import { validationMessages } from './support';
@@ -314,6 +315,34 @@ describe('Endpoint', () => {
     new Endpoint(stack, 'ep', { name: 'ep', target: 'postgres-production', authorization: 'developer-role', ttl: '8 hours' });
     const issues = checkTtl('8 hours');
     expect(issues.map((i) => i.field)).toEqual(['ttl']);
+    expectSynthFailure(stack, 'stack/ep', issues);
+  });
+
+  it("writes the members' session settings, and refuses connection_limit 0 and a negative timeout with the runtime messages", () => {
+    const synth = Testing.synthScope((scope) => {
+      new Endpoint(scope, 'ep', {
+        name: 'ep',
+        target: 'postgres-production',
+        authorization: 'developer-role',
+        ttl: '4h',
+        searchPath: ['app', 'public'],
+        statementTimeout: '30s',
+        idleSessionTimeout: '10m',
+        connectionLimit: 1,
+      });
+    });
+    expect(
+      Testing.toHaveResourceWithProperties(synth, 'adaptive_endpoint', {
+        search_path: ['app', 'public'],
+        statement_timeout: '30s',
+        idle_session_timeout: '10m',
+        connection_limit: 1,
+      }),
+    ).toBe(true);
+    const stack = newStack();
+    new Endpoint(stack, 'ep', { name: 'ep', target: 'postgres-production', authorization: 'developer-role', ttl: '4h', statementTimeout: '-5s', connectionLimit: 0 });
+    const issues = checkSessionSettings({ statement_timeout: '-5s', connection_limit: 0 });
+    expect(issues.map((i) => i.field)).toEqual(['statement_timeout', 'connection_limit']);
     expectSynthFailure(stack, 'stack/ep', issues);
   });
 

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
-import type { TargetDb } from '../types';
+import type { SessionSettings, TargetDb } from '../types';
 import { transaction } from '../pg/locks';
 import { MANAGED_ROLE } from '../pg/roles';
 import { ident, identList, literal } from '../pg/sql';
@@ -31,6 +31,7 @@ import {
   type RoleState,
 } from './login-roles';
 import { ensureRevokedOwnerSql } from './revoked-owner';
+import { sessionSettingStatements } from './session-settings';
 
 export { MANAGED_BY, parseMetadata, type CredentialMetadata };
 
@@ -55,6 +56,8 @@ export interface CredentialRequest {
   readonly comment?: string;
   /** The login role's name; default `loginRoleName(member, endpoint)` (a group's standing credential). */
   readonly roleName?: string;
+  /** The endpoint's session settings, given to the role exactly (see session-settings.ts); left as they are when omitted. */
+  readonly settings?: SessionSettings;
 }
 
 /** An issued credential. `password` exists only here: the server has its verifier. */
@@ -166,7 +169,8 @@ function checkRequest(r: CredentialRequest, index: number): void {
  * Every role is created or altered with its attributes spelled out (NOSUPERUSER NOCREATEDB
  * NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT), and the transaction fails if any issued
  * role holds one of those after all. On PostgreSQL 16+ memberships carry SET FALSE (see
- * `membershipGrants`).
+ * `membershipGrants`). A request's `settings` (the endpoint's session settings) are set on
+ * the role in the same transaction, the other managed ones reset (session-settings.ts).
  *
  * Re-issue: when the role already exists and is managed, it is altered in place (new
  * password, new expiry, LOGIN, attributes added by hand removed, membership set back to
@@ -381,6 +385,7 @@ function roleStatements(
     if (admin.version >= 160000) out.push(...membershipGrants(role, r.accessRole, admin.version));
     else if (!existing.memberOf.includes(r.accessRole)) out.push(`GRANT ${ident(r.accessRole)} TO ${role}`);
   }
+  if (r.settings) out.push(...sessionSettingStatements(name, r.settings, admin.version, !existing));
   out.push(`COMMENT ON ROLE ${role} IS ${literal(JSON.stringify(metadata))}`);
   return out;
 }

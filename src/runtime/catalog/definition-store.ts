@@ -105,21 +105,21 @@ export abstract class DefinitionStore extends ResourceStore {
     try {
       const { rows } = await this.query<EndpointRow>(
         `with up as (
-           insert into ${this.t.endpoints} (name, type, ttl_seconds, resource, "authorization", access_role)
-           values ($1, $2, $3, $4, $5, $6)
+           insert into ${this.t.endpoints} (name, type, ttl_seconds, resource, "authorization", access_role, session_settings)
+           values ($1, $2, $3, $4, $5, $6, $7)
            on conflict (name) do update set type = excluded.type, ttl_seconds = excluded.ttl_seconds,
              resource = excluded.resource, "authorization" = excluded."authorization",
-             access_role = excluded.access_role, updated_at = now()
+             access_role = excluded.access_role, session_settings = excluded.session_settings, updated_at = now()
            returning ${ENDPOINT_COLUMNS}, (xmax = 0) as inserted
          ), logged as (
            insert into ${this.t.audit} (event, resource, endpoint, detail)
            select case when inserted then 'endpoint.create' else 'endpoint.update' end, resource, name,
                   jsonb_build_object('type', type, 'ttlSeconds', ttl_seconds, 'authorization', "authorization",
-                                     'accessRole', access_role)
+                                     'accessRole', access_role, 'sessionSettings', session_settings)
              from up
          )
          select ${ENDPOINT_COLUMNS} from up`,
-        [spec.name, spec.type, spec.ttlSeconds, spec.resource, spec.authorization, spec.accessRole],
+        [spec.name, spec.type, spec.ttlSeconds, spec.resource, spec.authorization, spec.accessRole, JSON.stringify(spec.sessionSettings ?? {})],
       );
       return endpointRecord(rows[0]!);
     } catch (err) {

@@ -228,6 +228,17 @@ export const CATALOG_MIGRATIONS: readonly CatalogMigration[] = [
         for each statement execute function notify_credentials_changed();
     `,
   },
+  {
+    version: 8,
+    name: 'endpoint session settings',
+    sql: `
+      -- The session settings of an endpoint's members, put on each login role
+      -- ({"searchPath", "statementTimeoutSeconds", "idleSessionTimeoutSeconds",
+      -- "connectionLimit", "timezone", "applicationName"}; a key left out is not set).
+      alter table endpoints add column session_settings jsonb not null default '{}'
+        check (jsonb_typeof(session_settings) = 'object');
+    `,
+  },
 ];
 
 /** The migration that added resource seals: the open that applies it seals the records already there. */

@@ -3,7 +3,7 @@
  * records add what the catalog keeps (timestamps, ids, revocation). Database nulls are
  * `null` here, never a missing property.
  */
-import type { AwsSecretRef, Permissions, RdsIamAuth, TargetConfig } from '../types';
+import type { AwsSecretRef, Permissions, RdsIamAuth, SessionSettings, TargetConfig } from '../types';
 
 /** When a record was first stored and last changed. */
 export interface Timestamps {
@@ -75,10 +75,14 @@ export interface EndpointSpec {
   readonly authorization: string;
   /** The NOLOGIN PostgreSQL role on the target that holds the grants. */
   readonly accessRole: string;
+  /** Session settings put on each member's login role; none when omitted. */
+  readonly sessionSettings?: SessionSettings;
 }
 
 /** A stored endpoint. */
-export interface EndpointRecord extends EndpointSpec, Timestamps {}
+export interface EndpointRecord extends EndpointSpec, Timestamps {
+  readonly sessionSettings: SessionSettings;
+}
 
 /** People given a set of endpoints, as written. */
 export interface GroupSpec {

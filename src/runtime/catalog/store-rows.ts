@@ -2,7 +2,7 @@
  * The catalog's rows as PostgreSQL returns them, the columns each query selects, and their
  * mapping to the records the API hands out.
  */
-import type { Permissions } from '../types';
+import type { Permissions, SessionSettings } from '../types';
 import type {
   AuditRecord,
   AuthorizationRecord,
@@ -44,6 +44,7 @@ export interface EndpointRow extends TimestampRow {
   resource: string;
   authorization: string;
   access_role: string;
+  session_settings: SessionSettings;
 }
 
 export interface GroupRow extends TimestampRow {
@@ -83,7 +84,7 @@ export interface AuditRow {
 
 export const RESOURCE_COLUMNS = 'name, config, secrets, binding, created_at, updated_at';
 export const AUTHORIZATION_COLUMNS = 'name, description, resource_type, permissions, permissions_source, created_at, updated_at';
-export const ENDPOINT_COLUMNS = 'name, type, ttl_seconds, resource, "authorization", access_role, created_at, updated_at';
+export const ENDPOINT_COLUMNS = 'name, type, ttl_seconds, resource, "authorization", access_role, session_settings, created_at, updated_at';
 export const GROUP_COLUMNS = 'name, members, endpoints, delivery, created_at, updated_at';
 export const CREDENTIAL_COLUMNS =
   'id::text as id, role_name, resource, endpoint, group_name, member, granted_at, expires_at, revoked_at, revoke_reason, kind, not_after, delivered_to';
@@ -116,6 +117,7 @@ export function endpointRecord(row: EndpointRow): EndpointRecord {
     resource: row.resource,
     authorization: row.authorization,
     accessRole: row.access_role,
+    sessionSettings: row.session_settings,
     ...stamps(row),
   };
 }

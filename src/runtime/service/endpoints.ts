@@ -3,6 +3,7 @@ import { dropAccessRole, ensureManagedRole, readAccessRole, syncAccessRole } fro
 import { extendCredentials } from '../access/credentials';
 import { serverNow } from '../access/login-roles';
 import { restoreMemberships } from '../access/memberships';
+import { applySessionSettings, readSessionSettings } from '../access/session-settings';
 import type { RevokeFailure } from '../access/revoke';
 import { ident } from '../pg/sql';
 import { CatalogError, ENDPOINT_TYPES, type CredentialRecord, type EndpointRecord } from '../catalog';
@@ -10,8 +11,11 @@ import { nameList } from '../catalog/errors';
 import { errorText } from '../errors';
 import { ValidationError, type TargetDb, type ValidationIssue } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';
+import { checkSessionSettingsValues } from '../validation/session-settings';
 import { TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '../validation/ttl';
 import { failureText, groupBy, revokeAndRecord, type ServiceContext } from './context';
+import { sessionSettingsDrift } from './session-drift';
+import { checkSettingsOnTarget } from './session-settings';
 import { NotFoundError, warn, type EndpointInput, type EndpointInspection, type ServiceWarning } from './model';
 
 /** A credential that would end less than this far in the future is revoked instead of shortened. */
@@ -40,6 +44,7 @@ function checkEndpointInput(spec: EndpointInput): void {
   if (!(ENDPOINT_TYPES as readonly string[]).includes(spec.type)) {
     issues.push({ field: 'type', message: `endpoint "${spec.name}": must be one of ${ENDPOINT_TYPES.join(', ')}, not "${String(spec.type)}"` });
   }
+  if (spec.sessionSettings) issues.push(...checkSessionSettingsValues(spec.sessionSettings));
   if (issues.length > 0) throw new ValidationError(issues);
 }
 
@@ -62,12 +67,13 @@ export async function applyEndpoint(ctx: ServiceContext, spec: EndpointInput): P
   const previous = await ctx.catalog.getEndpoint(spec.name);
   const previousAuth = previous && previous.resource === spec.resource ? await ctx.catalog.getAuthorization(previous.authorization) : undefined;
 
+  await checkSettingsOnTarget(target, spec);
   await ensureManagedRole(target);
   const sync = await syncAccessRole(target, { endpoint: spec.name, permissions: auth.permissions });
   const warnings = sync.warnings.map((w) => warn('access role', w));
   let record: EndpointRecord;
   try {
-    record = await ctx.catalog.putEndpoint({ ...spec, accessRole: sync.role });
+    record = await ctx.catalog.putEndpoint({ ...spec, sessionSettings: spec.sessionSettings ?? {}, accessRole: sync.role });
   } catch (err) {
     try {
       if (sync.created) await dropAccessRole(target, spec.name);
@@ -82,6 +88,8 @@ export async function applyEndpoint(ctx: ServiceContext, spec: EndpointInput): P
   warnings.push(...(await leavePreviousTargets(ctx, spec, previous, everywhere)));
   const live = everywhere.filter((c) => c.resource === spec.resource);
   await restoreMemberships(target, sync.role, live.map((c) => c.roleName));
+  // Settings changed, removed, or altered by hand on a role: every live role gets the endpoint's.
+  await applySessionSettings(target, live.map((c) => c.roleName), spec.sessionSettings ?? {});
   const expiries = await reconcileExpiries(ctx, target, spec.resource, live, spec.ttlSeconds);
   warnings.push(...expiries.warnings);
   return { record, warnings, extended: expiries.moved };
@@ -210,6 +218,8 @@ export async function inspectEndpoint(ctx: ServiceContext, name: string): Promis
       );
     }
   }
+  const live = (await ctx.catalog.liveCredentials({ endpoint: name })).filter((c) => c.resource === record.resource);
+  for (const role of await readSessionSettings(target, live.map((c) => c.roleName))) drift.push(...sessionSettingsDrift(role, record.sessionSettings));
   return { record, desired, state, drift };
 }
 

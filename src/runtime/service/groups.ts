@@ -197,7 +197,14 @@ async function issueAndRecord(ctx: ServiceContext, group: GroupInput & { deliver
     for (const [resource, requests] of groupBy(toIssue, (w) => w.endpoint.resource)) {
       const creds = await issueCredentials(
         await ctx.targets.get(resource),
-        requests.map((r) => ({ member: r.member, endpoint: r.endpoint.name, accessRole: r.endpoint.accessRole, ttlSeconds: r.endpoint.ttlSeconds, group: group.name })),
+        requests.map((r) => ({
+          member: r.member,
+          endpoint: r.endpoint.name,
+          accessRole: r.endpoint.accessRole,
+          ttlSeconds: r.endpoint.ttlSeconds,
+          group: group.name,
+          settings: r.endpoint.sessionSettings,
+        })),
       );
       // Listed before delivering, so a failure to deliver rolls these roles back too.
       const batch: Issued[] = creds.map((credential) => ({ resource, credential, deliveredTo: null }));

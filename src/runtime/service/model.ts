@@ -6,7 +6,7 @@
 import type { AccessRoleState } from '../access/access-role';
 import type { ReapResult } from '../access/reaper';
 import type { EndpointRecord, EndpointType, GroupDelivery } from '../catalog';
-import type { Permissions, SslMode } from '../types';
+import type { Permissions, SessionSettings, SslMode } from '../types';
 
 /** A credential as handed to a member: everything needed to connect. */
 export interface MemberCredential {
@@ -164,6 +164,8 @@ export interface EndpointInput {
   readonly ttlSeconds: number;
   readonly resource: string;
   readonly authorization: string;
+  /** Put on each member's login role; none when omitted (settings made before are reset). */
+  readonly sessionSettings?: SessionSettings | undefined;
 }
 
 /** What a group is made of, as a caller writes it. */

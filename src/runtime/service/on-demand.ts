@@ -51,7 +51,16 @@ export async function issueOnDemand(ctx: ServiceContext, request: IssueCredentia
   const roleName = onDemandRoleName(member, endpoint.name);
   const target = await ctx.targets.get(endpoint.resource);
   const [issued] = await issueCredentials(target, [
-    { member, endpoint: endpoint.name, accessRole: endpoint.accessRole, ttlSeconds, group: group.name, comment: 'on demand', roleName },
+    {
+      member,
+      endpoint: endpoint.name,
+      accessRole: endpoint.accessRole,
+      ttlSeconds,
+      group: group.name,
+      comment: 'on demand',
+      roleName,
+      settings: endpoint.sessionSettings,
+    },
   ]);
   if (!issued) throw new Error('issuing returned no credential');
   const notAfter = new Date(issued.grantedAt.getTime() + endpoint.ttlSeconds * 1000);
