@@ -20,6 +20,7 @@ import {
   sorted,
   sql,
   targetConfig,
+  untilInstant,
   type ServiceHandle,
 } from './service-fixture';
 
@@ -108,4 +109,25 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       sorted(Array.from({ length: WORKERS }, (_, i) => i).filter((i) => i % 4 !== 0).map((i) => `group-${i}`)),
     );
   });
+
+  it('three reapers on one catalog reaping the same expired credentials at once report and record each one once', async () => {
+    const first = await openService(cluster, 'reapers');
+    handles.push(first);
+    await first.service.applyResource(targetConfig(cluster, 'main', 'appdb'));
+    await first.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
+    await first.service.applyEndpoint({ name: 'brief-read', type: 'direct', ttlSeconds: 2, resource: 'main', authorization: 'read' });
+    const members = Array.from({ length: 12 }, (_, i) => `r${i}@example.com`);
+    const { issued } = await first.service.applyGroup({ name: 'brief', members, endpoints: ['brief-read'] }, new Set());
+    const others = [await reopenService(cluster, first), await reopenService(cluster, first)];
+    handles.push(...others);
+    await untilInstant(new Date(Math.max(...issued.map((c) => c.expiresAt.getTime()))));
+
+    const reports = await Promise.all([first, ...others].map((h) => h.service.reap()));
+    const reaped = reports.flatMap((r) => r.results.flatMap((x) => x.reaped.map((y) => y.role)));
+    expect(reports.flatMap((r) => [...r.errors, ...r.results.flatMap((x) => x.failed)])).toEqual([]);
+    expect(sorted(reaped)).toEqual(sorted(issued.map((c) => c.username)));
+    const expired = (await first.catalog.readAudit({ event: 'expire' })).map((e) => e.roleName);
+    expect(sorted(expired)).toEqual(sorted(issued.map((c) => c.username)));
+  });
 });
+
