@@ -69,10 +69,11 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       errorSamples: expect.any(Array) as string[],
     });
     // Six slots re-issued at expiry for 15 s: more than six credentials, and the ones that
-    // expired were reaped (every replica-reported role is in the catalog as revoked).
+    // expired were reaped. A replica records a revocation in the catalog before it logs it
+    // (a replica killed in between logs nothing), so the catalog holds at least as many.
     expect(report.credentials.issued).toBeGreaterThan(6);
     expect(report.credentials.reapedByReplicas).toBeGreaterThan(0);
-    expect(report.credentials.revokedExpiredInCatalog).toBe(report.credentials.reapedByReplicas);
+    expect(report.credentials.revokedExpiredInCatalog).toBeGreaterThanOrEqual(report.credentials.reapedByReplicas);
     expect(report.sessions.ended).toBeGreaterThan(0);
     expect(report.latencySeconds.count).toBe(report.sessions.ended);
     // Kills at 5 and 10 s (the one at 15 s may fall after the end): each restarted.
