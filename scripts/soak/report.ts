@@ -16,6 +16,8 @@ export interface LatencySummary {
 
 export interface SoakReport {
   readonly ok: boolean;
+  /** What makes `ok` false, for people. */
+  readonly problems: string[];
   readonly postgres: string;
   readonly options: Omit<SoakOptions, 'jsonFile'>;
   readonly elapsedSeconds: number;
@@ -61,7 +63,7 @@ export function buildReport(i: ReportInputs): SoakReport {
   let worst: [string, number] | null = null;
   for (const entry of i.outlived.roles) if (worst === null || entry[1] > worst[1]) worst = entry;
   const reapedTwice = [...i.replicas.reapedRoles.values()].filter((n) => n > 1).length;
-  const report: Omit<SoakReport, 'ok'> = {
+  const report: Omit<SoakReport, 'ok' | 'problems'> = {
     postgres: i.postgres,
     options,
     elapsedSeconds: Math.round(i.elapsedSeconds),
@@ -89,15 +91,16 @@ export function buildReport(i: ReportInputs): SoakReport {
     events: { error: i.replicas.errorEvents, failed: i.replicas.failedEvents },
     errorSamples: [...i.replicas.errorSamples, ...i.issuer.errorSamples],
   };
-  const ok =
-    report.outlived.count === 0 &&
-    report.sessions.stillOpenPastExpiry === 0 &&
-    report.replicas.unexpectedExits === 0 &&
-    report.events.error === 0 &&
-    report.events.failed === 0 &&
-    report.credentials.issueErrors === 0 &&
-    report.credentials.reapedTwice === 0;
-  return { ok, ...report };
+  const problems = [
+    report.outlived.count > 0 ? `${report.outlived.count} roles outlived their expiry by more than ${i.graceSeconds} s` : '',
+    report.sessions.stillOpenPastExpiry > 0 ? `${report.sessions.stillOpenPastExpiry} sessions still open more than 2 s past expiry` : '',
+    report.replicas.unexpectedExits > 0 ? `${report.replicas.unexpectedExits} replicas exited on their own` : '',
+    report.events.error + report.events.failed > 0 ? `${report.events.error} error and ${report.events.failed} failed events` : '',
+    report.credentials.issueErrors > 0 ? `${report.credentials.issueErrors} credentials could not be issued` : '',
+    reapedTwice > 0 ? `${reapedTwice} roles were reported reaped more than once` : '',
+  ].filter((p) => p !== '');
+  const ok = problems.length === 0;
+  return { ok, problems, ...report };
 }
 
 function seconds(n: number | null): string {
@@ -107,7 +110,7 @@ function seconds(n: number | null): string {
 /** The report as an aligned two-column table. */
 export function reportTable(r: SoakReport): string {
   const rows: Array<[string, string]> = [
-    ['result', r.ok ? 'OK' : 'PROBLEMS (see below)'],
+    ['result', r.ok ? 'OK' : `PROBLEMS: ${r.problems.join('; ')}`],
     ['postgres', r.postgres],
     ['run', `${r.elapsedSeconds} s${r.interrupted ? ' (interrupted: the server stopped too, numbers are partial)' : ''}, ${r.options.targets} targets x ${r.options.members} members, ${r.replicas.count} replicas`],
     ['credentials issued', `${r.credentials.issued} (${r.credentials.issueErrors} errors)`],

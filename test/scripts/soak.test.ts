@@ -48,6 +48,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
     expect(report).toEqual({
       ok: expect.any(Boolean) as boolean,
+      problems: expect.any(Array) as string[],
       postgres: `${binaries.major} (${binaries.source})`,
       options: { durationSeconds: 15, replicas: 2, targets: 2, members: 3, killEverySeconds: 5, maxTtlSeconds: 8, sessionsPerTarget: 3, pgMajor: binaries.major, pollSeconds: undefined },
       elapsedSeconds: NUMBER,
