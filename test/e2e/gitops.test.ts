@@ -12,6 +12,9 @@ import { accessSync, constants, cpSync, existsSync, readFileSync, rmSync, writeF
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { parseOptions } from '../../src/cli/args';
+import { parseListenAddress } from '../../src/cli/reaper-observability';
+import { REAP_OPTIONS } from '../../src/cli/specs/reap';
 import type { LocalCluster } from '../../src/localpg';
 import { REPO_ROOT, runCli, startCli, type CliProcess } from '../cli/run-cli';
 import { accessRoles, catalogCounts, EMPTY_CATALOG, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
@@ -55,19 +58,64 @@ function scriptsOf(job: Job): string[] {
   return runs(job).flatMap((l) => Array.from(l.matchAll(/(examples\/gitops\/ci\/[\w.-]+\.sh)/g), (m) => m[1] as string));
 }
 
-/** The reaper's argv of a Kubernetes manifest's (only) container: command + args. */
-function containerArgv(file: string): string[] {
-  const docs = parseAllDocuments(readText(file)).map((d) => d.toJS() as Record<string, unknown>);
-  expect(docs).toHaveLength(1);
-  const doc = docs[0] as { kind: string; spec: Record<string, unknown> };
-  type PodSpec = { containers: Array<{ command?: string[]; args?: string[] }> };
+/** Every YAML document of a manifest, checked to parse without errors or warnings. */
+function manifestDocs(file: string): Array<Record<string, unknown> & { kind: string }> {
+  return parseAllDocuments(readText(file)).map((d, i) => {
+    expect(d.errors, `${file} document ${i + 1}`).toEqual([]);
+    expect(d.warnings, `${file} document ${i + 1}`).toEqual([]);
+    return d.toJS() as Record<string, unknown> & { kind: string };
+  });
+}
+
+interface Probe {
+  readonly httpGet: { readonly path: string; readonly port: string | number };
+  readonly periodSeconds?: number;
+  readonly failureThreshold?: number;
+  readonly initialDelaySeconds?: number;
+}
+interface Container {
+  readonly command?: string[];
+  readonly args?: string[];
+  readonly ports?: Array<{ name?: string; containerPort: number }>;
+  readonly readinessProbe?: Probe;
+  readonly livenessProbe?: Probe;
+}
+type PodSpec = { containers: Container[] };
+
+/** The (only) container of a manifest's (only) CronJob or Deployment. */
+function workloadContainer(file: string): Container {
+  const workloads = manifestDocs(file).filter((d) => d.kind === 'CronJob' || d.kind === 'Deployment');
+  expect(workloads).toHaveLength(1);
+  const doc = workloads[0] as { kind: string; spec: Record<string, unknown> };
   const podSpec =
     doc.kind === 'CronJob'
       ? (doc.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec
       : (doc.spec as { template: { spec: PodSpec } }).template.spec;
   expect(podSpec.containers).toHaveLength(1);
-  const container = podSpec.containers[0]!;
+  return podSpec.containers[0]!;
+}
+
+/** The reaper's argv of a Kubernetes manifest's workload container: command + args. */
+function containerArgv(file: string): string[] {
+  const container = workloadContainer(file);
   return [...(container.command ?? []), ...(container.args ?? [])];
+}
+
+/** The argv with `--metrics-addr`'s value replaced (a test never listens on a fixed port). */
+function withMetricsAddr(argv: readonly string[], address: string): string[] {
+  const at = argv.indexOf('--metrics-addr');
+  expect(at).toBeGreaterThan(0);
+  return argv.map((a, i) => (i === at + 1 ? address : a));
+}
+
+/** Metric names in a Prometheus text exposition's `# TYPE` lines, with a histogram's series. */
+function exposedMetricNames(text: string): Set<string> {
+  const names = new Set<string>();
+  for (const [, name, type] of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    names.add(name!);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
+  }
+  return names;
 }
 
 /** The argv of a systemd unit's ExecStart= (one, no quoting in these units). */
@@ -149,13 +197,83 @@ describe('the reaper service files', () => {
   it('are quoted verbatim in the reaper guide, and the GitOps guide names the workflow', () => {
     const body = (file: string): string => readText(file).trim();
     const reaperGuide = readText(path.join(REPO_ROOT, 'docs', 'guides', 'reaper-service.md'));
-    for (const file of ['k8s/reaper-cronjob.yaml', 'k8s/reaper-deployment.yaml', 'systemd/adaptive-access-reaper.service', 'systemd/adaptive-access-reap.service', 'systemd/adaptive-access-reap.timer']) {
+    for (const file of ['k8s/reaper-cronjob.yaml', 'k8s/reaper-deployment.yaml', 'k8s/reaper-prometheusrule.yaml', 'systemd/adaptive-access-reaper.service', 'systemd/adaptive-access-reap.service', 'systemd/adaptive-access-reap.timer']) {
       expect(reaperGuide, file).toContain(body(path.join(GITOPS, file)));
     }
     // The workflow's ${{ }} expressions cannot go through the docs templates: the guide names the file.
     expect(readText(path.join(REPO_ROOT, 'docs', 'guides', 'gitops.md'))).toContain('examples/gitops/.github/workflows/access.yml');
   });
 });
+
+describe('the Kubernetes manifests', () => {
+  const k8s = (file: string): string => path.join(GITOPS, 'k8s', file);
+  const DEPLOYMENT = k8s('reaper-deployment.yaml');
+  const RULES = k8s('reaper-prometheusrule.yaml');
+  const POD_LABELS = { 'app.kubernetes.io/name': 'adaptive-access-reaper' };
+
+  it('parse, every document, as the kinds each file is for', () => {
+    const kinds = (file: string): string[] => manifestDocs(k8s(file)).map((d) => d.kind);
+    expect(kinds('reaper-cronjob.yaml')).toEqual(['CronJob']);
+    expect(kinds('reaper-deployment.yaml')).toEqual(['Deployment', 'PodDisruptionBudget', 'Service']);
+    expect(kinds('reaper-prometheusrule.yaml')).toEqual(['PodMonitor', 'PrometheusRule']);
+    expect(kinds('reaper-secret.example.yaml')).toEqual(['Secret']);
+  });
+
+  it('the Deployment: two replicas rolled one at a time, args the CLI accepts, probes on the metrics port, a lenient liveness', () => {
+    const [deployment] = manifestDocs(DEPLOYMENT) as unknown as Array<{
+      spec: { replicas: number; strategy: { type: string; rollingUpdate: { maxUnavailable: number } }; template: { metadata: { labels: Record<string, string> } } };
+    }>;
+    expect(deployment!.spec.replicas).toBe(2);
+    expect(deployment!.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
+    expect(deployment!.spec.template.metadata.labels).toEqual(POD_LABELS);
+
+    const container = workloadContainer(DEPLOYMENT);
+    // The real CLI's parser (unknown options, missing values) and its check of the address.
+    const values = parseOptions('reap', cliArgs(containerArgv(DEPLOYMENT)).slice(1), REAP_OPTIONS);
+    expect(values.watch).toBe(true);
+    expect(values.json).toBe(true);
+    const listen = parseListenAddress(values['metrics-addr']!);
+    expect(listen).toEqual({ host: '0.0.0.0', port: 9464 });
+    expect(container.ports).toEqual([{ name: 'metrics', containerPort: listen.port, protocol: 'TCP' }]);
+
+    expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'metrics' });
+    expect(container.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
+    // /healthz fails while the catalog is away: a restart must wait minutes, not seconds.
+    const live = container.livenessProbe!;
+    expect((live.periodSeconds ?? 10) * (live.failureThreshold ?? 3)).toBeGreaterThanOrEqual(180);
+  });
+
+  it('a PodDisruptionBudget keeps one replica, a Service and a PodMonitor reach the metrics port of the pods', () => {
+    const [, pdb, service] = manifestDocs(DEPLOYMENT) as unknown as [
+      unknown,
+      { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } },
+      { spec: { selector: Record<string, string>; ports: Array<{ name: string; port: number; targetPort: string }> } },
+    ];
+    expect(pdb.spec).toEqual({ minAvailable: 1, selector: { matchLabels: POD_LABELS } });
+    expect(service.spec.selector).toEqual(POD_LABELS);
+    expect(service.spec.ports).toEqual([{ name: 'metrics', port: 9464, targetPort: 'metrics' }]);
+    const [monitor] = manifestDocs(RULES) as unknown as Array<{ spec: { jobLabel: string; selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: Array<{ port: string; path: string }> } }>;
+    expect(monitor!.spec.selector.matchLabels).toEqual(POD_LABELS);
+    expect(monitor!.spec.podMetricsEndpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+  });
+
+  it('the PrometheusRule alerts on expired credentials unreaped for a minute, on no replica up, and on reap errors', () => {
+    const rules = ruleExpressions();
+    expect(rules.AdaptiveAccessExpiredUnreaped).toEqual({ expr: expect.stringMatching(/adaptive_reaper_credentials\{state="expired_unreaped"\}\) > 0$/) as string, for: '1m' });
+    // The job the PodMonitor gives the scrapes: the value of its jobLabel on the pods.
+    const [monitor] = manifestDocs(RULES) as unknown as Array<{ spec: { jobLabel: keyof typeof POD_LABELS } }>;
+    expect(rules.AdaptiveAccessReaperDown?.expr).toBe(`absent(up{job="${POD_LABELS[monitor!.spec.jobLabel]}"} == 1)`);
+    expect(rules.AdaptiveAccessReaperErrors?.expr).toMatch(/increase\(adaptive_reaper_errors_total\[\w+\]\)\) > 0$/);
+  });
+});
+
+/** The PrometheusRule's alerts: name -> expression and `for`. */
+function ruleExpressions(): Record<string, { expr: string; for?: string }> {
+  const rule = manifestDocs(path.join(GITOPS, 'k8s', 'reaper-prometheusrule.yaml')).find((d) => d.kind === 'PrometheusRule') as unknown as {
+    spec: { groups: Array<{ rules: Array<{ alert: string; expr: string; for?: string }> }> };
+  };
+  return Object.fromEntries(rule.spec.groups.flatMap((g) => g.rules).map((r) => [r.alert, { expr: r.expr, ...(r.for !== undefined ? { for: r.for } : {}) }]));
+}
 
 interface ScriptResult {
   readonly code: number | null;
@@ -372,11 +490,13 @@ describe.each(eachPostgres().slice(0, 1))('the pipeline, $name', ({ binaries }) 
   it(
     'the Deployment and the service unit watch with their own arguments, and stop with exit 0 on SIGTERM',
     async () => {
-      for (const argv of [containerArgv(path.join(GITOPS, 'k8s', 'reaper-deployment.yaml')), execStartArgv(path.join(GITOPS, 'systemd', 'adaptive-access-reaper.service'))]) {
-        const watch = startCli(cliArgs(argv), { env });
+      const deployment = cliArgs(containerArgv(path.join(GITOPS, 'k8s', 'reaper-deployment.yaml')));
+      for (const args of [withMetricsAddr(deployment, '127.0.0.1:0'), cliArgs(execStartArgv(path.join(GITOPS, 'systemd', 'adaptive-access-reaper.service')))]) {
+        const watch = startCli(args, { env });
         watchers.push(watch);
         await watch.waitForEvent((e) => e.event === 'started', { timeoutMs: 60_000 });
         await watch.waitForEvent((e) => e.event === 'sleeping', { timeoutMs: 60_000 });
+        if (args.includes('--metrics-addr')) await checkServed(await watch.waitForEvent<{ address: string }>((e) => e.event === 'listening'));
         const end = await watch.stop('SIGTERM');
         expect(end.code, watch.transcript()).toBe(0);
         const events = watch.lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { event: string; signal?: string });
@@ -387,3 +507,20 @@ describe.each(eachPostgres().slice(0, 1))('the pipeline, $name', ({ binaries }) 
     SLOW,
   );
 });
+
+/**
+ * What the Deployment's probes and the PrometheusRule point at, asked of a live watcher:
+ * the probe paths answer 200 (catalog up, a pass done), and every metric the rules name
+ * is in its /metrics.
+ */
+async function checkServed({ address }: { address: string }): Promise<void> {
+  const container = workloadContainer(path.join(GITOPS, 'k8s', 'reaper-deployment.yaml'));
+  for (const probe of [container.readinessProbe, container.livenessProbe]) {
+    const res = await fetch(`http://${address}${probe!.httpGet.path}`);
+    expect(res.status, probe!.httpGet.path).toBe(200);
+  }
+  const exposed = exposedMetricNames(await (await fetch(`http://${address}/metrics`)).text());
+  const named = Object.values(ruleExpressions()).flatMap((r) => Array.from(r.expr.matchAll(/\b(adaptive_reaper_\w+)/g), (m) => m[1]!));
+  expect(new Set(named)).toEqual(new Set(['adaptive_reaper_credentials', 'adaptive_reaper_errors_total']));
+  for (const name of named) expect(exposed, name).toContain(name);
+}

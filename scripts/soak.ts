@@ -1,0 +1,119 @@
+/**
+ * `npm run soak`: the reaper under load, from outside. A throwaway cluster holds the
+ * catalog and many target databases; credentials with ttls of 5-120 s are issued and
+ * re-issued for the whole run; `reap --watch` replicas (the real CLI) end them, one of
+ * them SIGKILLed at random every --kill-every seconds and restarted; the cluster is
+ * watched for roles outliving their expiry and held sessions are timed to their end.
+ * Prints a table and a JSON report (see bench/README.md "Reaper soak"); exit 0 when the
+ * report is clean, 1 when it shows a problem, 2 on bad usage. Everything it starts is
+ * stopped and removed on exit and on Ctrl-C.
+ */
+import { writeFileSync } from 'node:fs';
+import { buildWorld, chooseBinaries, type SoakWorld } from './soak/cluster';
+import { Issuer } from './soak/issuer';
+import { parseSoakOptions, USAGE, UsageError, type SoakOptions } from './soak/options';
+import { Replicas } from './soak/replicas';
+import { buildReport, reportTable, type SoakReport } from './soak/report';
+import { catalogCounts, OUTLIVE_GRACE_SECONDS, RoleWatch } from './soak/role-watch';
+
+function log(text: string): void {
+  process.stderr.write(`soak: ${text}\n`);
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts: the run's length, cut short by Ctrl-C. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}
+
+async function runSoak(options: SoakOptions, signal: AbortSignal): Promise<SoakReport> {
+  const binaries = chooseBinaries(options.pgMajor);
+  log(`starting PostgreSQL ${binaries.major} (${binaries.source}) with ${options.targets} target databases`);
+  const world: SoakWorld = await buildWorld(binaries, options);
+  const issuer = new Issuer(world.runtime, world.targets, options.sessionsPerTarget, options.maxTtlSeconds);
+  const replicas = new Replicas(world.catalogUrl, world.catalogKey, options.pollSeconds);
+  const roleWatch = new RoleWatch(world.cluster);
+  let killer: Promise<void> = Promise.resolve();
+  try {
+    await roleWatch.start();
+    replicas.start(options.replicas);
+    issuer.start();
+    signal.addEventListener('abort', () => issuer.freeze(), { once: true });
+    const started = Date.now();
+    log(`running for ${options.durationSeconds} s (Ctrl-C ends it early and still reports)`);
+    const kills = options.killEverySeconds > 0 ? setInterval(() => {
+            killer = killer.then(() => replicas.killOneAndRestart());
+          }, options.killEverySeconds * 1000) : undefined;
+    await sleep(options.durationSeconds * 1000, signal);
+    clearInterval(kills);
+    await killer;
+    await issuer.stop();
+    const elapsedSeconds = (Date.now() - started) / 1000;
+    // The last reaps and session ends of credentials that expired just now: a grace, then count.
+    await sleep((OUTLIVE_GRACE_SECONDS + 1) * 1000, signal);
+    await issuer.closeSessions();
+    await roleWatch.stop();
+    await replicas.stopAll();
+    return buildReport({
+      options,
+      postgres: `${binaries.major} (${binaries.source})`,
+      elapsedSeconds,
+      interrupted: signal.aborted,
+      issuer: issuer.stats,
+      replicas: replicas.stats,
+      outlived: roleWatch.stats,
+      graceSeconds: OUTLIVE_GRACE_SECONDS,
+      // Null when a Ctrl-C in the terminal stopped the server too.
+      catalog: await catalogCounts(world.cluster, world.catalogDb).catch(() => null),
+    });
+  } finally {
+    await issuer.stop();
+    await issuer.closeSessions();
+    await roleWatch.stop();
+    await replicas.stopAll();
+    await world.runtime.close().catch(() => undefined);
+    await world.cluster.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  let options: SoakOptions | null;
+  try {
+    options = parseSoakOptions(process.argv.slice(2));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    process.stderr.write(`soak: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === null) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const abort = new AbortController();
+  const interrupt = (signal: NodeJS.Signals): void => {
+    log(`${signal}: stopping and cleaning up`);
+    abort.abort();
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
+  const report = await runSoak(options, abort.signal);
+  process.stdout.write(`${reportTable(report)}\n\n${JSON.stringify(report, null, 2)}\n`);
+  if (options.jsonFile !== undefined) writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
+  return report.ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
