@@ -260,7 +260,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
         const pass = await reapOnce(target, names);
         expect(pass).toMatchObject({ target: target.name, failed: [], skipped: [] });
         expect(pass.serverNow.getTime()).toBeGreaterThan(r3!.validUntil.getTime());
-        expect(pass.reaped).toEqual([{ role: r3!.roleName, member: 'r3@example.com', endpoint: 'reader', expiredAt: r3!.validUntil, endedAt: expect.any(Date) }]);
+        expect(pass.reaped).toEqual([{ role: r3!.roleName, member: 'r3@example.com', endpoint: 'reader', expiredAt: r3!.validUntil, endedAt: expect.any(Date) as Date }]);
         // When its revocation was done, by the target's clock: after the scan, so after the expiry.
         expect(pass.reaped[0]!.endedAt.getTime()).toBeGreaterThanOrEqual(pass.serverNow.getTime());
         expect(await roleExists(r3!.roleName)).toBe(false);
@@ -275,7 +275,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
         await admin.query(`alter role ${ident(r600!.roleName)} valid until '2001-01-01 00:00:00+00'`);
         const next = await reapOnce(target, names);
         expect(next.reaped).toEqual([
-          { role: r600!.roleName, member: 'r600@example.com', endpoint: 'reader', expiredAt: new Date('2001-01-01T00:00:00Z'), endedAt: expect.any(Date) },
+          { role: r600!.roleName, member: 'r600@example.com', endpoint: 'reader', expiredAt: new Date('2001-01-01T00:00:00Z'), endedAt: expect.any(Date) as Date },
         ]);
         expectMsUntil(await timedMsUntil(names), r1200!.validUntil);
         expect(await msUntilNextExpiry(target, [])).toBeNull();
