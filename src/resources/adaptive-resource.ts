@@ -115,8 +115,8 @@ const schema = {
     aws_role_arn: attr.string({
       optional: true,
       description:
-        'With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive\'s form. ' +
-        'The AWS credentials then only sign the AssumeRole request.',
+        'With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive\'s form; ' +
+        'with `use_rds_iam`: the role whose credentials sign the IAM tokens. The AWS credentials then only sign the AssumeRole request.',
     }),
     aws_sts_endpoint: attr.string({
       optional: true,
@@ -195,7 +195,11 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
     withDefaults.aws_endpoint = values.aws_endpoint ?? client.awsDefaults.endpoint ?? null;
     withDefaults.aws_sts_endpoint = values.aws_sts_endpoint ?? client.awsDefaults.stsEndpoint ?? null;
   }
-  if (values.use_rds_iam) withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
+  if (values.use_rds_iam) {
+    withDefaults.aws_region = values.aws_region ?? client.awsDefaults.region ?? null;
+    // Only a role to assume calls STS; the provider's STS endpoint applies to it as to Secrets Manager's.
+    if (values.aws_role_arn) withDefaults.aws_sts_endpoint = values.aws_sts_endpoint ?? client.awsDefaults.stsEndpoint ?? null;
+  }
   return toTargetConfig(targetInput(withDefaults));
 }
 
@@ -208,6 +212,7 @@ function targetConfig(values: Model, client: AdaptiveClient): TargetConfig {
 function modelFromConfig(config: TargetConfig, defaults: AdaptiveClient['awsDefaults']): Partial<Model> {
   const adaptiveForm = config.type === ADAPTIVE_SECRETS_MANAGER_TYPE;
   const aws = config.aws;
+  const stsEndpoint = aws?.stsEndpoint ?? config.rdsIam?.stsEndpoint;
   return {
     id: config.name,
     type: config.type ?? 'postgres',
@@ -225,14 +230,14 @@ function modelFromConfig(config: TargetConfig, defaults: AdaptiveClient['awsDefa
     secret_id: adaptiveForm ? (aws?.secretName ?? null) : null,
     aws_region: adaptiveForm ? null : (aws?.region ?? config.rdsIam?.region ?? null),
     aws_secret_name: adaptiveForm ? null : (aws?.secretName ?? null),
-    aws_role_arn: adaptiveForm ? null : (aws?.roleArn ?? null),
+    aws_role_arn: adaptiveForm ? null : (aws?.roleArn ?? config.rdsIam?.roleArn ?? null),
     aws_access_key_id: aws?.accessKeyId ?? config.rdsIam?.accessKeyId ?? null,
     aws_secret_access_key: aws?.secretAccessKey ?? config.rdsIam?.secretAccessKey ?? null,
     aws_session_token: aws?.sessionToken ?? config.rdsIam?.sessionToken ?? null,
     // The provider block's endpoints are stored with the target (the reaper has no provider
     // block); the same value comes back as the provider's, not the resource's.
     aws_endpoint: aws?.endpoint !== undefined && aws.endpoint !== defaults.endpoint ? aws.endpoint : null,
-    aws_sts_endpoint: aws?.stsEndpoint !== undefined && aws.stsEndpoint !== defaults.stsEndpoint ? aws.stsEndpoint : null,
+    aws_sts_endpoint: stsEndpoint !== undefined && stsEndpoint !== defaults.stsEndpoint ? stsEndpoint : null,
     ssl_mode: config.sslMode,
     tls_root_cert: config.tlsRootCert ?? null,
     tls_cert_file: config.tlsClientCert ?? null,

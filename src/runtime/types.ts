@@ -56,6 +56,10 @@ export interface RdsIamAuth {
   readonly accessKeyId?: string;
   readonly secretAccessKey?: string;
   readonly sessionToken?: string;
+  /** An IAM role to assume through STS and sign with (`aws_role_arn`); absent: the keys above sign. */
+  readonly roleArn?: string;
+  /** STS endpoint override for that AssumeRole (`aws_sts_endpoint`). */
+  readonly stsEndpoint?: string;
 }
 
 /**

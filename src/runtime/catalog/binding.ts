@@ -5,8 +5,9 @@
  * connection, could otherwise point a resource at their own host, downgrade its sslmode
  * or swap its CA, and the next run would send the decrypted password there.
  *
- * IAM authentication (`rdsIam`) adds nothing to bind: its token is sent to the bound host,
- * as the bound user, under the bound sslmode, and its keys only sign, locally.
+ * IAM authentication (`rdsIam`) binds only its role and STS endpoint (below): its token is
+ * sent to the bound host, as the bound user, under the bound sslmode, and its keys only
+ * sign, locally, or sign the AssumeRole request sent to the STS endpoint.
  *
  * The list is explicit, not "the whole record": settings that decide nothing of the sort
  * (pool sizes, timeouts, application_name, fields added to the record later) can change
@@ -19,8 +20,9 @@
  *   ["adaptive-access resource", 2, name, host, port, database, username, sslMode,
  *    tlsRootCert, tlsClientCert, tlsServerName, aws.secretName, aws.region, aws.endpoint]
  *
- * followed, only when either is set, by aws.roleArn and aws.stsEndpoint (the role assumed to
- * read the secret, and where the AssumeRole request signed with the AWS credentials goes).
+ * followed, only when one of them is set, by aws.roleArn, aws.stsEndpoint, rdsIam.roleArn and
+ * rdsIam.stsEndpoint (the role assumed to read the secret or sign IAM tokens, and where the
+ * AssumeRole request signed with the AWS credentials goes).
  * Appended only when set, a record without them encodes exactly as before, so records sealed
  * before these settings existed still open; a record with them cannot be passed off as one
  * without (the arrays differ in length), nor the other way round.
@@ -47,7 +49,7 @@ export const BOUND_RESOURCE_SETTINGS = [
 ] as const;
 
 /** Bound too, appended only when one of them is set (see the encoding above). */
-export const BOUND_ROLE_SETTINGS = ['aws.roleArn', 'aws.stsEndpoint'] as const;
+export const BOUND_ROLE_SETTINGS = ['aws.roleArn', 'aws.stsEndpoint', 'rdsIam.roleArn', 'rdsIam.stsEndpoint'] as const;
 
 const LABEL = 'adaptive-access resource';
 const ENCODING_VERSION = 2;

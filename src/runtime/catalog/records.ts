@@ -22,7 +22,7 @@ export type PublicAwsSecretRef = Omit<AwsSecretRef, 'accessKeyId' | 'secretAcces
 export type PublicTargetConfig = Omit<TargetConfig, 'name' | 'password' | 'tlsClientKey' | 'aws' | 'rdsIam'> & {
   readonly aws?: PublicAwsSecretRef;
   /** IAM authentication: its region only (the static keys, when any, are sealed). */
-  readonly rdsIam?: Pick<RdsIamAuth, 'region'>;
+  readonly rdsIam?: Pick<RdsIamAuth, 'region' | 'roleArn' | 'stsEndpoint'>;
 };
 
 /** A resource with its secrets decrypted: everything needed to connect as admin. */

@@ -54,7 +54,7 @@ function splitTarget(target: TargetConfig): { config: PublicTargetConfig; secret
   const config: PublicTargetConfig = {
     ...rest,
     ...(aws ? { aws: takeAwsKeys(aws, secrets) } : {}),
-    // Only the region stays in the clear: the token is made from it and the keys at each connection.
+    // The keys are sealed; region, role and STS endpoint stay in the clear (role and endpoint bound, see ./binding).
     ...(rdsIam ? { rdsIam: takeAwsKeys(rdsIam, secrets) } : {}),
   };
   return { config, secrets: Object.keys(secrets).length > 0 ? secrets : undefined };

@@ -16,6 +16,7 @@
 import type { SignerConfig } from '@aws-sdk/rds-signer';
 import { errorText } from '../errors';
 import { runtimeSecrets } from '../secret-registry';
+import { awsCredentials } from './aws-credentials';
 import { ValidationError, type RdsIamAuth } from '../types';
 import { rdsIamSslModeRefusal } from '../validation/rds-iam';
 import { ConnectionError, redact } from './errors';
@@ -38,9 +39,15 @@ type SigningCredentials = NonNullable<SignerConfig['credentials']>;
  * The credentials IAM tokens are signed with: the static keys when configured, else the AWS
  * SDK's default chain (environment, profile, SSO, instance or task role), whose keys are
  * registered as secrets as it resolves them. Every token of a target is signed with what
- * this returns: a role to assume first would be wired in here, around these credentials.
+ * this returns; with `roleArn`, the role's temporary credentials from STS
+ * (./aws-credentials), for which the keys above only sign the AssumeRole request.
  */
 export async function iamSigningCredentials(auth: RdsIamAuth): Promise<SigningCredentials> {
+  if (auth.roleArn !== undefined) {
+    // The role's temporary credentials sign; the keys (or the default chain) only sign the AssumeRole.
+    const assumed = await awsCredentials(auth);
+    if (typeof assumed === 'function') return assumed;
+  }
   if (auth.accessKeyId !== undefined && auth.secretAccessKey !== undefined) {
     runtimeSecrets.register(auth.accessKeyId, auth.secretAccessKey, auth.sessionToken);
     return {

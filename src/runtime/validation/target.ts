@@ -502,17 +502,21 @@ export function checkTargetInput(input: TargetInput, options: TlsCheckOptions = 
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** IAM authentication's AWS settings: region and static keys when given. */
+/** IAM authentication's AWS settings: region, static keys and a role to assume, when given. */
 function rdsIamAuth(text: (field: (typeof TARGET_FIELDS)[number]) => string | undefined): RdsIamAuth {
   const region = text('aws_region');
   const accessKeyId = text('aws_access_key_id');
   const secretAccessKey = text('aws_secret_access_key') ?? text('aws_secret_access_key_wo');
   const sessionToken = text('aws_session_token');
+  const roleArn = text('aws_role_arn');
+  const stsEndpoint = text('aws_sts_endpoint');
   return {
     ...(region !== undefined && { region }),
     ...(accessKeyId !== undefined && { accessKeyId }),
     ...(secretAccessKey !== undefined && { secretAccessKey }),
     ...(sessionToken !== undefined && { sessionToken }),
+    ...(roleArn !== undefined && { roleArn }),
+    ...(stsEndpoint !== undefined && { stsEndpoint }),
   };
 }
 

@@ -224,6 +224,31 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect((await catalog.getResource('prod'))?.target.aws?.roleArn).toBeUndefined();
   });
 
+  it("refuses an IAM-authenticated record whose role or STS endpoint was changed or added, before anything is signed for it", async () => {
+    trap = await startTrap();
+    const keys = { accessKeyId: 'AKIATAMPERTEST000002', secretAccessKey: 'tamper-iam-secret-access-key' };
+    const plain = { region: 'eu-west-1', ...keys };
+    const withRole = { ...plain, roleArn: 'arn:aws:iam::123456789012:role/rds-admin', stsEndpoint: 'http://sts.invalid:1' };
+    const { password: _p, ...rest } = inline();
+    const { db, catalog } = await freshCatalog();
+    const trapUrl = `http://127.0.0.1:${trap.port}`;
+
+    await catalog.putResource({ ...rest, sslMode: 'require', rdsIam: withRole });
+    await setConfig(db, ['rdsIam', 'stsEndpoint'], trapUrl);
+    await expectRefusedWithoutConnecting(catalog);
+
+    await catalog.putResource({ ...rest, sslMode: 'require', rdsIam: withRole });
+    await setConfig(db, ['rdsIam', 'roleArn'], 'arn:aws:iam::999999999999:role/attacker');
+    await expectRefusedWithoutConnecting(catalog);
+
+    await catalog.putResource({ ...rest, sslMode: 'require', rdsIam: plain });
+    await setConfig(db, ['rdsIam', 'stsEndpoint'], trapUrl);
+    await expectRefusedWithoutConnecting(catalog);
+
+    await catalog.putResource({ ...rest, sslMode: 'require', rdsIam: withRole });
+    expect((await catalog.getResource('prod'))?.target.rdsIam).toMatchObject({ roleArn: withRole.roleArn, stsEndpoint: withRole.stsEndpoint });
+  });
+
   it('refuses a record whose sealed secrets were removed and a Secrets Manager reference put in', async () => {
     trap = await startTrap();
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIAENVIRONMENT00001');

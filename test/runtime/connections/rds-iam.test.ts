@@ -12,6 +12,7 @@ import { rdsIamPassword } from '../../../src/runtime/connections/rds-iam';
 import { runtimeSecrets } from '../../../src/runtime/secret-registry';
 import { ValidationError, type TargetConfig } from '../../../src/runtime/types';
 import { rdsIamToken } from '../../fixtures/rds-iam-token';
+import { startSts } from '../../fixtures/sts';
 
 const KEYS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const AT = new Date('2026-03-14T15:09:26Z');
@@ -73,6 +74,26 @@ describe('the admin password with use_rds_iam', () => {
     expect(seen).toEqual(expect.arrayContaining([first, second, KEYS.secretAccessKey]));
     // Not enumerable, as a stored password is not: logging the settings shows no token maker.
     expect(Object.keys(target)).not.toContain('password');
+  });
+
+  it("with aws_role_arn, signs with the role's temporary credentials from STS, which the keys only asked for", async () => {
+    const sts = await startSts();
+    try {
+      const role = 'arn:aws:iam::123456789012:role/rds-admin';
+      sts.allowRole(role);
+      const auth = { region: 'eu-west-1', ...KEYS, roleArn: role, stsEndpoint: sts.endpoint };
+      const password = await rdsIamPassword({ name: 'rds', host: 'db.example.com', port: 5432, user: 'iam_admin', sslMode: 'require' }, auth);
+      const token = await password();
+      const issued = sts.issued.at(-1)!;
+      expect(issued).toMatchObject({ roleArn: role, sessionName: 'adaptive-access', signedBy: KEYS.accessKeyId });
+      const { accessKeyId, secretAccessKey, sessionToken } = issued;
+      expect(token).toBe(rdsIamToken({ host: 'db.example.com', port: 5432, user: 'iam_admin', region: 'eu-west-1', accessKeyId, secretAccessKey, sessionToken, at: AT }));
+      const seen: string[] = [];
+      runtimeSecrets.subscribe((s) => seen.push(s))();
+      expect(seen).toEqual(expect.arrayContaining([secretAccessKey, sessionToken, token]));
+    } finally {
+      await sts.close();
+    }
   });
 
   it('is refused over an sslmode that does not encrypt, before anything is signed', async () => {

@@ -33,6 +33,12 @@ describe('use_rds_iam', () => {
     });
   });
 
+  it('takes a role to assume (aws_role_arn, aws_sts_endpoint) into the rdsIam settings', () => {
+    const input: TargetInput = { ...IAM, ssl_mode: 'require', aws_role_arn: 'arn:aws:iam::123456789012:role/rds-admin', aws_sts_endpoint: 'https://sts.eu-west-1.amazonaws.com' };
+    expect(checkTargetInput(input)).toEqual([]);
+    expect(toTargetConfig(input).rdsIam).toEqual({ roleArn: 'arn:aws:iam::123456789012:role/rds-admin', stsEndpoint: 'https://sts.eu-west-1.amazonaws.com' });
+  });
+
   it('refuses every other source of the admin password, naming its attribute', () => {
     expect(checkTargetInput({ ...IAM, password: 'pw' })).toEqual([
       { field: 'password', message: expect.stringContaining('must not be set when use_rds_iam = true: the admin password is an IAM token') as string },

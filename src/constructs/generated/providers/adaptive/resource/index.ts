@@ -38,7 +38,7 @@ export interface ResourceConfig extends cdktf.TerraformMetaArguments {
   */
   readonly awsRegion?: string;
   /**
-  * With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive's form. The AWS credentials then only sign the AssumeRole request.
+  * With `use_aws_secrets`: the ARN of an IAM role assumed through STS (session name `adaptive-access`) to read the secret, as `arn` does in Adaptive's form; with `use_rds_iam`: the role whose credentials sign the IAM tokens. The AWS credentials then only sign the AssumeRole request.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/resource#aws_role_arn Resource#aws_role_arn}
   */
