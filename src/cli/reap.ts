@@ -40,7 +40,7 @@ export interface ReapJsonReport {
   readonly failed: Array<{ target: string; role: string; error: string }>;
   /** Targets that could not be scanned at all. */
   readonly errors: Array<{ target: string; error: string }>;
-  /** Roles re-issued or extended while the pass ran: left alone. */
+  /** Roles re-issued or extended while the pass ran, or revoked meanwhile by another process: left alone. */
   readonly skipped: Array<{ target: string; role: string }>;
 }
 

@@ -44,7 +44,7 @@ export interface ReapResult {
   readonly reaped: ReapedRole[];
   /** Left disabled for the next pass (sessions that would not end, a drop that failed), or refused. */
   readonly failed: RevokeFailure[];
-  /** Re-issued or extended between the scan and the revocation: left alone. */
+  /** Re-issued or extended between the scan and the revocation, or revoked meanwhile by another process: left alone. */
   readonly skipped: string[];
 }
 

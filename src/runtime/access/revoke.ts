@@ -67,7 +67,7 @@ export interface RevokeResult {
   readonly revoked: string[];
   /** Refused (not managed) and untouched, or disabled but not dropped yet. */
   readonly failed: RevokeFailure[];
-  /** Left alone because `onlyIfExpiredBy` did not hold under the lock. */
+  /** Left alone because `onlyIfExpiredBy` did not hold under the lock, or (with it) already gone. */
   readonly skipped: string[];
 }
 
@@ -157,7 +157,9 @@ async function runSequence(
   for (const name of names) {
     const state = states.get(name);
     const refusal = state && refusalOf(state);
-    if (!state) outcomes.set(name, { kind: 'revoked' });
+    // Gone already: revoked, for a caller revoking it now; for the reaper (onlyIfExpiredBy),
+    // someone else's revocation (another replica), which is theirs to report and record.
+    if (!state) outcomes.set(name, options.onlyIfExpiredBy ? { kind: 'skipped' } : { kind: 'revoked' });
     else if (refusal) fail(name, `refused: ${refusal}; left untouched`);
     else if (options.onlyIfExpiredBy && (state.validUntil === null || state.validUntil.getTime() > options.onlyIfExpiredBy.getTime())) {
       outcomes.set(name, { kind: 'skipped' });

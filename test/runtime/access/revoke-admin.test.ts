@@ -212,7 +212,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await untilServerPasses(cluster, cred!.validUntil);
     const pass = await reapOnce(target, [cred!.roleName]);
     expect(pass).toMatchObject({ failed: [], skipped: [] });
-    expect(pass.reaped).toEqual([{ role: cred!.roleName, member: 'expiring@example.com', endpoint: ENDPOINT, expiredAt: cred!.validUntil }]);
+    expect(pass.reaped).toEqual([{ role: cred!.roleName, member: 'expiring@example.com', endpoint: ENDPOINT, expiredAt: cred!.validUntil, endedAt: expect.any(Date) as Date }]);
     await session.ended;
     expect(await roleExists(cred!.roleName)).toBe(false);
     expect(await ownerOf('made_by_expiring')).toBe(REVOKED_OWNER_ROLE);
