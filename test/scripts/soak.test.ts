@@ -39,16 +39,16 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const jsonFile = path.join(scratch.dir, `soak-${binaries.major}.json`);
     const args = ['--duration', '15', '--targets', '2', '--members', '3', '--replicas', '2', '--kill-every', '5', '--max-ttl', '8', '--pg', String(binaries.major), '--json', jsonFile];
     const run = await runSoak(args);
-    // 0: a clean report; 1: a report that shows a problem (asserted field by field below).
-    expect([0, 1], run.stderr).toContain(run.code);
+    // 0: a clean report (1 would be a report that shows a problem).
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(existsSync(jsonFile), run.stderr).toBe(true);
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as SoakReport;
     expect(run.stdout).toContain(JSON.stringify(report, null, 2));
     expect(run.stdout).toMatch(/^outlived > 2 s +0 roles/m);
 
     expect(report).toEqual({
-      ok: expect.any(Boolean) as boolean,
-      problems: expect.any(Array) as string[],
+      ok: true,
+      problems: [],
       postgres: `${binaries.major} (${binaries.source})`,
       options: { durationSeconds: 15, replicas: 2, targets: 2, members: 3, killEverySeconds: 5, maxTtlSeconds: 8, sessionsPerTarget: 3, pgMajor: binaries.major, pollSeconds: undefined },
       elapsedSeconds: NUMBER,
@@ -57,7 +57,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
         issued: NUMBER,
         issueErrors: 0,
         reapedByReplicas: NUMBER,
-        reapedTwice: NUMBER,
+        // Replicas hold disjoint leases, and a role another replica revoked first is skipped.
+        reapedTwice: 0,
         revokedInCatalog: NUMBER,
         revokedExpiredInCatalog: NUMBER,
       },
