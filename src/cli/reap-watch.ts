@@ -38,6 +38,12 @@ export type WatchEvent =
 /** How long a lease lasts unless renewed, and how often it is renewed. */
 const LEASE_MS = 1000;
 const LEASE_TICK_MS = 250;
+/**
+ * After a catalog failure: retry after half a second, doubling up to 30 s (or --max-sleep),
+ * so a blip costs moments, not a --poll interval, and an outage is not hammered.
+ */
+const CATALOG_RETRY_FIRST_MS = 500;
+const CATALOG_RETRY_MAX_MS = 30_000;
 /** Wake this long after an expiry: VALID UNTIL has microseconds, timers milliseconds. */
 const WAKE_MARGIN_MS = 5;
 
@@ -130,6 +136,11 @@ class LeaseKeeper {
     this.#timer = setInterval(() => void this.round(), LEASE_TICK_MS);
   }
 
+  /** The catalog was lost: what it held has lapsed or will have; the next round says anew. */
+  forget(): void {
+    this.held = undefined;
+  }
+
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.runtime()
@@ -198,12 +209,14 @@ export async function watchLoop(first: Runtime, open: () => Promise<Runtime>, ho
         // The catalog itself failed (unreachable, restarted): back off, up to --max-sleep.
         failures++;
         options.observer.catalogFailed();
+        leases.forget();
+        options.observer.leasesHeld(0);
         emit({ event: 'error', at: new Date().toISOString(), target: null, error: errorText(err) });
         await listener?.close();
         listener = undefined;
         await runtime?.close().catch(() => undefined);
         runtime = undefined;
-        wakeAt = Date.now() + Math.min(options.maxSleepMs, options.pollMs * 2 ** Math.min(failures - 1, 10));
+        wakeAt = Date.now() + Math.min(options.maxSleepMs, CATALOG_RETRY_MAX_MS, CATALOG_RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 10));
         emit({ event: 'sleeping', at: new Date().toISOString(), until: new Date(wakeAt).toISOString(), nextExpiry: null });
       }
       await sleepUntil(wakeAt, { runtime, targets: () => leases.held, alarm, pollMs: options.pollMs, signal: stop.signal });

@@ -1,7 +1,7 @@
 /**
  * Several `reap --watch` replicas on one catalog (child processes, a real cluster): they
  * split the targets through leases in the catalog, only the holder of a target connects to
- * it, a replica killed with SIGKILL has its targets taken over, and grants issued while
+ * it, a replica killed with SIGKILL or cut off from the catalog has its targets taken over, and grants issued while
  * they run are ended on time without any --poll wait (LISTEN/NOTIFY), also across a kill.
  */
 import { Client } from 'pg';
@@ -10,6 +10,7 @@ import type { LocalCluster } from '../../src/localpg';
 import type { MemberCredential } from '../../src/runtime/service';
 import type { Permissions } from '../../src/runtime/types';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
+import { startTcpProxy } from '../fixtures/tcp-proxy';
 import { APP_SCHEMA_SQL, connectAs, createDatabase, openService, sql, targetConfig, type ServiceHandle } from '../runtime/service-fixture';
 import { startCli, type CliProcess } from './run-cli';
 
@@ -136,6 +137,38 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     for (const s of survivors) {
       const events = s.lines.map((l) => JSON.parse(l) as { event: string });
       expect(events.filter((e) => e.event === 'error' || e.event === 'failed'), s.transcript()).toEqual([]);
+    }
+  });
+
+  it('a replica cut off from the catalog loses its targets to the others within 2 s, and gets its share back once the network is mended', async () => {
+    const handle = await openService(cluster, 'cut');
+    handles.push(handle);
+    const targets = Array.from({ length: 6 }, (_, i) => `c${i + 1}`);
+    for (const t of targets) {
+      await createDatabase(cluster, `${handle.db}_${t}`);
+      await handle.service.applyResource(targetConfig(cluster, t, `${handle.db}_${t}`));
+    }
+    const proxy = await startTcpProxy(cluster);
+    try {
+      const key = handle.key.toString('hex');
+      const args = ['reap', '--watch', '--json', '--poll', '600', '--max-sleep', '600'];
+      const direct = startCli(args, { env: { ADAPTIVE_CATALOG_URL: cluster.url(handle.db), ADAPTIVE_CATALOG_KEY: key } });
+      const proxied = `postgres://${cluster.user}:${encodeURIComponent(cluster.password)}@${proxy.host}:${proxy.port}/${handle.db}`;
+      const cut = startCli(args, { env: { ADAPTIVE_CATALOG_URL: proxied, ADAPTIVE_CATALOG_KEY: key } });
+      replicas.push(direct, cut);
+      await untilShared([direct, cut], targets);
+
+      const cutAt = Date.now();
+      proxy.cut();
+      await untilShared([direct], targets);
+      expect(Date.parse(latestLeases(direct)!.at) - cutAt).toBeLessThan(WITHIN_MS);
+
+      proxy.restore();
+      // Mended: the cut-off replica registers again and the two share the targets once more.
+      const shared = await untilShared([direct, cut], targets);
+      for (const held of shared.values()) expect(held).toHaveLength(3);
+    } finally {
+      await proxy.close();
     }
   });
 

@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { accessRoles, catalogCounts, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { ident } from '../../src/runtime/pg/sql';
+import { accessRoles, catalogCounts, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { sqlState } from '../fixtures/target-db';
 import type { TerraformWorkspace } from '../fixtures/terraform';
@@ -63,6 +64,21 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       expect(await sqlState(writer.query('select * from analytics.events'))).toBe('42501');
     } finally {
       await writer.end();
+    }
+  });
+
+  it('shows a grant revoked by hand as drift, and applying puts it back', async () => {
+    await sql(cluster, 'production', `revoke select on public.orders from ${ident('adaptive_ep_postgres-readonly-access')}`);
+    const plan = await ws.plan();
+    expect(plan.code, printed(plan)).toBe(2);
+    expect(plan.stdout).toContain('adaptive_endpoint.readonly will be updated in-place');
+    expect(plan.stdout).toMatch(/missing SELECT on table .*public.*orders/);
+    expect((await ws.apply()).code).toBe(0);
+    const analyst = await loginAs(await credential('analyst_credentials'));
+    try {
+      expect((await analyst.query('select count(*)::int as n from public.orders')).rows).toEqual([{ n: 2 }]);
+    } finally {
+      await analyst.end();
     }
   });
 

@@ -165,6 +165,16 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(plan.code, printed(plan)).toBe(0);
   });
 
+  it('shows a grant revoked by hand as drift, and applying (through a fresh token) puts it back', async () => {
+    await sql(target, 'production', `revoke select on public.orders from ${ident('adaptive_ep_rds-analysts')}`, [], access);
+    const plan = await ws.run(['plan', '-no-color', '-input=false', '-detailed-exitcode']);
+    expect(plan.code, printed(plan)).toBe(2);
+    expect(plan.stdout).toContain('adaptive_endpoint.analysts will be updated in-place');
+    expect(plan.stdout).toMatch(/missing SELECT on table .*public.*orders/);
+    await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve']);
+    expect((await ws.run(['plan', '-no-color', '-input=false', '-detailed-exitcode'])).code).toBe(0);
+  });
+
   it('adaptive-access check and status work with the stored target', async () => {
     const cliEnv = { ...env, ...fixedClock(at) };
     const check = await runCli(['check', '--target', TARGET], { env: cliEnv });

@@ -31,24 +31,55 @@ export async function reap(
     resources = resources.filter((r) => mine.has(r));
     await ctx.targets.closeExcept(mine);
   }
+  let next = await ctx.catalog.msUntilNextExpiry(options.targets);
+  // Targets are independent (a pool each, their own catalog rows): reaping several at once
+  // keeps one busy target from delaying the others' expiries.
+  const outcomes = await inBatches(resources, PARALLEL_TARGETS, (resource) => reapTarget(ctx, resource));
   const results: ReapResult[] = [];
   const errors: Array<{ target: string; error: string }> = [];
-  let next = await ctx.catalog.msUntilNextExpiry(options.targets);
-  for (const resource of resources) {
-    try {
-      const target = await ctx.targets.get(resource);
-      const issued = (await ctx.catalog.liveCredentials({ resource })).map((c) => c.roleName);
-      const result = await reapOnce(target, issued);
-      results.push(result);
-      const secretsLeft = await recordReaped(ctx, resource, target, result);
-      if (secretsLeft.length > 0) errors.push({ target: resource, error: failureText(secretsLeft) });
-      const left = await msUntilNextExpiry(target, issued);
-      if (left !== null && (next === null || left < next)) next = left;
-    } catch (err) {
-      errors.push({ target: resource, error: errorText(err) });
-    }
+  for (const outcome of outcomes) {
+    if (outcome.result) results.push(outcome.result);
+    errors.push(...outcome.errors);
+    if (outcome.next !== null && (next === null || outcome.next < next)) next = outcome.next;
   }
   return { results, errors, msUntilNextExpiry: next };
+}
+
+/** Targets reaped at once in a pass: each holds one of its own connections meanwhile. */
+const PARALLEL_TARGETS = 8;
+
+/** One target's part of a pass: what was reaped, what failed, and its next expiry. */
+interface TargetOutcome {
+  readonly result?: ReapResult;
+  readonly errors: Array<{ target: string; error: string }>;
+  readonly next: number | null;
+}
+
+async function reapTarget(ctx: ServiceContext, resource: string): Promise<TargetOutcome> {
+  try {
+    const target = await ctx.targets.get(resource);
+    const issued = (await ctx.catalog.liveCredentials({ resource })).map((c) => c.roleName);
+    const result = await reapOnce(target, issued);
+    const secretsLeft = await recordReaped(ctx, resource, target, result);
+    const errors = secretsLeft.length > 0 ? [{ target: resource, error: failureText(secretsLeft) }] : [];
+    return { result, errors, next: await msUntilNextExpiry(target, issued) };
+  } catch (err) {
+    return { errors: [{ target: resource, error: errorText(err) }], next: null };
+  }
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in the items' order. */
+async function inBatches<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let nextIndex = 0;
+  const worker = async (): Promise<void> => {
+    while (nextIndex < items.length) {
+      const i = nextIndex++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 /**
