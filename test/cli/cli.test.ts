@@ -44,8 +44,8 @@ describe('help and version', () => {
   it.each([[['reap', '--help']], [['reap', '-h']], [['help', 'reap']], [['reap', '--watch', '-h']]])('%j prints the reap help', async (args) => {
     const r = await runCli(args);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    expect(r.stdout).toMatch(/^Usage: adaptive-access reap \[--catalog-url URL\] \[--watch\] \[--json\]/);
-    for (const text of ['--catalog-url URL', 'ADAPTIVE_CATALOG_URL', 'ADAPTIVE_CATALOG_KEY', '--watch', 'SIGTERM', 'Exit codes:']) {
+    expect(r.stdout).toMatch(/^Usage: adaptive-access reap \[--catalog-url URL\] \[--watch \[--metrics-addr HOST:PORT\]\] \[--json\]/);
+    for (const text of ['--catalog-url URL', 'ADAPTIVE_CATALOG_URL', 'ADAPTIVE_CATALOG_KEY', '--watch', '--metrics-addr HOST:PORT', 'leases', 'SIGTERM', 'Exit codes:']) {
       expect(r.stdout).toContain(text);
     }
   });

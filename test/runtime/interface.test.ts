@@ -70,10 +70,21 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('a catalog reader reads credentials and the audit log, without the key, and has no verb that writes', async () => {
     const reader = await openCatalogReader({ url: catalogUrl });
     try {
-      expect(Object.getOwnPropertyNames(Object.getPrototypeOf(reader)).sort()).toEqual(['close', 'constructor', 'liveCredentials', 'readAudit']);
+      expect(Object.getOwnPropertyNames(Object.getPrototypeOf(reader)).sort()).toEqual([
+        'close',
+        'constructor',
+        'credentialCounts',
+        'listTargets',
+        'liveCredentials',
+        'ping',
+        'readAudit',
+      ]);
       expect(Object.keys(reader)).toEqual([]);
       expect(await reader.liveCredentials()).toEqual([]);
       expect((await reader.readAudit()).map((e) => [e.event, e.resource])).toEqual([['resource.create', 'main']]);
+      expect((await reader.listTargets()).map((t) => t.name)).toEqual(['main']);
+      expect(await reader.credentialCounts()).toEqual([{ resource: 'main', live: 0, expiredUnreaped: 0 }]);
+      await reader.ping();
     } finally {
       await reader.close();
     }

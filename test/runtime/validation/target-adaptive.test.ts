@@ -127,11 +127,11 @@ describe('aws_role_arn and aws_sts_endpoint with use_aws_secrets', () => {
     expect(issues[0]!.message).toMatch(message);
   });
 
-  it('are refused without use_aws_secrets, as every aws_* attribute', () => {
+  it('are refused without use_aws_secrets or use_rds_iam, as every aws_* attribute', () => {
     const input: TargetInput = { type: 'postgres', name: 'p', host: 'h', database_name: 'd', username: 'u', password: 'pw', aws_role_arn: ADAPTIVE.arn, aws_sts_endpoint: 'http://127.0.0.1:1' };
     expect(checkTargetInput(input).map((i) => [i.field, i.message])).toEqual([
-      ['aws_role_arn', 'is only used with use_aws_secrets = true; set use_aws_secrets = true, or remove aws_role_arn'],
-      ['aws_sts_endpoint', 'is only used with use_aws_secrets = true; set use_aws_secrets = true, or remove aws_sts_endpoint'],
+      ['aws_role_arn', 'is only used with use_aws_secrets = true or use_rds_iam = true; set use_aws_secrets = true or use_rds_iam = true, or remove aws_role_arn'],
+      ['aws_sts_endpoint', 'is only used with use_aws_secrets = true or use_rds_iam = true; set use_aws_secrets = true or use_rds_iam = true, or remove aws_sts_endpoint'],
     ]);
   });
 });
