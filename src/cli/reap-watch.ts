@@ -6,7 +6,9 @@
  *   this replica's share of the targets; a pass visits only those, and only this replica
  *   connects to them. A replica that dies or loses the catalog stops renewing, its leases
  *   lapse after LEASE_MS, and the next round of another replica takes them and wakes it
- *   for a pass at once. On SIGINT/SIGTERM the leases are released, for an immediate takeover.
+ *   for a pass at once. A replica whose process ended is seen at once (its listening
+ *   connection holds a presence lock), so its targets are taken without waiting for the
+ *   lapse. On SIGINT/SIGTERM the leases are released, for an immediate takeover.
  * - Wake-ups: after a pass it sleeps until the next expiry among its targets (by the
  *   servers' clocks, so skew here does not matter), at most --max-sleep. A grant issued,
  *   extended or revoked by any process is notified through the catalog (LISTEN/NOTIFY) and
@@ -132,8 +134,9 @@ class LeaseKeeper {
     }
   }
 
+  /** Starts the rounds' timer; once (later calls do nothing). */
   start(): void {
-    this.#timer = setInterval(() => void this.round(), LEASE_TICK_MS);
+    this.#timer ??= setInterval(() => void this.round(), LEASE_TICK_MS);
   }
 
   /** The catalog was lost: what it held has lapsed or will have; the next round says anew. */
@@ -180,7 +183,6 @@ export async function watchLoop(first: Runtime, open: () => Promise<Runtime>, ho
   try {
     emit({ event: 'started', at: new Date().toISOString(), replica: holder });
     if (options.listening !== undefined) emit({ event: 'listening', at: new Date().toISOString(), address: options.listening });
-    leases.start();
     while (!stop.signal.aborted) {
       let wakeAt: number;
       try {
@@ -199,7 +201,10 @@ export async function watchLoop(first: Runtime, open: () => Promise<Runtime>, ho
             // Listened for again before the next pass; meanwhile --poll covers.
             listener = undefined;
           },
+          { presenceOf: holder },
         );
+        // Lease rounds only once present: before, the others would take this replica for dead.
+        leases.start();
         if (leases.held === undefined) await leases.round();
         const done = await pass(runtime, leases.held ?? [], emit, options);
         wakeAt = done.wakeAt;

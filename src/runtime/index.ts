@@ -145,6 +145,12 @@ export interface ReapRequest {
   readonly targets?: readonly string[];
 }
 
+/** How `listenForCredentialChanges` listens. */
+export interface ListenOptions {
+  /** A reaper replica's name: the connection holds its presence (see `renewReaperLeases`). */
+  readonly presenceOf?: string;
+}
+
 /** One lease round of a reaper replica. */
 export interface RenewReaperLeasesRequest {
   /** The replica, unique among those running (e.g. host/pid/random). */
@@ -277,9 +283,11 @@ export interface Runtime {
   /**
    * Calls `onChange` when any process issues, extends or revokes a credential in this
    * catalog (LISTEN/NOTIFY), so a watcher need not poll; `onLost` once if that connection
-   * fails. `close()` stops listening.
+   * fails. `close()` stops listening. With `presenceOf` (a reaper replica's name) the
+   * connection also marks that replica present: when it ends, the other replicas' next lease
+   * round takes its targets at once instead of after its leases lapse.
    */
-  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener>;
+  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void, options?: ListenOptions): Promise<CredentialListener>;
 
   /** Closes every target connection and the catalog. */
   close(): Promise<void>;
@@ -403,8 +411,8 @@ class OpenRuntime implements Runtime {
     return this.#catalog.releaseReaperLeases(holder);
   }
 
-  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener> {
-    return this.#catalog.listenForCredentialChanges(onChange, onLost);
+  listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void, options: ListenOptions = {}): Promise<CredentialListener> {
+    return this.#catalog.listenForCredentialChanges(onChange, onLost, options);
   }
 
   close(): Promise<void> {

@@ -13,6 +13,7 @@ import { connectCatalog, parseCatalogUrl } from './connection';
 import { parseCatalogKey } from './crypto';
 import { CatalogError } from './errors';
 import { CATALOG_VERSION, RESOURCE_SEAL_MIGRATION, catalogVersion, migrateCatalog } from './migrations';
+import { PRESENCE_LOCK } from './presence';
 import { CatalogStore, type CatalogAccess } from './store';
 
 /** The schema the catalog's tables live in unless configured otherwise. */
@@ -206,8 +207,14 @@ export class Catalog extends CatalogStore {
    * by any process (a trigger notifies on commit; migration 7), over a connection of its
    * own. `onLost` is called once if that connection fails; listening again is the caller's
    * choice. Notifications from catalogs in other schemas of the same database are ignored.
+   * With `presenceOf`, the connection also holds that reaper replica's presence lock, so
+   * the other replicas see it gone the moment its process dies (its session ends).
    */
-  async listenForCredentialChanges(onChange: () => void, onLost: (err: unknown) => void): Promise<CredentialListener> {
+  async listenForCredentialChanges(
+    onChange: () => void,
+    onLost: (err: unknown) => void,
+    options: { readonly presenceOf?: string } = {},
+  ): Promise<CredentialListener> {
     const client = await this.connection.connect();
     let closed = false;
     client.on('notification', (message) => {
@@ -221,6 +228,8 @@ export class Catalog extends CatalogStore {
     });
     try {
       await client.query(`listen ${CREDENTIALS_CHANNEL}`);
+      // The replica's presence: held as long as this session lives (see renewReaperLeases).
+      if (options.presenceOf !== undefined) await client.query(`select ${PRESENCE_LOCK}`, [this.ctx.schema, options.presenceOf]);
     } catch (err) {
       closed = true;
       await client.end().catch(() => undefined);

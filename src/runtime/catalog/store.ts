@@ -14,6 +14,7 @@ import { transaction as runTransaction, type RetryOptions } from '../pg/locks';
 import { CatalogError, pgErrorFields } from './errors';
 import type { AuditEvent, AuditFilter, AuditRecord, CredentialFilter, CredentialRecord, NewCredential, RevokeReason } from './records';
 import { DefinitionStore } from './definition-store';
+import { PRESENCE_GONE } from './presence';
 import { Conditions, compareIds, conflictingValue, requireDate, requireLimit, type CatalogContext } from './store-base';
 import { AUDIT_COLUMNS, CREDENTIAL_COLUMNS, auditRecord, credentialRecord, type AuditRow, type CredentialRow } from './store-rows';
 
@@ -283,6 +284,16 @@ export class CatalogStore extends DefinitionStore {
         [holder, lease],
       );
       await tx.query(`delete from ${tx.t.reaperReplicas} where expires_at < now() - interval '1 minute'`);
+      // A replica whose presence lock no session holds has died (its process ended, so did
+      // its session): its row and leases go now instead of when they lapse. A replica cut off
+      // by the network keeps its session a while; its leases lapse on their own.
+      const { rows: gone } = await tx.query<{ holder: string }>(
+        `delete from ${tx.t.reaperReplicas} r where r.holder <> $2 and ${PRESENCE_GONE} returning r.holder`,
+        [tx.ctx.schema, holder],
+      );
+      if (gone.length > 0) {
+        await tx.query(`delete from ${tx.t.reaperLeases} where holder = any($1::text[])`, [gone.map((g) => g.holder)]);
+      }
       const { rows: counts } = await tx.query<{ replicas: number; targets: number }>(
         `select (select count(*) from ${tx.t.reaperReplicas} where expires_at > now())::int as replicas,
                 (select count(*) from ${tx.t.resources})::int as targets`,
