@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The adaptive-access command.
 //
-// Runs the compiled CLI in dist/ (made by `npm run build`) when it is at least as new as
-// every TypeScript source and source directory; otherwise runs the sources themselves
-// through tsx (a devDependency). So a fresh clone works before any build, and an edited
-// tree never runs an outdated build. Comparing modification times costs a few
+// Installed from the npm package there is no src/ (package.json "files" ships dist/ only):
+// the compiled CLI runs at once, with no modification times compared and no tsx needed.
+// In a clone, it runs the compiled CLI in dist/ (made by `npm run build`) when it is at
+// least as new as every TypeScript source and source directory; otherwise the sources
+// themselves through tsx (a devDependency). So a fresh clone works before any build, and
+// an edited tree never runs an outdated build. Comparing modification times costs a few
 // milliseconds; a build makes the next start fast again.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -62,6 +64,7 @@ function tsxInstalled() {
 /** @returns {'compiled' | 'source' | 'stale-compiled' | 'none'} */
 function choose() {
   const built = existsSync(compiled) ? statSync(compiled).mtimeMs : undefined;
+  // The installed package (or a tree without sources): only the build can run.
   if (!existsSync(source)) return built === undefined ? 'none' : 'compiled';
   if (built !== undefined && newestSource(sourceDir) <= built) return 'compiled';
   if (tsxInstalled()) return 'source';
@@ -73,7 +76,7 @@ const how = choose();
 if (how === 'none') {
   process.stderr.write(
     'adaptive-access: error: the CLI is neither built nor runnable from source. ' +
-      'Run npm ci (and npm run build) in the adaptive-access repository.\n',
+      'Reinstall the adaptive-access package, or run npm ci (and npm run build) in its repository.\n',
   );
   process.exitCode = 1;
 } else if (how === 'source') {

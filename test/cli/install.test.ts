@@ -143,3 +143,53 @@ describe('install', () => {
     expect(r.stdout).not.toMatch(/Bundling/);
   });
 });
+
+describe('install --source', () => {
+  const custom = 'registry.example.corp/platform/adaptive';
+
+  it('installs under a private registry address that terraform init then resolves from the mirror, offline', async () => {
+    const dir = path.join(scratch, 'custom-source');
+    // Upper case is accepted and written the way Terraform writes addresses.
+    const { report } = await installJson(['--dir', dir, '--source', 'Registry.Example.Corp/platform/adaptive']);
+    const version = packageVersion();
+    expect(report.source).toBe(custom);
+    expect(report.packageDir).toBe(path.join(dir, 'mirror', 'registry.example.corp', 'platform', 'adaptive', version, terraformPlatform()));
+    expect(report.requiredProviders).toContain(`source  = "${custom}"`);
+    expect(report.cliConfig).toContain(`include = ["${custom}"]`);
+    expect(report.cliConfig).toContain(`exclude = ["${custom}"]`);
+    expect(report.cliConfig).not.toContain(PROVIDER_SOURCE);
+    expect(readFileSync(report.cliConfigFile, 'utf8')).toContain(report.cliConfig);
+    expect(existsSync(path.join(dir, 'mirror', ...PROVIDER_SOURCE.split('/')))).toBe(false);
+
+    // The harness's proxy settings make any registry lookup fail: init succeeds only from the mirror.
+    const ws = new TerraformWorkspace({ files: { 'main.tf': report.requiredProviders }, env: { TF_CLI_CONFIG_FILE: report.cliConfigFile } });
+    workspaces.push(ws);
+    const init = await ws.init();
+    expect(init.stdout).toContain(`Installing ${custom} v${version}`);
+    expect(readFileSync(path.join(ws.dir, '.terraform.lock.hcl'), 'utf8')).toContain(`provider "${custom}"`);
+    const schema = await ws.ok(['providers', 'schema', '-json']);
+    const parsed = JSON.parse(schema.stdout) as { provider_schemas: Record<string, { resource_schemas: Record<string, unknown> }> };
+    expect(Object.keys(parsed.provider_schemas)).toEqual([custom]);
+    expect(Object.keys(parsed.provider_schemas[custom]?.resource_schemas ?? {})).toContain('adaptive_group');
+  });
+
+  it('refuses a malformed address as a usage error naming the flag, and writes nothing', async () => {
+    // The rules themselves are tested on parseSourceAddress (test/provider/mirror.test.ts).
+    const cases: Array<[string, RegExp]> = [
+      ['https://registry.example.corp/platform/adaptive', /must be host\/namespace\/type/],
+      ['registry.example.corp/plat_form/adaptive', /the namespace "plat_form"/],
+    ];
+    await Promise.all(
+      cases.map(async ([source, reason]) => {
+        const dir = path.join(scratch, `refused-${reason.source.length}`);
+        const r = await runCli(['install', '--dir', dir, '--source', source]);
+        expect(r.code, source).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/^adaptive-access install: option '--source': /);
+        expect(r.stderr).toMatch(reason);
+        expect(r.stderr).toContain("Run 'adaptive-access install --help' for usage.");
+        expect(existsSync(dir), source).toBe(false);
+      }),
+    );
+  });
+});

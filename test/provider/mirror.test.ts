@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliConfigFor, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/install/mirror';
+import { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/install/mirror';
 import { packageVersion } from '../../src/install/version';
 import { cleanup, tempDir } from './support';
 
@@ -31,6 +31,24 @@ describe('filesystem mirror', () => {
     expect(terraformPlatform('darwin', 'arm64')).toBe('darwin_arm64');
     expect(parseSourceAddress(PROVIDER_SOURCE)).toEqual({ host: 'adaptive-access.local', namespace: 'access', type: 'adaptive' });
     expect(() => parseSourceAddress('adaptive')).toThrow(/host\/namespace\/type/);
+    // Terraform's rules: a hostname (optionally :port), then namespace and type of letters,
+    // digits and inner hyphens; compared lower-cased.
+    expect(parseSourceAddress('Registry.Example.Corp:8443/Platform/adaptive-pg')).toEqual({ host: 'registry.example.corp:8443', namespace: 'platform', type: 'adaptive-pg' });
+    expect(normalSourceAddress('Registry.Example.Corp/platform/adaptive')).toBe('registry.example.corp/platform/adaptive');
+    const refused: Array<[string, RegExp]> = [
+      ['platform/adaptive', /must be host\/namespace\/type/],
+      ['registry.example.corp/platform/adaptive/extra', /must be host\/namespace\/type/],
+      ['https://registry.example.corp/platform/adaptive', /must be host\/namespace\/type/],
+      ['registry..corp/platform/adaptive', /the host "registry\.\.corp" .* is not a hostname/],
+      ['-registry.corp/platform/adaptive', /is not a hostname/],
+      ['registry.example.corp:99999/platform/adaptive', /is not a hostname/],
+      ['registry.example.corp//adaptive', /the namespace "" .* must be 1 to 64 letters/],
+      ['registry.example.corp/plat_form/adaptive', /the namespace "plat_form"/],
+      [`registry.example.corp/${'n'.repeat(65)}/adaptive`, /the namespace "n+"/],
+      ['registry.example.corp/platform/-adaptive', /the type "-adaptive"/],
+      ['registry.example.corp/platform/', /the type ""/],
+    ];
+    for (const [source, reason] of refused) expect(() => parseSourceAddress(source), source).toThrow(reason);
     expect(() => writeFilesystemMirror({ mirrorDir: dir, sourceAddress: PROVIDER_SOURCE, version: 'latest', pluginEntry: __filename })).toThrow(/semantic/);
   });
 

