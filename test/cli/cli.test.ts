@@ -35,8 +35,10 @@ describe('help and version', () => {
     async (args) => {
       const r = await runCli(args);
       expect(r).toMatchObject({ code: 0, stderr: '' });
-      expect(r.stdout).toMatch(/^Usage: adaptive-access install \[--dir DIR\] \[--json\]/);
+      expect(r.stdout).toMatch(/^Usage: adaptive-access install \[--dir DIR\] \[--source HOST\/NAMESPACE\/TYPE\] \[--json\]/);
       expect(r.stdout).toContain('$XDG_DATA_HOME/adaptive-access');
+      expect(r.stdout).toMatch(/^ {6}--source HOST\/NAMESPACE\/TYPE$/m);
+      expect(r.stdout).toContain('Default: adaptive-access.local/access/adaptive.');
       expect(r.stdout).toContain('--json');
     },
   );
