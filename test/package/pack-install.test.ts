@@ -3,7 +3,8 @@
  * the packaging inputs, installed with npm into an empty directory outside this checkout;
  * from there the installed `adaptive-access` prints its version and help, installs the
  * provider, and examples/basic (plus a group, so a member gets a credential) is applied by
- * real Terraform against real PostgreSQL, logged into, shown by `status`, and destroyed.
+ * real Terraform against real PostgreSQL, logged into, seen by `status`, `audit`, `check` and
+ * `reap`, and destroyed.
  *
  * "Nothing of the checkout in reach" is shown twice: no file the package wrote (CLI
  * configuration, wrapper, bundle) names a path of the checkout, and every Node.js process
@@ -249,7 +250,7 @@ describe.each(eachPostgres())('$name: examples/basic from the installed package'
     await cluster?.stop();
   });
 
-  it('terraform init and apply; a member logs in; status shows the grant; destroy', async () => {
+  it('terraform init and apply; a member logs in; status, audit, check and reap; destroy', async () => {
     const init = await ws.init();
     expect(init.stdout).toContain(`Installing adaptive-access.local/access/adaptive v${version}`);
     await ws.apply();
@@ -264,9 +265,19 @@ describe.each(eachPostgres())('$name: examples/basic from the installed package'
       await client.end();
     }
 
-    const status = await ok(cli(['status'], env));
+    // The operator commands from the package, against this catalog and target.
+    const [status, audit, check, reap] = await Promise.all([
+      ok(cli(['status'], env)),
+      ok(cli(['audit', '--since', '1h'], env)),
+      ok(cli(['check', '--target', 'postgres-production'], env)),
+      ok(cli(['reap'], env)),
+    ]);
     expect(status.stdout).toContain('analyst@company.com');
     expect(status.stdout).toContain('postgres-readers');
+    expect(audit.stdout).toContain('analyst@company.com');
+    expect(check.stdout).toMatch(new RegExp(`version +PostgreSQL ${cluster.major}\\.`));
+    expect(check.stdout).toContain('can manage access: yes');
+    expect(reap.code).toBe(0);
 
     await ws.destroy();
     expect((await ws.ok(['state', 'list'])).stdout).toBe('');
