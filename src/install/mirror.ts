@@ -3,7 +3,7 @@
  * filesystem mirror, `<mirror>/<host>/<namespace>/<type>/<version>/<os>_<arch>/`.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** This project's provider source address. */
@@ -65,8 +65,13 @@ export function writeFilesystemMirror(options: MirrorOptions): MirrorInstall {
   copyFileSync(options.pluginEntry, path.join(packageDir, bundleName));
   const node = options.nodePath ?? process.execPath;
   for (const part of bundleParts(options.pluginEntry)) {
+    const bundled = path.join(path.dirname(options.pluginEntry), part);
     const installed = path.join(packageDir, part);
-    copyFileSync(path.join(path.dirname(options.pluginEntry), part), installed);
+    // V8's cache differs from one compilation to the next: an unchanged part keeps the cache
+    // it has, so installing the same version again leaves the package (and the checksum in
+    // users' lock files) as it was.
+    if (existsSync(installed) && existsSync(`${installed}.v8cache`) && readFileSync(installed).equals(readFileSync(bundled))) continue;
+    copyFileSync(bundled, installed);
     writeCodeCache(node, installed);
   }
   const executable = path.join(packageDir, `terraform-provider-${type}_v${options.version}`);
