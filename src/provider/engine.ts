@@ -40,6 +40,14 @@ interface EngineOptions {
 
 type Handler = (request: Message, logger: Logger) => Promise<Message>;
 
+/**
+ * What the server tells Terraform it can do without. `get_provider_schema_optional`: the
+ * schema depends on nothing but the plugin's version, so Terraform (1.6+) asks one plugin
+ * process of a command for it and serves the others from its cache, saving a whole-schema
+ * call in each of them.
+ */
+const SERVER_CAPABILITIES = { plan_destroy: false, get_provider_schema_optional: true, move_resource_state: false } as const;
+
 /** Serves one provider's RPCs. One instance per plugin process. */
 export class ProviderEngine {
   private readonly logger: Logger;
@@ -134,7 +142,7 @@ export class ProviderEngine {
 
   private getMetadata(): Message {
     return {
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false },
+      server_capabilities: SERVER_CAPABILITIES,
       diagnostics: [],
       data_sources: [],
       resources: [...this.provider.resources.keys()].map((type_name) => ({ type_name })),
@@ -176,7 +184,7 @@ export class ProviderEngine {
       ephemeral_resource_schemas,
       functions: {},
       diagnostics: [],
-      server_capabilities: { plan_destroy: false, get_provider_schema_optional: false, move_resource_state: false },
+      server_capabilities: SERVER_CAPABILITIES,
     };
   }
 

@@ -1,113 +1,47 @@
 /**
- * The plugin process: go-plugin's handshake and transport around the engine.
+ * The plugin process: go-plugin's transport around the engine, once the handshake line is
+ * out (launch.ts prints it before this module and its dependencies are even loaded).
  *
- * Terraform starts the plugin with a magic cookie and its client certificate in the
- * environment, reads one line from stdout (`1|6|unix|<socket>|grpc|<our cert>`), then
- * speaks gRPC over mutual TLS on that socket. It stops the plugin through the controller's
- * Shutdown RPC. Ctrl-C reaches the whole process group, so SIGINT is ignored here: Terraform
- * itself decides, through StopProvider, how in-flight work ends.
- *
- * Start-up order is chosen for cold start: the socket is bound by a plain listener and the
- * handshake line printed first; gRPC and protobuf load while Terraform is already
- * connecting. Connections that arrive meanwhile wait, unread, until TLS and gRPC are ready.
+ * Terraform speaks gRPC over mutual TLS on the socket of the handshake line and stops the
+ * plugin through the controller's Shutdown RPC. Ctrl-C reaches the whole process group, so
+ * SIGINT is ignored here: Terraform itself decides, through StopProvider, how in-flight work
+ * ends. gRPC and protobuf load while Terraform is already connecting; connections that
+ * arrive meanwhile wait, unread, until TLS and gRPC are ready.
  */
-import { randomBytes, X509Certificate } from 'node:crypto';
-import { rmSync, writeSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import tls from 'node:tls';
 import type * as grpc from '@grpc/grpc-js';
-import { generateServerCertificate, type ServerCertificate } from './cert';
+import type { ServerCertificate } from './cert';
 import { ProviderEngine, type Message } from './engine';
+import { launchPlugin, type Handoff, type UnixListener } from './launch';
 import { createLogger, levelFromEnv, Redactor, type Logger } from './log';
 import { brokerService, commonJs, controllerService, healthService, loadProtocol, providerService, stdioService, PROVIDER_RPCS } from './proto';
 import type { Provider } from './resource';
 
-/** The cookie Terraform sets, so a plugin can tell it was started by Terraform. */
-export const MAGIC_COOKIE_KEY = 'TF_PLUGIN_MAGIC_COOKIE';
-/** The cookie's value (the same for every Terraform plugin). */
-export const MAGIC_COOKIE_VALUE = 'd602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2';
-/** go-plugin's handshake protocol version (the first field of the handshake line). */
-export const CORE_PROTOCOL_VERSION = 1;
-/** The Terraform plugin protocol this server speaks. */
-export const APP_PROTOCOL_VERSION = 6;
-
-/** The handshake line for a unix socket and a DER certificate: base64 without padding. */
-export function handshakeLine(socketPath: string, certDer: Uint8Array): string {
-  const cert = Buffer.from(certDer).toString('base64').replace(/=+$/, '');
-  return `${CORE_PROTOCOL_VERSION}|${APP_PROTOCOL_VERSION}|unix|${socketPath}|grpc|${cert}\n`;
-}
-
-/** Why the plugin cannot start, for a person who ran it by hand. */
-function notStartedByTerraform(provider: Provider): string {
-  return [
-    `This is a Terraform provider plugin (${provider.typeName} ${provider.version}), not a program to run directly.`,
-    'Terraform starts it when a configuration uses the provider: install it with `adaptive-access install`',
-    'and run `terraform init`.',
-    '',
-  ].join('\n');
-}
+export { APP_PROTOCOL_VERSION, CORE_PROTOCOL_VERSION, handshakeLine, MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from './launch';
 
 /**
- * The plugin's main: serves `provider` until Terraform shuts it down. A failure to start
- * (the socket cannot be bound, ...) is reported on stderr and exits 1 at once, so Terraform
- * shows it instead of waiting for a connection that never works.
+ * The plugin's main for a plugin bundled in one file: serves `provider` until Terraform
+ * shuts it down (see `launchPlugin` for how a failure to start is reported).
  */
 export function runPlugin(provider: Provider, env: NodeJS.ProcessEnv = process.env): void {
-  serve(provider, env).catch((err: unknown) => {
-    process.stderr.write(`The ${provider.typeName} provider plugin failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
+  launchPlugin(provider, () => Promise.resolve({ serve: (handoff: Handoff) => serveAfterHandshake(provider, handoff, env) }), env);
 }
 
-/** Serves `provider` until Terraform shuts it down; exits the process at the end. */
-export async function serve(provider: Provider, env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  if (env[MAGIC_COOKIE_KEY] !== MAGIC_COOKIE_VALUE) {
-    process.stderr.write(notStartedByTerraform(provider));
-    process.exit(1);
-  }
-  const versions = (env.PLUGIN_PROTOCOL_VERSIONS ?? String(APP_PROTOCOL_VERSION)).split(',').map((v) => v.trim());
-  if (!versions.includes(String(APP_PROTOCOL_VERSION))) {
-    process.stderr.write(`This provider speaks plugin protocol ${APP_PROTOCOL_VERSION}; Terraform offered ${versions.join(', ')}. Use Terraform 1.0 or later.\n`);
-    process.exit(1);
-  }
-  const clientCert = env.PLUGIN_CLIENT_CERT;
-  if (!clientCert) {
-    process.stderr.write('PLUGIN_CLIENT_CERT is not set: this provider only serves Terraform over mutual TLS (Terraform sets it automatically).\n');
-    process.exit(1);
-  }
-
-  // Read before anything slow: if Terraform dies early the plugin is re-parented at once.
-  const terraformPid = process.ppid;
+/** Serves `provider` on the handshake's socket until Terraform shuts it down; exits the process at the end. */
+export async function serveAfterHandshake(provider: Provider, handoff: Handoff, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const redactor = new Redactor();
   const logger = createLogger({ level: levelFromEnv(env), module: provider.typeName, redactor });
-  // Ctrl-C goes to the whole process group; Terraform relays it as StopProvider.
   process.on('SIGINT', () => logger.debug('Ignoring SIGINT: Terraform will ask the provider to stop'));
-  // If Terraform dies its pipes break: a failed write to them must not become an uncaught
-  // exception, whose logging would fail the same way, forever.
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
   process.on('uncaughtException', (err) => logger.error('Uncaught exception (the plugin keeps serving)', { error: err }));
   process.on('unhandledRejection', (reason) => logger.error('Unhandled promise rejection (the plugin keeps serving)', { error: reason }));
 
-  const certificate = generateServerCertificate();
-  const listener = await UnixListener.open(env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir());
-  process.on('exit', () => listener.removeSocket());
-  // Synchronous: the line must be out before anything else is written or the process exits.
-  writeSync(1, handshakeLine(listener.socketPath, certificate.der));
-
-  try {
-    const [grpcJs] = await Promise.all([import('@grpc/grpc-js'), loadProtocol()]);
-    const plugin = new PluginServer(commonJs(grpcJs), provider, logger, redactor, listener);
-    plugin.start(certificate, clientCert, terraformPid);
-  } catch (err) {
-    // After the handshake stderr is Terraform's only window into the plugin.
-    process.stderr.write(`The ${provider.typeName} provider plugin failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  }
+  const [grpcJs] = await Promise.all([import('@grpc/grpc-js'), loadProtocol()]);
+  const plugin = new PluginServer(commonJs(grpcJs), provider, logger, redactor, handoff.listener);
+  plugin.start(handoff.certificate, handoff.clientCertPem, handoff.terraformPid);
   redirectConsole(logger);
-  logger.info('Plugin serving', { provider: provider.typeName, version: provider.version, socket: listener.socketPath, pid: process.pid });
+  logger.info('Plugin serving', { provider: provider.typeName, version: provider.version, socket: handoff.listener.socketPath, pid: process.pid });
+  if (handoff.loadedWith) logger.debug('Server code loaded', { loaded_with: handoff.loadedWith });
 }
 
 /** After the handshake stdout is ignored by Terraform: send console output to the log instead. */
@@ -125,49 +59,6 @@ function safeInspect(value: unknown): string {
     return JSON.stringify(value) ?? String(value);
   } catch {
     return String(value);
-  }
-}
-
-/**
- * The unix socket, bound by a plain listener. Connections are accepted paused and held
- * until a consumer (gRPC) takes them, so nothing is read before TLS is ready.
- */
-class UnixListener {
-  private readonly pending: net.Socket[] = [];
-  private consumer: ((socket: net.Socket) => void) | undefined;
-
-  private constructor(
-    private readonly server: net.Server,
-    readonly socketPath: string,
-  ) {
-    server.on('connection', (socket) => (this.consumer ? this.consumer(socket) : this.pending.push(socket)));
-  }
-
-  static async open(dir: string): Promise<UnixListener> {
-    const socketPath = path.join(dir, `plugin${randomBytes(6).toString('hex')}`);
-    const server = net.createServer({ pauseOnConnect: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(socketPath, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return new UnixListener(server, socketPath);
-  }
-
-  /** Hands every held and future connection to `consumer`. */
-  consume(consumer: (socket: net.Socket) => void): void {
-    this.consumer = consumer;
-    for (const socket of this.pending.splice(0)) consumer(socket);
-  }
-
-  close(): void {
-    this.server.close();
-  }
-
-  removeSocket(): void {
-    rmSync(this.socketPath, { force: true });
   }
 }
 

@@ -75,6 +75,15 @@ describe('schema', () => {
     expect(metadata.resources).toEqual([{ type_name: 'toy_file' }, { type_name: 'toy_account' }]);
   });
 
+  it('advertises get_provider_schema_optional in GetMetadata and GetProviderSchema', async () => {
+    // Terraform then serves later plugin processes of a command from its schema cache
+    // instead of asking each one for the whole schema again.
+    const { engine } = engineFor(toy);
+    for (const rpc of ['GetMetadata', 'GetProviderSchema'] as const) {
+      expect((await engine.handle(rpc, {})).server_capabilities).toMatchObject({ get_provider_schema_optional: true });
+    }
+  });
+
   it('refuses unsound declarations when the resource is defined', () => {
     expect(() =>
       defineResource({

@@ -193,6 +193,22 @@ describe('toy provider under terraform', () => {
   }, 120_000);
 });
 
+describe('schema calls', () => {
+  it('asks for the schema in one plugin process of a plan; the others are served from its cache', async () => {
+    const store = path.join(dir, 'store-schema');
+    const ws = toyWorkspace(store, fileResource('a', ALPHA));
+    await ws.init();
+    await ws.apply();
+    const trace = await ws.run(['plan', '-no-color', '-input=false', '-detailed-exitcode'], { TF_LOG: 'trace' });
+    // No changes: every process did its work without its own schema call.
+    expect(trace.code).toBe(0);
+    const started = trace.stderr.match(/\[DEBUG\] provider: plugin started: path=\S*terraform-provider-toy/g) ?? [];
+    const schemaCalls = trace.stderr.match(/Received request: .*tf_rpc=GetProviderSchema/g) ?? [];
+    expect(started.length).toBeGreaterThan(1);
+    expect(schemaCalls).toHaveLength(1);
+  }, 120_000);
+});
+
 /** The main.tf of a toy workspace (for rewriting it). */
 function ws_main(store: string, resources: string): string {
   return ['terraform {', '  required_providers {', `    toy = { source = "${TOY_SOURCE}" }`, '  }', '}', `provider "toy" { directory = "${store}" }`, resources, ''].join('\n');
