@@ -16,6 +16,8 @@ export interface BundleOptions {
   readonly outfile: string;
   /** Minify (default true): smaller files parse faster. */
   readonly minify?: boolean;
+  /** The version the plugin reports; package.json's by default. */
+  readonly version?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function bundlePlugin(options: BundleOptions): Promise<string> {
     external: ['@grpc/proto-loader', 'esbuild'],
     plugins: [withoutLong],
     // The version is fixed at bundle time: the installed plugin has no package.json nearby.
-    define: { 'process.env.ADAPTIVE_PROVIDER_VERSION': JSON.stringify(packageVersion()) },
+    define: { 'process.env.ADAPTIVE_PROVIDER_VERSION': JSON.stringify(options.version ?? packageVersion()) },
   });
   return options.outfile;
 }
