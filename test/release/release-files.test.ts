@@ -2,7 +2,8 @@
  * The parts of a release that need no build: the hashes (h1: against a value computed with
  * coreutils, and against a zip unpacked by Info-ZIP's unzip), the zip (exec bit, same bytes
  * every time), the network mirror JSON merged across platforms, and the checks of --source and
- * --version (a clear error naming the option, nothing written).
+ * --version (a clear error naming the option, nothing written), and that the plugin's bundle
+ * requires no package at run time that a single executable could not load.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,6 +11,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { builtinModules } from 'node:module';
+import { bundlePlugin } from '../../src/install';
 import { checkReleaseVersion, formatSha256Sums, packageHashV1, parseReleaseSource, parseSha256Sums, sha256File, writeExecutableZip, zipHash } from '../../src/release';
 import { mergeBuild, readReleaseFiles, writeReleaseFiles } from '../../src/release/network-mirror';
 import { runCli } from '../cli/run-cli';
@@ -157,5 +160,18 @@ describe('source and version', () => {
     const r = await runCli(['release']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^adaptive-access release: missing option '--out DIR'/m);
+  });
+});
+
+describe('the bundle a single executable runs', () => {
+  it('requires only built-in modules, but for three paths the provider never takes', async () => {
+    const bundle = await bundlePlugin({ entry: path.join(__dirname, '..', '..', 'src', 'plugin', 'main.ts'), outfile: path.join(scratch, 'bundle', 'plugin.cjs'), minify: false });
+    const required = new Set([...readFileSync(bundle, 'utf8').matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1]!));
+    const packages = [...required].filter((name) => !name.startsWith('node:') && !builtinModules.includes(name)).sort();
+    // In a single executable `require` reaches only built-ins: each of these would throw there.
+    // @grpc/proto-loader: grpc-js's channelz and ORCA services, never registered by the plugin.
+    // @aws-sdk/signature-v4-crt: only for SigV4a (signingRegion '*'), which no client here uses.
+    // pg-native: only when `pg.native` is read; the plugin uses the JavaScript client.
+    expect(packages).toEqual(['@aws-sdk/signature-v4-crt', '@grpc/proto-loader', 'pg-native']);
   });
 });
