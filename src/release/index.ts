@@ -78,7 +78,7 @@ function checked<T>(option: 'source' | 'version', check: () => T): T {
 export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResult> {
   const sourceText = options.source ?? PROVIDER_SOURCE;
   const source = checked('source', () => parseReleaseSource(sourceText));
-  const version = checked('version', () => checkReleaseVersion(options.version ?? packageVersion()));
+  const version = options.version === undefined ? packageVersion() : checked('version', () => checkReleaseVersion(options.version!));
   const platform = terraformPlatform();
   if (!SUPPORTED_OS.includes(process.platform)) throw new Error(`releases are built on Linux or macOS, not ${process.platform}`);
   const entry = pluginEntry();
