@@ -21,6 +21,7 @@ const ELEMENTS = [
   { type: 'cli', pattern: 'src/cli' },
   { type: 'demo', pattern: 'src/demo' },
   { type: 'install', pattern: 'src/install' },
+  { type: 'release', pattern: 'src/release' },
   { type: 'terminal', pattern: 'src/terminal' },
   { type: 'terraform', pattern: 'src/terraform' },
   { type: 'localpg', pattern: 'src/localpg' },
@@ -112,6 +113,9 @@ const POLICIES = [
   { from: from('runtime-access'), disallow: { to: [to('runtime-delivery', 'runtime-service'), runtimeFile('runtime-service', 'runtime-interface')] } },
   // Packaging bundles the plugin by its path, never by import; it reports through terminal errors.
   { from: from('install'), disallow: { to: to(...except('install', 'terminal')) } },
+  // Releases build on packaging (the bundle, the version, the platform's name) and, like it,
+  // bundle the plugin by its path: nothing of the product loads into the CLI's start-up.
+  { from: from('release'), disallow: { to: to(...except('release', 'install', 'terminal')) } },
 ];
 
 /** The layer rules alone (the lint test runs just these, without type information). */

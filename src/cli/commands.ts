@@ -10,12 +10,13 @@ import { CREDENTIAL } from './specs/credential';
 import { DEMO } from './specs/demo';
 import { INSTALL } from './specs/install';
 import { REAP } from './specs/reap';
+import { RELEASE } from './specs/release';
 import { STATUS } from './specs/status';
 
 export { PROG } from './spec';
 
 /** In the order the overview lists them. */
-export const COMMANDS: readonly CommandSpec[] = [DEMO, INSTALL, STATUS, CHECK, AUDIT, REAP, CREDENTIAL] as readonly CommandSpec[];
+export const COMMANDS: readonly CommandSpec[] = [DEMO, INSTALL, RELEASE, STATUS, CHECK, AUDIT, REAP, CREDENTIAL] as readonly CommandSpec[];
 
 const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length)) + 3;
 

@@ -16,6 +16,8 @@ export interface BundleOptions {
   readonly outfile: string;
   /** Minify (default true): smaller files parse faster. */
   readonly minify?: boolean;
+  /** The version the plugin reports; package.json's by default. */
+  readonly version?: string;
 }
 
 /**
@@ -89,7 +91,8 @@ export async function bundlePlugin(options: BundleOptions): Promise<string> {
   // Loaded lazily: esbuild is a build-time tool and the plugin itself never needs it.
   const esbuild = await import('esbuild');
   mkdirSync(path.dirname(options.outfile), { recursive: true });
-  const part = (partOptions: BundleOptions): Promise<string> => bundlePlugin({ ...partOptions, ...(options.minify === undefined ? {} : { minify: options.minify }) });
+  const part = (partOptions: BundleOptions): Promise<string> =>
+    bundlePlugin({ ...partOptions, ...(options.minify === undefined ? {} : { minify: options.minify }), ...(options.version === undefined ? {} : { version: options.version }) });
   const settings: BuildOptions = {
     entryPoints: [options.entry],
     outfile: options.outfile,
@@ -109,7 +112,7 @@ export async function bundlePlugin(options: BundleOptions): Promise<string> {
     external: ['@grpc/proto-loader', 'esbuild'],
     plugins: [withoutLong, nodeOnlyPg, separateBundles(options.outfile, part)],
     // The version is fixed at bundle time: the installed plugin has no package.json nearby.
-    define: { 'process.env.ADAPTIVE_PROVIDER_VERSION': JSON.stringify(packageVersion()) },
+    define: { 'process.env.ADAPTIVE_PROVIDER_VERSION': JSON.stringify(options.version ?? packageVersion()) },
   };
   await esbuild.build(settings);
   return options.outfile;

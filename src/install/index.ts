@@ -20,8 +20,11 @@ export { packageVersion, providerVersion } from './version';
  * from source, the compiled JavaScript when it runs from dist/, so the plugin is always
  * built from the same tree as the program that installs it.
  */
-export function pluginEntry(): string {
-  const entry = path.join(__dirname, '..', 'plugin', `main${path.extname(__filename)}`);
+export function pluginEntry(kind: 'launcher' | 'single-file' = 'launcher'): string {
+  // `main`: a launcher and a server part in two files (the installed mirror); `single`: one
+  // file, for a single executable.
+  const name = kind === 'launcher' ? 'main' : 'single';
+  const entry = path.join(__dirname, '..', 'plugin', `${name}${path.extname(__filename)}`);
   if (!existsSync(entry)) {
     throw new CliError(`the provider plugin's entry point ${entry} is missing`, 'Reinstall adaptive-access (npm install adaptive-access, or npm ci and npm run build in its repository).');
   }

@@ -52,7 +52,7 @@ describe('help and version', () => {
     }
   });
 
-  it.each(['demo', 'install', 'status', 'check', 'audit', 'reap', 'credential'])('%s --help and help %s print that command\'s usage, options and exit codes', async (name) => {
+  it.each(['demo', 'install', 'release', 'status', 'check', 'audit', 'reap', 'credential'])('%s --help and help %s print that command\'s usage, options and exit codes', async (name) => {
     for (const args of [[name, '--help'], ['help', name]]) {
       const r = await runCli(args);
       expect(r, args.join(' ')).toMatchObject({ code: 0, stderr: '' });
@@ -77,8 +77,8 @@ describe('help and version', () => {
 
 describe('usage errors exit 2 with a message and a pointer to the help', () => {
   const cases: Array<[string[], RegExp, string]> = [
-    [[], /^adaptive-access: missing command; the commands are: demo, install, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
-    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: demo, install, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
+    [[], /^adaptive-access: missing command; the commands are: demo, install, release, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
+    [['frobnicate'], /^adaptive-access: unknown command 'frobnicate'; the commands are: demo, install, release, status, check, audit, reap, credential$/m, 'adaptive-access --help'],
     [['--bogus'], /^adaptive-access: unknown option '--bogus'$/m, 'adaptive-access --help'],
     [['help', 'frobnicate'], /unknown command 'frobnicate'/, 'adaptive-access --help'],
     [['install', '--bogus'], /^adaptive-access install: unknown option '--bogus'$/m, 'adaptive-access install --help'],
