@@ -61,7 +61,7 @@ npm install ${packageName} ${core}@'${flavour.coreRange}' constructs@'${flavour.
 npm install --save-dev ${cliPackage}@'${flavour.coreRange}'
 \`\`\`
 
-\`${core}\` and \`constructs\` are peer dependencies: the app's own copies are used, so the
+${flavour.core === 'cdktn' ? 'The CLI (`cdktn-cli`) needs Node.js 22.19 or later; the constructs themselves run on Node.js 20.\n\n' : ''}\`${core}\` and \`constructs\` are peer dependencies: the app's own copies are used, so the
 constructs belong to the app's stacks. Never mix the two cores in one app. This package
 does not contain the provider: Terraform installs \`adaptive\` from a registry or mirror (see
 the ${PROJECT} README, "Install"), as for any provider.
@@ -106,6 +106,10 @@ Then \`npx ${cliCommand} synth\`, and \`npx ${cliCommand} deploy access\` (\`TF_
 the provider reachable by Terraform). Each member's credential (username, password, host,
 port, database, sslmode, uri, expires_at) is in the \`credentials\` output.
 \`PostgresAccess\` wires a target, an authorization, an endpoint and a group from one object.
+
+TypeScript apps: compile with \`skipLibCheck: true\`. One runtime type in the shipped
+declarations (an admin connection, not used by any construct) names \`pg\`'s types, which
+this package does not install.
 
 The generated L1 classes are exported as \`l1.provider\`, \`l1.resource\`, \`l1.authorization\`,
 \`l1.endpoint\` and \`l1.group\`.

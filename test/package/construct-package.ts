@@ -123,9 +123,11 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
     // The core is a peer: the package's bindings load the app's copy, so its constructs belong to the app's stacks.
     const fromPackage = (await runIn(path.join(modules, flavour.packageName), process.execPath, ['-p', `require.resolve('${core}')`], cleanEnv())).trim();
     expect(fromPackage).toBe(await resolved(core));
-    const manifest = JSON.parse(readFileSync(path.join(modules, flavour.packageName, 'package.json'), 'utf8')) as Record<string, Record<string, string> | undefined>;
+    const manifest = JSON.parse(readFileSync(path.join(modules, flavour.packageName, 'package.json'), 'utf8')) as { version: string; dependencies?: Record<string, string>; peerDependencies?: Record<string, string> };
     expect(Object.keys(manifest.peerDependencies ?? {}).sort()).toEqual(['constructs', core].sort());
     expect(Object.keys(manifest.dependencies ?? {})).not.toContain('adaptive-access');
+    expect(manifest.version).toBe((JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version);
+    expect(readFileSync(path.join(modules, flavour.packageName, 'README.md'), 'utf8')).toContain(`npm install ${flavour.packageName} ${core}@`);
   });
 
   it('fails synth on a bad value with the runtime validator message', async () => {
