@@ -21,6 +21,11 @@ import { eachPostgres, startPostgres } from '../fixtures/postgres';
 
 const run = promisify(execFile);
 const repoRoot = path.resolve(__dirname, '..', '..');
+/**
+ * A bound on a hang for a CLI step (synth, or init + apply / destroy through the CLI): a
+ * deploy that takes 30 s alone took over a minute with other files running beside it.
+ */
+const CLI_STEP_TIMEOUT = 300_000;
 const NODE22_SHIMS = path.join(repoRoot, 'test', 'fixtures', 'preload', 'node22-shims.mjs');
 
 /** The user's app: every L2 construct the package offers for one endpoint, in plain JavaScript. */
@@ -111,7 +116,7 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
     writeFileSync(path.join(appDir, 'main.js'), appSource(flavour));
     const install = [tarball, `${core}@${checkoutVersion(core)}`, `constructs@${checkoutVersion('constructs')}`];
     await runIn(appDir, 'npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...install], { ...cleanEnv(), npm_config_update_notifier: 'false' });
-  });
+  }, CLI_STEP_TIMEOUT);
   afterAll(() => {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
@@ -173,7 +178,7 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
       expect(Object.keys(config.resource).sort()).toEqual(['adaptive_authorization', 'adaptive_endpoint', 'adaptive_group', 'adaptive_resource']);
       expect(config.resource.adaptive_resource?.postgres).toMatchObject({ type: 'postgres', name: 'package-postgres', port: String(cluster.port), password: '${var.pg_password}' });
       expect(readFileSync(path.join(outdir, 'stacks', 'access', 'cdk.tf.json'), 'utf8')).not.toContain(cluster.password);
-    });
+    }, CLI_STEP_TIMEOUT);
 
     it(`deploys offline with \`${flavour.cliCommand} deploy\`; the member logs in with the issued credential`, async () => {
       const deployed = await cliRun(['deploy', 'access', '--skip-provider-lock', '--auto-approve', '--output', outdir], deployEnv);
@@ -191,12 +196,12 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
       } finally {
         await client.end();
       }
-    });
+    }, CLI_STEP_TIMEOUT);
 
     it(`destroys with \`${flavour.cliCommand} destroy\`: the roles are gone`, async () => {
       const destroyed = await cliRun(['destroy', 'access', '--auto-approve', '--output', outdir], deployEnv);
       expect(destroyed).toContain('Destroy complete! Resources: 4 destroyed.');
       expect(await accessRoles(cluster)).toEqual([]);
-    });
+    }, CLI_STEP_TIMEOUT);
   });
 }
