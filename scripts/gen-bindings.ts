@@ -105,19 +105,19 @@ export function generatorPackage(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Runs the generator on `schema` into `outDir` (which should be empty) and writes the schema
- * beside the bindings. The generator's package loads `@cdktf/commons`, which runs
+ * Runs the generator (`generatorPackage()` unless named) on `schema` into `outDir` (which
+ * should be empty) and writes the schema beside the bindings. The generator's package loads `@cdktf/commons`, which runs
  * `terraform version` as it loads: it gets an isolated configuration too, so a missing
  * ~/.terraformrc is not reported as an error.
  */
-export async function generateBindings(schema: ProviderSchemaJson, outDir: string): Promise<void> {
+export async function generateBindings(schema: ProviderSchemaJson, outDir: string, generator: string = generatorPackage()): Promise<void> {
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'adaptive-gen-'));
   const saved = { TF_CLI_CONFIG_FILE: process.env.TF_CLI_CONFIG_FILE, CHECKPOINT_DISABLE: process.env.CHECKPOINT_DISABLE };
   try {
     const env = terraformEnv(workDir, path.join(workDir, 'mirror'));
     process.env.TF_CLI_CONFIG_FILE = env.TF_CLI_CONFIG_FILE;
     process.env.CHECKPOINT_DISABLE = '1';
-    const { generateProviderBindingsFromSchema } = (await import(generatorPackage())) as typeof import('@cdktf/provider-generator');
+    const { generateProviderBindingsFromSchema } = (await import(generator)) as typeof import('@cdktf/provider-generator');
     // The generator's declared schema type is stricter than Terraform's JSON; it reads what is there.
     await generateProviderBindingsFromSchema(outDir, schema as Parameters<typeof generateProviderBindingsFromSchema>[1]);
     writeFileSync(path.join(outDir, SCHEMA_FILE), `${JSON.stringify(schema, null, 2)}\n`);
