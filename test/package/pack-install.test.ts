@@ -206,12 +206,16 @@ describe('the packed tarball', () => {
     cliConfigFile = report.cliConfigFile;
     const wrapper = readFileSync(report.executable, 'utf8');
     const bundle = readFileSync(path.join(report.packageDir, 'adaptive-plugin.cjs'), 'utf8');
-    for (const [name, text] of [['CLI configuration', readFileSync(cliConfigFile, 'utf8')], ['wrapper', wrapper], ['bundle', bundle]] as const) {
+    // The launcher and its server part, each with its code cache, beside the wrapper.
+    const packaged = readdirSync(report.packageDir).filter((file) => file.endsWith('.cjs'));
+    expect(packaged.sort()).toEqual(['adaptive-plugin.cjs', 'adaptive-plugin.serve.cjs']);
+    const parts = packaged.map((file) => [file, readFileSync(path.join(report.packageDir, file), 'utf8')] as const);
+    for (const [name, text] of [['CLI configuration', readFileSync(cliConfigFile, 'utf8')], ['wrapper', wrapper], ...parts] as const) {
       for (const root of forbidden) expect(text.includes(root), `${name} names ${root}`).toBe(false);
     }
     expect(readFileSync(cliConfigFile, 'utf8')).toContain(`path    = ${JSON.stringify(path.join(providerDir, 'mirror'))}`);
     // The wrapper runs the bundle next to it with this Node.js, nothing else.
-    expect(wrapper).toContain(`exec '${process.execPath}' "$(dirname "$0")/adaptive-plugin.cjs" "$@"`);
+    expect(wrapper).toContain(`exec '${process.execPath}' "$dir/adaptive-plugin.cjs" "$@"`);
     // The version is fixed into the bundle, as it has no package.json nearby.
     expect(bundle).toContain(JSON.stringify(version));
 
