@@ -61,7 +61,8 @@ function cleanEnv(): Record<string, string | undefined> {
 async function cdktf(args: readonly string[], env: Record<string, string>): Promise<string> {
   const result = await run(path.join(repoRoot, 'node_modules', '.bin', 'cdktf'), args, {
     cwd: repoRoot,
-    env: { ...cleanEnv(), CHECKPOINT_DISABLE: '1', CI: '1', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', ...env },
+    // No plugin cache in HOME (the CLI's default): other test files install this provider's version too.
+    env: { ...cleanEnv(), CHECKPOINT_DISABLE: '1', CI: '1', CDKTF_DISABLE_PLUGIN_CACHE_ENV: '1', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', ...env },
     maxBuffer: 16 * 1024 * 1024,
   }).catch((error: unknown) => {
     throw childFailure(`cdktf ${args[0] ?? ''}`, error);

@@ -96,7 +96,9 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
    * stands in for the one function it misses (see the preload's comment).
    */
   function cliRun(args: readonly string[], env: Record<string, string>): Promise<string> {
-    const offline = { CHECKPOINT_DISABLE: '1', CI: '1', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' };
+    // The CLIs point Terraform at a plugin cache in HOME unless told not to: shared by every test
+    // file (and run) installing this provider's version, each install with its own code cache.
+    const offline = { CHECKPOINT_DISABLE: '1', CI: '1', CDKTF_DISABLE_PLUGIN_CACHE_ENV: '1', HTTPS_PROXY: 'http://127.0.0.1:9', HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '' };
     const needsShim = core === 'cdktn' && Number(process.versions.node.split('.')[0]) < 22;
     const shim = needsShim ? { NODE_OPTIONS: `--import=${pathToFileURL(NODE22_SHIMS).href}` } : {};
     return runIn(appDir, cli, args, { ...cleanEnv(), ...offline, ...shim, ...env });
