@@ -1,7 +1,8 @@
 /**
  * A group of thousands of members on a server whose lock table is small: issuing and
  * revoking split into transactions that fit it (about two lock-table entries per role, see
- * `rolesPerTransaction`), every member's password works, destroy leaves nothing behind, and
+ * `rolesPerTransaction`), every member's password works, an endpoint apply (a raised ttl)
+ * reaches every role, destroy leaves nothing behind, and
  * a failure in a later batch leaves nothing half-applied: the batches already committed
  * are revoked again and recorded as rolled back.
  */
@@ -111,6 +112,15 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(recorded.filter((r) => r.revoked_at === null)).toHaveLength(MEMBERS);
     const grants = await sql<{ n: number }>(cluster, h.db, `select count(*)::int as n from adaptive.audit_log where event = 'grant'`);
     expect(grants[0]!.n).toBe(MEMBERS);
+
+    // An endpoint apply touches every live role (memberships, session settings, and here a
+    // raised ttl): in batches too.
+    const raised = await h.service.applyEndpoint({ name: endpoint, type: 'direct', ttlSeconds: 7200, resource: 'main', authorization: 'read' });
+    expect(raised.extended).toHaveLength(MEMBERS);
+    const later = await sql<{ n: number }>(cluster, 'appdb', `select count(*)::int as n from pg_roles where rolname = any($1) and rolvaliduntil > now() + interval '1 hour'`, [
+      [...byName.keys()],
+    ]);
+    expect(later[0]!.n).toBe(MEMBERS);
 
     const revoked = await h.service.removeGroup(`bulk-${seq}`);
     expect(revoked).toHaveLength(MEMBERS);
