@@ -129,7 +129,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const after = await credentialRows(cluster, h.db);
     expect(after.filter((r) => r.revoked_at === null)).toEqual([]);
     expect(after.filter((r) => r.revoke_reason === 'group destroyed')).toHaveLength(MEMBERS);
-  });
+    // Two thousand server-side PBKDF2s each way take a minute on a loaded 2-core machine.
+  }, 300_000);
 
   it('a failure in a later batch revokes the batches already committed: nothing is left half-applied', async () => {
     const { h, endpoint, members } = await groupSetUp();
