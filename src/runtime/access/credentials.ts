@@ -38,8 +38,12 @@ export { MANAGED_BY, parseMetadata, type CredentialMetadata };
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
 export const MAX_ROLE_NAME_BYTES = 63;
 
-/** How many roles go into one DDL script: one script for any realistic group. */
-const ROLES_PER_SCRIPT = 2000;
+/**
+ * How many roles go into one DDL script. Small enough that the server starts on the first
+ * script while this process still computes the later scripts' verifiers; large enough that
+ * round trips stay few (ten per thousand roles).
+ */
+const ROLES_PER_SCRIPT = 100;
 
 /** What to issue: one credential for `member` on `endpoint`, via the endpoint's access role. */
 export interface CredentialRequest {
@@ -184,6 +188,23 @@ function checkRequest(r: CredentialRequest, index: number): void {
  */
 export async function issueCredentials(target: TargetDb, requests: readonly CredentialRequest[]): Promise<IssuedCredential[]> {
   if (requests.length === 0) return [];
+  return issueInTransaction(target, prepareIssue(requests));
+}
+
+/** Requests checked, their role names, passwords and verifiers (being computed on the thread pool). */
+export interface PreparedIssue {
+  readonly requests: readonly CredentialRequest[];
+  readonly names: readonly string[];
+  readonly passwords: readonly string[];
+  readonly verifiers: ReadonlyArray<Promise<string>>;
+}
+
+/**
+ * Checks the requests and starts computing every verifier at once on libuv's thread pool:
+ * the first ones are ready while the later ones are still computed, so the server creates
+ * roles while this process hashes the next passwords (see `issueInTransaction`).
+ */
+export function prepareIssue(requests: readonly CredentialRequest[]): PreparedIssue {
   requests.forEach((r, i) => checkRequest(r, i));
   const names = requests.map((r) => r.roleName ?? loginRoleName(r.member, r.endpoint));
   const seen = new Map<string, number>();
@@ -192,10 +213,26 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
     if (first !== undefined) throw new Error(`requests[${first}] and requests[${i}] are the same credential (${name})`);
     seen.set(name, i);
   });
-
   const passwords = requests.map(() => generatePassword());
-  const verifiers = await Promise.all(passwords.map((p) => scramSha256VerifierAsync(p)));
+  const verifiers = passwords.map((p) => scramSha256VerifierAsync(p));
+  // Awaited in order later; one left unawaited after a failure must not be an unhandled rejection.
+  for (const v of verifiers) v.catch(() => undefined);
+  return { requests, names, passwords, verifiers };
+}
 
+/** The part of a prepared issue from `start` to `end`, the verifiers already under way. */
+export function sliceIssue(p: PreparedIssue, start: number, end: number): PreparedIssue {
+  return { requests: p.requests.slice(start, end), names: p.names.slice(start, end), passwords: p.passwords.slice(start, end), verifiers: p.verifiers.slice(start, end) };
+}
+
+/**
+ * Issues a prepared batch in one transaction (see `issueCredentials`). The roles' statements
+ * go in scripts of `ROLES_PER_SCRIPT`, each sent as soon as its verifiers are ready, so the
+ * server's work (it checks each verifier against the empty password: one PBKDF2 per role)
+ * overlaps with this process's.
+ */
+export async function issueInTransaction(target: TargetDb, prepared: PreparedIssue): Promise<IssuedCredential[]> {
+  const { requests, names, passwords, verifiers } = prepared;
   const client = await target.pool.connect();
   let failure: unknown;
   let grantedAt: Date | undefined;
@@ -205,40 +242,21 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
       await client.query(`${ensureManagedRoleSql()};\n${ensureRevokedOwnerSql()}`);
       await verifyManagedRole(client);
       const existing = await readRoleStates(client, names);
-      const unmanaged = names.filter((n) => {
-        const state = existing.get(n);
-        return state !== undefined && (!state.managed || !state.marked || state.adminOfMarker);
-      });
-      if (unmanaged.length > 0) {
-        throw new Error(
-          `role(s) ${unmanaged.map((n) => JSON.stringify(n)).join(', ')} exist but were not issued by adaptive-access ` +
-            `(not a member of ${MANAGED_ROLE} with our comment, or an admin of it); refusing to take over roles this system did not create`,
-        );
-      }
+      refuseNotOurs(names, existing);
       const admin = await readAdmin(client);
       refuseUnresettable(admin, existing);
       // now() is the transaction's start, the same instant for every role of the batch.
       const now = admin.now;
       grantedAt = now;
-      const statements: string[][] = [];
-      requests.forEach((r, i) => {
-        const name = names[i] as string;
-        const metadata: CredentialMetadata = {
-          managed_by: MANAGED_BY,
-          kind: 'credential',
-          member: r.member,
-          endpoint: r.endpoint,
-          access_role: r.accessRole,
-          group: r.group ?? null,
-          comment: r.comment ?? null,
-          granted_at: now.toISOString(),
-          expires_at: expiryOf(now, r).toISOString(),
-        };
-        statements.push(roleStatements(name, verifiers[i] as string, r, expiryOf(now, r), existing.get(name), metadata, admin));
-      });
-      for (let start = 0; start < statements.length; start += ROLES_PER_SCRIPT) {
-        const chunk = statements.slice(start, start + ROLES_PER_SCRIPT).flat();
-        if (start + ROLES_PER_SCRIPT >= statements.length) chunk.push(verifyIssuedSql(names));
+      for (let start = 0; start < requests.length; start += ROLES_PER_SCRIPT) {
+        const end = Math.min(start + ROLES_PER_SCRIPT, requests.length);
+        const ready = await Promise.all(verifiers.slice(start, end));
+        const chunk = ready.flatMap((verifier, k) => {
+          const r = requests[start + k] as CredentialRequest;
+          const name = names[start + k] as string;
+          return roleStatements(name, verifier, r, expiryOf(now, r), existing.get(name), metadataOf(r, now), admin);
+        });
+        if (end === requests.length) chunk.push(verifyIssuedSql(names));
         await client.query(chunk.join(';\n'));
       }
     });
@@ -258,6 +276,34 @@ export async function issueCredentials(target: TargetDb, requests: readonly Cred
     grantedAt: at,
     validUntil: expiryOf(at, r),
   }));
+}
+
+function metadataOf(r: CredentialRequest, now: Date): CredentialMetadata {
+  return {
+    managed_by: MANAGED_BY,
+    kind: 'credential',
+    member: r.member,
+    endpoint: r.endpoint,
+    access_role: r.accessRole,
+    group: r.group ?? null,
+    comment: r.comment ?? null,
+    granted_at: now.toISOString(),
+    expires_at: expiryOf(now, r).toISOString(),
+  };
+}
+
+/** Refuses, before any change, roles of these names that this system did not issue. */
+export function refuseNotOurs(names: readonly string[], existing: ReadonlyMap<string, RoleState>): void {
+  const unmanaged = names.filter((n) => {
+    const state = existing.get(n);
+    return state !== undefined && (!state.managed || !state.marked || state.adminOfMarker);
+  });
+  if (unmanaged.length > 0) {
+    throw new Error(
+      `role(s) ${unmanaged.map((n) => JSON.stringify(n)).join(', ')} exist but were not issued by adaptive-access ` +
+        `(not a member of ${MANAGED_ROLE} with our comment, or an admin of it); refusing to take over roles this system did not create`,
+    );
+  }
 }
 
 function expiryOf(grantedAt: Date, r: CredentialRequest): Date {

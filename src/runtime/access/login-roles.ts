@@ -190,3 +190,34 @@ export async function serverNow(client: ClientBase | Pool): Promise<Date> {
   if (!(now instanceof Date)) throw new Error('the server did not report its clock');
   return now;
 }
+
+// ---------------------------------------------------------------------------------------
+// How many roles one transaction may touch
+// ---------------------------------------------------------------------------------------
+
+/** Lock-table entries a transaction takes per login role it issues or revokes (measured on 15 and 18). */
+const LOCKS_PER_ROLE = 2;
+/** The share of the server's lock table one batch may fill: the rest stays for everyone else. */
+const LOCK_TABLE_SHARE = 1 / 3;
+/** Bounds of a batch: at least this many roles per transaction, and at most... */
+const MIN_ROLES_PER_TRANSACTION = 20;
+/** ...this many, so a failure rolls back a bounded amount of work and locks are held briefly. */
+export const MAX_ROLES_PER_TRANSACTION = 1000;
+
+/**
+ * How many login roles one transaction may issue or revoke on this server. Each role costs
+ * about two lock-table entries until commit (its advisory lock, and the object lock that
+ * COMMENT, ALTER or DROP ROLE takes), and the lock table is shared by every session:
+ * `max_locks_per_transaction x (max_connections + max_prepared_transactions)` entries
+ * (6,400 with the defaults). A transaction past it fails with "out of shared memory", so a
+ * large group is split into transactions that fill at most a third of the table.
+ */
+export async function rolesPerTransaction(client: Pick<ClientBase, 'query'>): Promise<number> {
+  const { rows } = await client.query<{ entries: string }>(
+    `select (pg_catalog.current_setting('max_locks_per_transaction')::int8 *
+             (pg_catalog.current_setting('max_connections')::int8 + pg_catalog.current_setting('max_prepared_transactions')::int8))::text as entries`,
+  );
+  const entries = Number(rows[0]?.entries ?? 0);
+  const fit = Math.floor((entries * LOCK_TABLE_SHARE) / LOCKS_PER_ROLE);
+  return Math.max(MIN_ROLES_PER_TRANSACTION, Math.min(MAX_ROLES_PER_TRANSACTION, fit));
+}

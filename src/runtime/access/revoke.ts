@@ -3,7 +3,8 @@
  * password. `DROP ROLE` alone leaves open sessions running, and fails when the role owns
  * objects or holds privileges; both are handled here.
  *
- * For the roles given (batched; a failing batch falls back to one role at a time):
+ * For the roles given (batched, as many at a time as the server's lock table allows; a
+ * failing batch falls back to one role at a time):
  *
  *  a. `ALTER ROLE ... NOLOGIN VALID UNTIL <now>`, committed first: no new session can
  *     start. Then (best effort, its own transaction) revoke every membership except the
@@ -47,7 +48,7 @@
  */
 import type { Client, ClientBase, PoolClient } from 'pg';
 import type { RevokedObjects, TargetDb } from '../types';
-import { lockCredentialRoles, readRoleStates, serverNow, timestampLiteral, unlockCredentialRoles, type RoleState } from './login-roles';
+import { lockCredentialRoles, readRoleStates, rolesPerTransaction, serverNow, timestampLiteral, unlockCredentialRoles, type RoleState } from './login-roles';
 import { MANAGED_BY, parseMetadata } from './marker';
 import { errorText } from '../errors';
 import { transaction } from '../pg/locks';
@@ -113,14 +114,20 @@ export async function revokeCredentials(
     let broken: Error | undefined;
     try {
       client = await target.pool.connect();
-      await lockCredentialRoles(client, names, 'session');
-      try {
-        await runSequence(target, client, names, reason, options, outcomes);
-      } finally {
-        await unlockCredentialRoles(client, names).catch((err: unknown) => {
-          // A connection that cannot unlock must not go back to the pool holding locks.
-          broken = err instanceof Error ? err : new Error(String(err));
-        });
+      // Many roles go in batches that fit the server's lock table (each role's lock is held
+      // through its whole sequence); every role's outcome stands on its own.
+      const size = await rolesPerTransaction(client);
+      for (let start = 0; start < names.length && !broken; start += size) {
+        const batch = names.slice(start, start + size);
+        await lockCredentialRoles(client, batch, 'session');
+        try {
+          await runSequence(target, client, batch, reason, options, outcomes);
+        } finally {
+          await unlockCredentialRoles(client, batch).catch((err: unknown) => {
+            // A connection that cannot unlock must not go back to the pool holding locks.
+            broken = err instanceof Error ? err : new Error(String(err));
+          });
+        }
       }
     } catch (err) {
       broken = err instanceof Error ? err : new Error(String(err));
@@ -177,14 +184,45 @@ async function runSequence(
     }),
   );
   if (work.length === 0) return;
-  // Then strip memberships (open sessions lose the access role's privileges now, before
-  // termination) and record why. Best effort: DROP ROLE removes memberships anyway, and a
-  // role that cannot be stripped is still disabled.
-  await eachBatch(work, () => undefined, '', (batch) =>
-    transaction(client, async () => {
-      await client.query(batch.map((s) => stripStatements(s, revokedAt, reason)).join(';\n'));
-    }),
-  );
+  const disabled = work;
+  const stripped = new Set<string>();
+  const strip = async (roles: RoleState[]): Promise<void> => {
+    const done = await eachBatch(roles, () => undefined, '', (batch) =>
+      transaction(client, async () => {
+        await client.query(batch.map((s) => stripStatements(s, revokedAt, reason)).join(';\n'));
+      }),
+    );
+    for (const s of done) stripped.add(s.name);
+  };
+  try {
+    await dropDisabled(target, client, work, options, outcomes, strip);
+  } finally {
+    // A role left behind (disabled, not dropped) keeps no membership and says why. Best
+    // effort: it is disabled either way, and the reaper retries it.
+    const left = disabled.filter((s) => outcomes.get(s.name)?.kind !== 'revoked' && !stripped.has(s.name));
+    if (left.length > 0) await strip(left).catch(() => undefined);
+  }
+}
+
+/** Steps (b) to (d) for roles disabled by (a); `strip` revokes memberships and notes the reason in the comment. */
+async function dropDisabled(
+  target: TargetDb,
+  client: PoolClient,
+  disabled: RoleState[],
+  options: RevokeOptions,
+  outcomes: Map<string, Outcome>,
+  strip: (roles: RoleState[]) => Promise<void>,
+): Promise<void> {
+  const fail = (role: string, error: string): void => void outcomes.set(role, { kind: 'failed', error });
+  let work = disabled;
+  // Roles with open sessions lose their memberships now, so those sessions lose the access
+  // role's privileges before termination (membership is checked on every access). Roles
+  // without sessions need no such step: they can no longer log in, and DROP ROLE removes
+  // their memberships (revoking them one by one costs the server a scan of the access
+  // role's members each, quadratic for a large group). A session that shows up late is
+  // terminated below like any other.
+  const inSession = await rolesWithSessions(client, work.map((s) => s.oid));
+  if (inSession.size > 0) await strip(work.filter((s) => inSession.has(s.oid)));
 
   // (b) End open sessions; re-check until none is left.
   const lingering = await terminateSessions(client, work.map((s) => s.oid), options);
@@ -218,6 +256,15 @@ async function runSequence(
     // before (a) could still be running under its OID.
     await terminateSessions(client, dropped.map((s) => s.oid), { ...options, terminateRounds: 1 }).catch(() => undefined);
   }
+}
+
+/** The OIDs among `oids` that have a backend now. */
+async function rolesWithSessions(client: ClientBase, oids: readonly number[]): Promise<Set<number>> {
+  const { rows } = await client.query<SessionRow>(
+    'select distinct usesysid::int8::float8 as usesysid from pg_catalog.pg_stat_activity where usesysid = any($1::oid[]) and pid <> pg_catalog.pg_backend_pid()',
+    [oids],
+  );
+  return new Set(rows.map((r) => Number(r.usesysid)));
 }
 
 /**

@@ -94,10 +94,12 @@ export async function revokeAndRecord(
   if (creds.length === 0) return { revoked: [], failed: [], skipped: [] };
   const dropped = await revokeCredentials(target, creds.map((c) => c.roleName), reason);
   // A delivered secret goes with its role; one that cannot be deleted keeps the record live, for the retry.
-  const secretsLeft = await deleteDelivered(creds.filter((c) => dropped.revoked.includes(c.roleName)));
+  const droppedNames = new Set(dropped.revoked);
+  const secretsLeft = await deleteDelivered(creds.filter((c) => droppedNames.has(c.roleName)));
+  const left = new Set(secretsLeft.map((f) => f.role));
   const result = {
     ...dropped,
-    revoked: dropped.revoked.filter((role) => !secretsLeft.some((f) => f.role === role)),
+    revoked: dropped.revoked.filter((role) => !left.has(role)),
     failed: [...dropped.failed, ...secretsLeft],
   };
   if (result.revoked.length > 0) {
@@ -109,11 +111,20 @@ export async function revokeAndRecord(
   return result;
 }
 
+/** `items` cut into consecutive lists of at most `size`. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let start = 0; start < items.length; start += size) out.push(items.slice(start, start + size));
+  return out;
+}
+
 export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();
   for (const item of items) {
     const k = key(item);
-    map.set(k, [...(map.get(k) ?? []), item]);
+    const list = map.get(k);
+    if (list) list.push(item);
+    else map.set(k, [item]);
   }
   return map;
 }

@@ -1,6 +1,7 @@
 /** The verbs for endpoints (`adaptive_endpoint`): an authorization applied to a target for a ttl. */
 import { dropAccessRole, ensureManagedRole, readAccessRole, syncAccessRole } from '../access/access-role';
 import { extendCredentials } from '../access/credentials';
+import { rolesPerTransaction } from '../access/login-roles';
 import { serverNow } from '../access/login-roles';
 import { restoreMemberships } from '../access/memberships';
 import { applySessionSettings, readSessionSettings } from '../access/session-settings';
@@ -13,7 +14,7 @@ import { ValidationError, type TargetDb, type ValidationIssue } from '../types';
 import { canonicalPermissionsJson } from '../validation/permissions';
 import { checkSessionSettingsValues } from '../validation/session-settings';
 import { TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '../validation/ttl';
-import { failureText, groupBy, revokeAndRecord, type ServiceContext } from './context';
+import { chunks, failureText, groupBy, revokeAndRecord, type ServiceContext } from './context';
 import { sessionSettingsDrift } from './session-drift';
 import { checkSettingsOnTarget } from './session-settings';
 import { NotFoundError, warn, type EndpointInput, type EndpointInspection, type ServiceWarning } from './model';
@@ -87,9 +88,12 @@ export async function applyEndpoint(ctx: ServiceContext, spec: EndpointInput): P
   const everywhere = await ctx.catalog.liveCredentials({ endpoint: spec.name });
   warnings.push(...(await leavePreviousTargets(ctx, spec, previous, everywhere)));
   const live = everywhere.filter((c) => c.resource === spec.resource);
-  await restoreMemberships(target, sync.role, live.map((c) => c.roleName));
+  // In transactions that fit the server's lock table (a large group's roles do not fit one);
+  // each step is idempotent, so one that fails midway is finished by the next apply.
+  const batches = chunks(live.map((c) => c.roleName), await rolesPerTransaction(target.pool));
+  for (const names of batches) await restoreMemberships(target, sync.role, names);
   // Settings changed, removed, or altered by hand on a role: every live role gets the endpoint's.
-  await applySessionSettings(target, live.map((c) => c.roleName), spec.sessionSettings ?? {});
+  for (const names of batches) await applySessionSettings(target, names, spec.sessionSettings ?? {});
   const expiries = await reconcileExpiries(ctx, target, spec.resource, live, spec.ttlSeconds);
   warnings.push(...expiries.warnings);
   return { record, warnings, extended: expiries.moved };
@@ -161,6 +165,13 @@ async function moveExpiry(
   expiresAt: Date,
   ttlSeconds: number,
 ): Promise<string[]> {
+  const size = await rolesPerTransaction(target.pool);
+  if (creds.length > size) {
+    // Each batch extended on the target, then recorded, before the next.
+    const moved: string[] = [];
+    for (const batch of chunks(creds, size)) moved.push(...(await moveExpiry(ctx, target, resource, batch, expiresAt, ttlSeconds)));
+    return moved;
+  }
   const result = await extendCredentials(target, creds.map((c) => c.roleName), expiresAt);
   if (result.extended.length === 0) return [];
   const done = new Set(result.extended);

@@ -1,5 +1,6 @@
 /** The verbs for groups (`adaptive_group`): people given a set of endpoints, one credential per pair. */
-import { issueCredentials, type IssuedCredential } from '../access/credentials';
+import type { IssuedCredential } from '../access/credentials';
+import { issueCredentialsInBatches } from '../access/issue-batches';
 import { serverNow } from '../access/login-roles';
 import { revokeCredentials, type RevokeFailure, type RevokeResult } from '../access/revoke';
 import { CatalogError, type CredentialDelivery, type CredentialRecord, type EndpointRecord, type GroupDelivery } from '../catalog';
@@ -165,10 +166,11 @@ async function assertPairsFree(ctx: ServiceContext, group: string, pairs: readon
 async function revokeLeaving(ctx: ServiceContext, group: string, plan: GroupPlan): Promise<string[]> {
   const revoked: string[] = [];
   const failed: RevokeFailure[] = [];
+  const members = new Set(plan.members);
   for (const [resource, creds] of groupBy(plan.toRevoke, (c) => c.resource)) {
     const target = await ctx.targets.get(resource);
     const reasonOf = (c: CredentialRecord): string =>
-      !plan.members.includes(c.member) ? 'member removed' : plan.wantedKeys.has(pairKey(c.member, c.endpoint)) ? 'delivery changed' : 'endpoint removed';
+      !members.has(c.member) ? 'member removed' : plan.wantedKeys.has(pairKey(c.member, c.endpoint)) ? 'delivery changed' : 'endpoint removed';
     for (const [reason, batch] of groupBy(creds, reasonOf)) {
       const result = await revokeAndRecord(ctx, target, batch, reason);
       revoked.push(...result.revoked);
@@ -195,26 +197,28 @@ async function issueAndRecord(ctx: ServiceContext, group: GroupInput & { deliver
   const secrets = secretsDelivery(group.delivery);
   try {
     for (const [resource, requests] of groupBy(toIssue, (w) => w.endpoint.resource)) {
-      const creds = await issueCredentials(
-        await ctx.targets.get(resource),
-        requests.map((r) => ({
-          member: r.member,
-          endpoint: r.endpoint.name,
-          accessRole: r.endpoint.accessRole,
-          ttlSeconds: r.endpoint.ttlSeconds,
-          group: group.name,
-          settings: r.endpoint.sessionSettings,
-        })),
-      );
-      // Listed before delivering, so a failure to deliver rolls these roles back too.
-      const batch: Issued[] = creds.map((credential) => ({ resource, credential, deliveredTo: null }));
-      issued.push(...batch);
-      if (secrets) {
-        const views = await Promise.all(creds.map((c) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, c.password)));
-        const delivered = await deliverToSecrets(secrets, group.name, creds, views);
-        batch.forEach((b, i) => (b.deliveredTo = delivered[i]!));
-      }
-      await recordIssued(ctx, group.name, resource, batch);
+      const target = await ctx.targets.get(resource);
+      const wanted = requests.map((r) => ({
+        member: r.member,
+        endpoint: r.endpoint.name,
+        accessRole: r.endpoint.accessRole,
+        ttlSeconds: r.endpoint.ttlSeconds,
+        group: group.name,
+        settings: r.endpoint.sessionSettings,
+      }));
+      // A large group takes several transactions: each is recorded before the next starts,
+      // so a failure midway leaves only recorded credentials, which the catch revokes.
+      await issueCredentialsInBatches(target, wanted, async (creds) => {
+        // Listed before delivering, so a failure to deliver rolls these roles back too.
+        const batch: Issued[] = creds.map((credential) => ({ resource, credential, deliveredTo: null }));
+        issued.push(...batch);
+        if (secrets) {
+          const views = await Promise.all(creds.map((c) => credentialView(ctx, { ...c, expiresAt: c.validUntil, resource }, c.password)));
+          const delivered = await deliverToSecrets(secrets, group.name, creds, views);
+          batch.forEach((b, i) => (b.deliveredTo = delivered[i]!));
+        }
+        await recordIssued(ctx, group.name, resource, batch);
+      });
     }
     await ctx.catalog.putGroup({ name: group.name, members: group.members, endpoints: group.endpoints, delivery: group.delivery });
   } catch (err) {
@@ -272,11 +276,13 @@ async function rollBack(ctx: ServiceContext, issued: readonly Issued[]): Promise
     }
     notUndone.push(...result.failed);
     // Their secrets too; a record whose secret stays is left live, so the next pass deletes it.
+    const dropped = new Set(result.revoked);
     const secretsLeft = await deleteDelivered(
-      batch.filter((b) => result.revoked.includes(b.credential.roleName)).map((b) => ({ roleName: b.credential.roleName, deliveredTo: b.deliveredTo })),
+      batch.filter((b) => dropped.has(b.credential.roleName)).map((b) => ({ roleName: b.credential.roleName, deliveredTo: b.deliveredTo })),
     );
     notUndone.push(...secretsLeft);
-    result = { ...result, revoked: result.revoked.filter((role) => !secretsLeft.some((f) => f.role === role)) };
+    const left = new Set(secretsLeft.map((f) => f.role));
+    result = { ...result, revoked: result.revoked.filter((role) => !left.has(role)) };
     if (result.revoked.length === 0) continue;
     try {
       await ctx.catalog.transaction(async (tx) => {
