@@ -7,6 +7,9 @@
  * so a large run count doubles as a start-up stress test.
  *
  *   node --import tsx bench/cold-start.ts [--runs 20] [--entry src/plugin/main.ts]
+ *
+ * A closer look than `npm run bench`'s plugin-start row (which starts the installed
+ * executable, wrapper included, to its handshake line only).
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
@@ -18,6 +21,7 @@ import { bundlePlugin } from '../src/install/bundle';
 import { selfSignedCertificate, toPem } from '../src/provider/cert';
 import { controllerService, loadProtocol, providerService } from '../src/provider/proto';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../src/provider/server';
+import { nowMs, PRINT_LINE_SCRIPT } from './spawn-line';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -27,7 +31,7 @@ function option(name: string, fallback: string): string {
 const runs = Number.parseInt(option('runs', '20'), 10);
 const entry = path.resolve(option('entry', 'src/plugin/main.ts'));
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const now = nowMs;
 
 /**
  * Bare Node: spawn to exit of `node -e 0`, or (given a one-line script file) spawn to the
@@ -101,7 +105,7 @@ async function main(): Promise<void> {
     await loadProtocol();
     const lineScript = path.join(dir, 'line.cjs');
     // Written like the handshake line (a synchronous write to fd 1), for a like-for-like start.
-    writeFileSync(lineScript, "require('node:fs').writeSync(1, 'ready\\n');\n");
+    writeFileSync(lineScript, `${PRINT_LINE_SCRIPT};\n`);
     const bundlePath = await bundlePlugin({ entry, outfile: path.join(dir, 'plugin.cjs') });
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
     const client = { certPem: toPem(selfSignedCertificate(privateKey, publicKey), 'CERTIFICATE'), keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
