@@ -13,6 +13,8 @@ export interface BenchOptions {
   /** PostgreSQL major; undefined: the embedded 18, else the first found. */
   readonly pgMajor: number | undefined;
   readonly jsonFile: string | undefined;
+  /** Server settings for the cluster (`--pg-setting name=value`), e.g. to see how far a size goes past a limit. */
+  readonly pgSettings: Readonly<Record<string, string>>;
 }
 
 export class UsageError extends Error {}
@@ -28,6 +30,9 @@ Options:
   --repeat N      Runs of each timed command; the median is reported (default 3)
   --pg MAJOR      PostgreSQL major to run (default: the embedded 18, else the system's)
   --json FILE     Also write the JSON report to FILE
+  --pg-setting NAME=VALUE
+                  A server setting for the cluster (repeatable), e.g.
+                  max_locks_per_transaction=1024; the report lists them
   -h, --help      Show this help
 `;
 
@@ -49,6 +54,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
         repeat: { type: 'string' },
         pg: { type: 'string' },
         json: { type: 'string' },
+        'pg-setting': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -58,10 +64,17 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     throw new UsageError((err as Error).message);
   }
   if (values.help) return null;
+  const pgSettings: Record<string, string> = {};
+  for (const setting of values['pg-setting'] ?? []) {
+    const match = /^([a-z_][a-z0-9_.]*)=(.+)$/.exec(setting);
+    if (!match) throw new UsageError(`--pg-setting must be NAME=VALUE (got ${JSON.stringify(setting)})`);
+    pgSettings[match[1] as string] = match[2] as string;
+  }
   return {
     members: whole('members', values.members, 1000, 1),
     repeat: whole('repeat', values.repeat, 3, 1),
     pgMajor: values.pg === undefined ? undefined : whole('pg', values.pg, 0, 1),
     jsonFile: values.json,
+    pgSettings,
   };
 }

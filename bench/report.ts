@@ -37,6 +37,8 @@ export interface BenchReport {
   readonly members: number;
   readonly repeat: number;
   readonly postgres: string;
+  /** Settings given with --pg-setting (the cluster's others are src/localpg's). */
+  readonly pgSettings: Readonly<Record<string, string>>;
   readonly terraform: string;
   readonly machine: { readonly node: string; readonly cpus: number; readonly memoryGiB: number; readonly loadAtStart: number; readonly loadAtEnd: number };
   readonly startedAt: string;
@@ -94,7 +96,7 @@ export function reportTable(report: BenchReport): string {
   const line = (c: readonly string[]): string => c.map((text, i) => text.padEnd(widths[i] as number)).join(' | ').trimEnd();
   const m = report.machine;
   const lines = [
-    `${report.members} members, median of ${report.repeat}, PostgreSQL ${report.postgres}, Terraform ${report.terraform}, Node ${m.node}, ${m.cpus} cores, ${m.memoryGiB} GiB, load ${m.loadAtStart.toFixed(2)} -> ${m.loadAtEnd.toFixed(2)}${report.interrupted ? ', INTERRUPTED' : ''}`,
+    `${report.members} members, median of ${report.repeat}, PostgreSQL ${report.postgres}${Object.entries(report.pgSettings).map(([k, v]) => ` ${k}=${v}`).join('')}, Terraform ${report.terraform}, Node ${m.node}, ${m.cpus} cores, ${m.memoryGiB} GiB, load ${m.loadAtStart.toFixed(2)} -> ${m.loadAtEnd.toFixed(2)}${report.interrupted ? ', INTERRUPTED' : ''}`,
     '',
     line(header),
     widths.map((w) => '-'.repeat(w)).join('-|-'),

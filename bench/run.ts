@@ -43,7 +43,7 @@ async function runBench(options: BenchOptions, signal: AbortSignal): Promise<Ben
     }
   };
   log('installing the provider and starting PostgreSQL');
-  const world = await BenchWorld.open(options.pgMajor, signal);
+  const world = await BenchWorld.open(options.pgMajor, options.pgSettings, signal);
   try {
     await measure('pluginStart', () => measurePluginStart(world, options.repeat));
     await measure('noopPlan', () => measureNoopPlan(world, options.repeat));
@@ -72,6 +72,7 @@ async function runBench(options: BenchOptions, signal: AbortSignal): Promise<Ben
     members: options.members,
     repeat: options.repeat,
     postgres: world.postgres,
+    pgSettings: options.pgSettings,
     terraform: world.terraformVersion,
     machine: machine(loadAtStart),
     startedAt: new Date(started).toISOString(),

@@ -53,7 +53,13 @@ export class Workspace {
     const result = await runTerraform(this.world.terraform, [...args, '-no-color', '-input=false'], { dir: this.dir, env: this.world.terraformEnv, signal: this.world.signal });
     if (this.world.signal.aborted) throw new Error('interrupted');
     if (!okCodes.includes(result.code)) {
-      const tail = `${result.stdout}\n${result.stderr}`.split('\n').map((l) => l.replace(/[│╷╵]/g, '').trim()).filter(Boolean).slice(-12).join('\n  ');
+      const tail = `${result.stdout}\n${result.stderr}`
+        .split('\n')
+        .map((l) => l.replace(/[│╷╵]/g, '').trim())
+        // Progress lines say nothing about the failure.
+        .filter((l) => l !== '' && !/: (Still )?(creating|destroying|reading|modifying)\.\.\./i.test(l))
+        .slice(-12)
+        .join('\n  ');
       throw new Error(`terraform ${args[0]} exited ${result.code}:\n  ${tail}`);
     }
     return result.code;
@@ -86,14 +92,14 @@ export class BenchWorld {
     });
   }
 
-  static async open(pgMajor: number | undefined, signal: AbortSignal): Promise<BenchWorld> {
+  static async open(pgMajor: number | undefined, pgSettings: Readonly<Record<string, string>>, signal: AbortSignal): Promise<BenchWorld> {
     const terraform = findTerraform(process.env);
     if (terraform === undefined) throw new Error('terraform is not on PATH');
     const dir = mkdtempSync(path.join(os.tmpdir(), 'adaptive-bench-'));
     let cluster: LocalCluster | undefined;
     try {
       const provider = await installProvider({ dir, mirrorDir: path.join(dir, 'mirror'), cliConfigFile: path.join(dir, 'terraformrc'), cliConfigTrailer: '\ndisable_checkpoint = true\n' });
-      cluster = await startCluster({ binaries: chooseBinaries(pgMajor) });
+      cluster = await startCluster({ binaries: chooseBinaries(pgMajor), settings: pgSettings });
       await superuserSql(cluster, cluster.database, `create database ${ident(CATALOG_DB)}`);
       await superuserSql(cluster, cluster.database, `create database ${ident(TARGET_DB)}`);
       await superuserSql(cluster, TARGET_DB, 'create schema app; create schema analytics; create table app.items (id int primary key)');

@@ -10,7 +10,7 @@
  *   5. `terraform destroy` of it all (the N credentials revoked)
  *   6. psql: N `DROP ROLE` in one transaction                           -> destroy's floor
  * A step that fails ends the runs; its row carries the error, and the rows it kept from
- * being measured say so.
+ * being measured say so (the peak RSS until a failed apply is kept).
  */
 import { randomBytes } from 'node:crypto';
 import { statSync, writeFileSync } from 'node:fs';
@@ -129,8 +129,8 @@ export async function measureMembers(world: BenchWorld, members: number, repeat:
         results.samples.apply.push(await seconds(() => many.run(['apply', '-auto-approve'])));
       } finally {
         rss.stop();
+        if (rss.peakMb !== null) results.samples.peakRss.push(rss.peakMb);
       }
-      if (rss.peakMb !== null) results.samples.peakRss.push(rss.peakMb);
       results.samples.stateSize.push(statSync(path.join(many.dir, 'terraform.tfstate')).size / 1024);
       step = 'planMany';
       results.samples.planMany.push(await seconds(() => many.run(PLAN)));
@@ -141,10 +141,10 @@ export async function measureMembers(world: BenchWorld, members: number, repeat:
     }
   } catch (err) {
     if (world.signal.aborted) throw err;
-    const failed = step === 'apply' ? ['apply', 'peakRss', 'stateSize'] : [step];
-    const message = err instanceof Error ? err.message : String(err);
-    for (const row of failed) results.errors[row as MemberRow] = message;
+    results.errors[step] = err instanceof Error ? err.message : String(err);
     for (const row of MEMBER_ROWS) if (results.errors[row] === undefined && results.samples[row].length < repeat) results.errors[row] = `not measured: the ${step} step failed`;
+    // The peak until an apply failed is still what the plugin used.
+    if (results.samples.peakRss.length > 0) delete results.errors.peakRss;
   }
   if (results.samples.peakRss.length === 0 && results.errors.peakRss === undefined) results.errors.peakRss = 'no plugin process seen in /proc';
   return results;
