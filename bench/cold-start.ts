@@ -9,6 +9,9 @@
  * so a large run count doubles as a start-up stress test.
  *
  *   node --import tsx bench/cold-start.ts [--runs 20] [--entry src/plugin/main.ts]
+ *
+ * A closer look than `npm run bench`'s plugin-start row (which starts the installed
+ * executable, wrapper included, to its handshake line only).
  */
 import { spawn } from 'node:child_process';
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
@@ -21,6 +24,7 @@ import { PROVIDER_SOURCE, writeFilesystemMirror } from '../src/install/mirror';
 import { selfSignedCertificate, toPem } from '../src/provider/cert';
 import { controllerService, loadProtocol, providerService } from '../src/provider/proto';
 import { MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE } from '../src/provider/server';
+import { nowMs, PRINT_LINE_SCRIPT } from './spawn-line';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,7 +34,7 @@ function option(name: string, fallback: string): string {
 const runs = Number.parseInt(option('runs', '20'), 10);
 const entry = path.resolve(option('entry', 'src/plugin/main.ts'));
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const now = nowMs;
 
 /**
  * Bare Node: spawn to exit of `node -e 0`, or (given a one-line script file) spawn to the
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
     await loadProtocol();
     const lineScript = path.join(dir, 'line.cjs');
     // Written like the handshake line (a synchronous write to fd 1), for a like-for-like start.
-    writeFileSync(lineScript, "require('node:fs').writeSync(1, 'ready\\n');\n");
+    writeFileSync(lineScript, `${PRINT_LINE_SCRIPT};\n`);
     const bundlePath = await bundlePlugin({ entry, outfile: path.join(dir, 'plugin.cjs') });
     const { executable } = writeFilesystemMirror({ mirrorDir: path.join(dir, 'mirror'), sourceAddress: PROVIDER_SOURCE, version: '0.0.0', pluginEntry: bundlePath });
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
