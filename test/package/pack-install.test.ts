@@ -32,7 +32,7 @@ const readsLog = path.join(scratch.dir, 'reads.log');
 const recorder = path.join(scratch.dir, 'record-reads.cjs');
 
 /** What the packaging needs from the checkout: the build's inputs and the shipped files. */
-const STAGED = ['package.json', 'tsconfig.base.json', 'tsconfig.build.json', 'tsconfig.constructs.json', 'README.md', 'CHANGELOG.md', 'bin', 'src'];
+const STAGED = ['package.json', 'tsconfig.base.json', 'tsconfig.build.json', 'tsconfig.constructs.json', 'README.md', 'CHANGELOG.md', 'LICENSE', 'bin', 'src'];
 
 /**
  * A preload for every Node.js process started from the package: at exit it appends the
@@ -166,10 +166,10 @@ beforeAll(async () => {
 afterAll(() => scratch.remove());
 
 describe('the packed tarball', () => {
-  it('holds the built CLI and plugin, the bin, README and CHANGELOG: no sources, tests or tooling', () => {
-    const shipped = /^(package\.json|README\.md|CHANGELOG\.md|bin\/adaptive-access\.mjs|dist\/.+\.js)$/;
+  it('holds the built CLI and plugin, the bin, README, CHANGELOG and LICENSE: no sources, tests or tooling', () => {
+    const shipped = /^(package\.json|README\.md|CHANGELOG\.md|LICENSE|bin\/adaptive-access\.mjs|dist\/.+\.js)$/;
     expect(packedFiles.filter((f) => !shipped.test(f))).toEqual([]);
-    expect(packedFiles).toEqual(expect.arrayContaining(['bin/adaptive-access.mjs', 'dist/cli/main.js', 'dist/plugin/main.js', 'README.md', 'CHANGELOG.md']));
+    expect(packedFiles).toEqual(expect.arrayContaining(['bin/adaptive-access.mjs', 'dist/cli/main.js', 'dist/plugin/main.js', 'README.md', 'CHANGELOG.md', 'LICENSE']));
     // The construct library needs cdktf, which the package does not depend on.
     expect(packedFiles.filter((f) => f.startsWith('dist/constructs/'))).toEqual([]);
     // Installed without devDependencies: no tsx to run sources, no CDK core.
