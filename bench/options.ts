@@ -4,6 +4,7 @@
  * anything starts.
  */
 import { parseArgs } from 'node:util';
+import { UsageError, wholeOption } from '../scripts/report-script';
 
 export interface BenchOptions {
   /** Members of the big group (1 endpoint). */
@@ -16,8 +17,6 @@ export interface BenchOptions {
   /** Server settings for the cluster (`--pg-setting name=value`), e.g. to see how far a size goes past a limit. */
   readonly pgSettings: Readonly<Record<string, string>>;
 }
-
-export class UsageError extends Error {}
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -35,13 +34,6 @@ Options:
                   max_locks_per_transaction=1024; the report lists them
   -h, --help      Show this help
 `;
-
-function whole(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number, at least ${min} (got ${JSON.stringify(text)})`);
-  return n;
-}
 
 /** The options, or null when help was asked for. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | null {
@@ -71,9 +63,9 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     pgSettings[match[1] as string] = match[2] as string;
   }
   return {
-    members: whole('members', values.members, 1000, 1),
-    repeat: whole('repeat', values.repeat, 3, 1),
-    pgMajor: values.pg === undefined ? undefined : whole('pg', values.pg, 0, 1),
+    members: wholeOption('members', values.members, 1000, 1),
+    repeat: wholeOption('repeat', values.repeat, 3, 1),
+    pgMajor: values.pg === undefined ? undefined : wholeOption('pg', values.pg, 0, 1),
     jsonFile: values.json,
     pgSettings,
   };

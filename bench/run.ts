@@ -7,9 +7,9 @@
  * (also to --json FILE). Exit 0 when every row has its number, 1 when one failed, 2 on bad
  * usage. Everything it starts is stopped and removed on exit and on Ctrl-C.
  */
-import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { parseBenchOptions, USAGE, UsageError, type BenchOptions } from './options';
+import { runReportScript } from '../scripts/report-script';
+import { parseBenchOptions, USAGE, type BenchOptions } from './options';
 import { buildRow, machine, reportTable, type BenchReport, type BenchRow } from './report';
 import type { Sampled } from './measure';
 import { measureMembers, MEMBER_ROWS } from './rows/members';
@@ -82,37 +82,4 @@ async function runBench(options: BenchOptions, signal: AbortSignal): Promise<Ben
   };
 }
 
-async function main(): Promise<number> {
-  let options: BenchOptions | null;
-  try {
-    options = parseBenchOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`bench: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === null) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const abort = new AbortController();
-  const interrupt = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping and cleaning up`);
-    abort.abort();
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  const report = await runBench(options, abort.signal);
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  process.stdout.write(`${reportTable(report)}\n\n${json}`);
-  if (options.jsonFile !== undefined) writeFileSync(options.jsonFile, json);
-  return report.ok ? 0 : 1;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runReportScript({ name: 'bench', usage: USAGE, parse: parseBenchOptions, run: runBench, table: reportTable });

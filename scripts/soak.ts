@@ -8,10 +8,10 @@
  * report is clean, 1 when it shows a problem, 2 on bad usage. Everything it starts is
  * stopped and removed on exit and on Ctrl-C.
  */
-import { writeFileSync } from 'node:fs';
 import { buildWorld, chooseBinaries, type SoakWorld } from './soak/cluster';
 import { Issuer } from './soak/issuer';
-import { parseSoakOptions, USAGE, UsageError, type SoakOptions } from './soak/options';
+import { runReportScript } from './report-script';
+import { parseSoakOptions, USAGE, type SoakOptions } from './soak/options';
 import { Replicas } from './soak/replicas';
 import { buildReport, reportTable, type SoakReport } from './soak/report';
 import { catalogCounts, OUTLIVE_GRACE_SECONDS, RoleWatch } from './soak/role-watch';
@@ -84,36 +84,4 @@ async function runSoak(options: SoakOptions, signal: AbortSignal): Promise<SoakR
   }
 }
 
-async function main(): Promise<number> {
-  let options: SoakOptions | null;
-  try {
-    options = parseSoakOptions(process.argv.slice(2));
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    process.stderr.write(`soak: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options === null) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  const abort = new AbortController();
-  const interrupt = (signal: NodeJS.Signals): void => {
-    log(`${signal}: stopping and cleaning up`);
-    abort.abort();
-  };
-  process.on('SIGINT', interrupt);
-  process.on('SIGTERM', interrupt);
-  const report = await runSoak(options, abort.signal);
-  process.stdout.write(`${reportTable(report)}\n\n${JSON.stringify(report, null, 2)}\n`);
-  if (options.jsonFile !== undefined) writeFileSync(options.jsonFile, `${JSON.stringify(report, null, 2)}\n`);
-  return report.ok ? 0 : 1;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    process.stderr.write(`soak: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runReportScript({ name: 'soak', usage: USAGE, parse: parseSoakOptions, run: runSoak, table: reportTable });

@@ -4,6 +4,7 @@
  * usage error (exit 2) before anything starts.
  */
 import { parseArgs } from 'node:util';
+import { UsageError, wholeOption } from '../report-script';
 
 /** The shortest ttl a credential gets. */
 export const MIN_TTL_SECONDS = 5;
@@ -25,8 +26,6 @@ export interface SoakOptions {
   readonly jsonFile: string | undefined;
 }
 
-export class UsageError extends Error {}
-
 export const USAGE = `Usage: npm run soak -- [options]
 
 Runs reap --watch replicas against a throwaway cluster of many target databases while
@@ -46,13 +45,6 @@ Options:
   --json FILE            Also write the JSON report to FILE
   -h, --help             Show this help
 `;
-
-function whole(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be a whole number, at least ${min} (got ${JSON.stringify(text)})`);
-  return n;
-}
 
 /** The options, or null when help was asked for. */
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | null {
@@ -81,16 +73,16 @@ export function parseSoakOptions(argv: readonly string[]): SoakOptions | null {
   }
   if (values.help) return null;
   if (values.poll !== undefined && !(Number(values.poll) > 0)) throw new UsageError(`--poll must be a number of seconds above 0 (got ${JSON.stringify(values.poll)})`);
-  const members = whole('members', values.members, 50, 1);
+  const members = wholeOption('members', values.members, 50, 1);
   return {
-    durationSeconds: whole('duration', values.duration, 600, 1),
-    replicas: whole('replicas', values.replicas, 3, 1),
-    targets: whole('targets', values.targets, 20, 1),
+    durationSeconds: wholeOption('duration', values.duration, 600, 1),
+    replicas: wholeOption('replicas', values.replicas, 3, 1),
+    targets: wholeOption('targets', values.targets, 20, 1),
     members,
-    killEverySeconds: whole('kill-every', values['kill-every'], 30, 0),
-    maxTtlSeconds: whole('max-ttl', values['max-ttl'], 120, MIN_TTL_SECONDS),
-    sessionsPerTarget: Math.min(members, whole('sessions', values.sessions, 3, 0)),
-    pgMajor: values.pg === undefined ? undefined : whole('pg', values.pg, 0, 1),
+    killEverySeconds: wholeOption('kill-every', values['kill-every'], 30, 0),
+    maxTtlSeconds: wholeOption('max-ttl', values['max-ttl'], 120, MIN_TTL_SECONDS),
+    sessionsPerTarget: Math.min(members, wholeOption('sessions', values.sessions, 3, 0)),
+    pgMajor: values.pg === undefined ? undefined : wholeOption('pg', values.pg, 0, 1),
     pollSeconds: values.poll,
     jsonFile: values.json,
   };
