@@ -76,6 +76,26 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(plan.code).toBe(0);
   });
 
+  it('reordering members is an in-place update that issues and revokes nothing', async () => {
+    const byMember = (list: IssuedCredentialOutput[]): IssuedCredentialOutput[] => [...list].sort((a, b) => a.member.localeCompare(b.member));
+    const before = byMember(await credentials('developer_credentials'));
+    const example = exampleFiles('groups-and-endpoints')['main.tf']!;
+    const reordered = example.replace(/"dev1@company.com",(\s*)"dev2@company.com"/, '"dev2@company.com",$1"dev1@company.com"');
+    expect(reordered).not.toBe(example);
+    ws.write('main.tf', reordered);
+    const plan = await ws.plan();
+    expect(plan.code).toBe(2);
+    expect(plan.stdout).toContain('adaptive_group.postgres_developers will be updated in-place');
+    expect(plan.stdout).toContain('Plan: 0 to add, 1 to change, 0 to destroy.');
+    await ws.apply();
+    // Same roles, same passwords: nothing was issued again or revoked.
+    expect(byMember(await credentials('developer_credentials'))).toEqual(before);
+    expect((await ws.plan()).code).toBe(0);
+    ws.write('main.tf', example);
+    await ws.apply();
+    expect(byMember(await credentials('developer_credentials'))).toEqual(before);
+  });
+
   it('shows a grant revoked by hand as drift, and applying puts it back', async () => {
     await sql(cluster, 'production', 'revoke select on public.orders from "adaptive_ep_postgres-readonly-access"');
     const plan = await ws.plan();

@@ -135,18 +135,24 @@ const CASES: readonly InvalidCase[] = [
   {
     title: 'a member that is not an email address',
     configuration: edit(EXAMPLE, '"dev2@company.com"', '"not-an-email"'),
-    place: { block: DEVELOPERS, line: '  members = [' },
-    summary: 'Invalid members',
+    place: { block: DEVELOPERS, line: '    "not-an-email"' },
+    summary: 'Invalid members[1]',
     detail: `"not-an-email" is not an email address (no '@'); write an email address, e.g. dev1@company.com`,
   },
   {
-    // Terraform orders a set's elements itself: the error must point at the set, not at
-    // whichever element happens to sit at the sorted index.
-    title: 'a member that is not an email address, written before a valid one',
+    // members is a list kept in the order written: the error points at the element itself.
+    title: 'a member that is not an email address, written after a valid one that sorts later',
     configuration: edit(EXAMPLE, '"dev1@company.com",\n    "dev2@company.com"', '"zed@company.com",\n    "not-an-email"'),
-    place: { block: DEVELOPERS, line: '  members = [' },
-    summary: 'Invalid members',
+    place: { block: DEVELOPERS, line: '    "not-an-email"' },
+    summary: 'Invalid members[1]',
     detail: `"not-an-email" is not an email address (no '@'); write an email address, e.g. dev1@company.com`,
+  },
+  {
+    title: 'the same person twice, differing in case',
+    configuration: edit(EXAMPLE, '"dev2@company.com"', '"DEV1@company.com"'),
+    place: { block: DEVELOPERS, line: '    "DEV1@company.com"' },
+    summary: 'Invalid members[1]',
+    detail: '"DEV1@company.com" is the same member as "dev1@company.com" once lower-cased (members[0] and members[1]); list each person once',
   },
   {
     title: 'a 200-character name',

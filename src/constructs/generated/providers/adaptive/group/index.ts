@@ -32,7 +32,7 @@ export interface GroupConfig extends cdktf.TerraformMetaArguments {
   */
   readonly endpoints: string[];
   /**
-  * Email addresses of the people in the group (compared case-insensitively).
+  * Email addresses of the people in the group (compared case-insensitively; each person once). Their order changes no access: reordering the list shows as an in-place update that issues and revokes nothing.
   *
   * Docs at Terraform Registry: {@link https://adaptive-access.local/providers/access/adaptive/0.1.0/docs/resources/group#members Group#members}
   */
@@ -409,7 +409,7 @@ export class Group extends cdktf.TerraformResource {
   // members - computed: false, optional: false, required: true
   private _members?: string[]; 
   public get members() {
-    return cdktf.Fn.tolist(this.getListAttribute('members'));
+    return this.getListAttribute('members');
   }
   public set members(value: string[]) {
     this._members = value;
@@ -499,7 +499,7 @@ export class Group extends cdktf.TerraformResource {
       members: {
         value: cdktf.listMapperHcl(cdktf.stringToHclTerraform, false)(this._members),
         isBlock: false,
-        type: "set",
+        type: "list",
         storageClassType: "stringList",
       },
       name: {
