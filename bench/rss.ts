@@ -1,8 +1,8 @@
 /**
  * Peak resident memory of the plugin processes Terraform starts: every ~20 ms, the
- * processes running the bundle in the bench's directory (Terraform runs the copy `init`
+ * processes running the plugin in the bench's directory (Terraform runs the copy `init`
  * put under .terraform/providers, by a path relative to the working directory: so the
- * command line names the bundle and the process's cwd is in the bench's directory) are
+ * command line names the executable or its launcher bundle, and the process's cwd is in the bench's directory) are
  * found in /proc and their
  * VmHWM (the kernel's own high-water mark, so a peak between two samples still counts)
  * and VmRSS read. Linux only; elsewhere the peak stays null.
@@ -21,10 +21,11 @@ export class RssSampler {
   peakMb: number | null = null;
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly plugin: { readonly bundleName: string; readonly dir: string }) {}
+  constructor(private readonly plugin: { readonly names: readonly string[]; readonly dir: string }) {}
 
   #isPlugin(pid: string): boolean {
-    if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.plugin.bundleName)) return false;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (!this.plugin.names.some((name) => cmdline.includes(name))) return false;
     return readlinkSync(`/proc/${pid}/cwd`).startsWith(this.plugin.dir);
   }
 

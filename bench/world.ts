@@ -147,11 +147,15 @@ export class BenchWorld {
     });
   }
 
-  /** How a plugin process Terraform started here is recognised: the bundle it runs, and its cwd in this directory. */
-  pluginProcess(): { bundleName: string; dir: string } {
-    const bundleName = readdirSync(this.provider.packageDir).find((name) => name.endsWith('.cjs'));
-    if (bundleName === undefined) throw new Error(`no bundle in ${this.provider.packageDir}`);
-    return { bundleName, dir: this.dir };
+  /**
+   * How a plugin process Terraform started here is recognised: a file its command line names
+   * (the executable, run by Node through its `#!` line, or the launcher bundle the `/bin/sh`
+   * wrapper execs Node on), and its cwd in this directory.
+   */
+  pluginProcess(): { names: string[]; dir: string } {
+    const launcher = readdirSync(this.provider.packageDir).find((name) => name.endsWith('.cjs') && !name.endsWith('.serve.cjs'));
+    if (launcher === undefined) throw new Error(`no bundle in ${this.provider.packageDir}`);
+    return { names: [path.basename(this.provider.executable), launcher], dir: this.dir };
   }
 
   /** Keeps a child process to be ended by `close()`. */
