@@ -143,15 +143,16 @@ class ShapeDir {
     return result.code;
   }
 
+  /** The configuration's members (a shape held in the state has none there). */
   setMembers(members: number): void {
-    writeFileSync(path.join(this.dir, 'terraform.tfvars.json'), shapeVars(this.shape, members));
+    if (this.shape.in === 'configuration') writeFileSync(path.join(this.dir, 'terraform.tfvars.json'), shapeVars(this.shape, members));
   }
 
   forgetState(): void {
     for (const name of ['terraform.tfstate', 'terraform.tfstate.backup', 'tfplan']) rmSync(path.join(this.dir, name), { force: true });
   }
 
-  /** The state an apply of `members` members leaves, set up without applying them (see `stateWithMembers`). */
+  /** The state holding the shape's value for `members` members, set up without applying them (see `stateWithMembers`). */
   async holdMembers(members: number): Promise<void> {
     this.forgetState();
     this.setMembers(1);
