@@ -119,7 +119,7 @@ interface StateFile {
  * 1 member (a shape in the configuration) or of the constant input (a shape in the state):
  * the same resource (id, lineage) with the full value where terraform_data keeps it. For a
  * shape in the configuration that is what an apply of N members leaves; setting up a no-op
- * plan this way costs no apply of N values (the set's apply is quadratic, over 5 minutes at
+ * plan this way costs no apply of N values (the set's apply is quadratic: minutes at
  * 10,000).
  */
 export function stateWithMembers(oneMemberState: string, shape: Shape, members: number): string {
