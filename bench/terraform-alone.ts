@@ -8,7 +8,7 @@
  * row not skipped has its number, 1 when one failed, 2 on bad usage. The temp dir is removed
  * on exit and on Ctrl-C.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -125,22 +125,21 @@ class ShapeDir {
     return shapeDir;
   }
 
-  /** `terraform <args>`; throws with terraform's last lines unless it exits with one of `okCodes`. */
-  async run(args: readonly string[], okCodes: readonly number[] = [0]): Promise<number> {
+  /** `terraform <args>`; throws with terraform's last lines unless it exits 0. */
+  async run(args: readonly string[]): Promise<void> {
     // The options before the positional arguments: `apply tfplan` takes the plan file last.
     const [command = '', ...rest] = args;
     const result = await runTerraform(this.terraform, [command, '-no-color', '-input=false', ...rest], { dir: this.dir, env: this.env, signal: this.signal });
     if (this.signal.aborted) throw new Error('interrupted');
-    if (!okCodes.includes(result.code)) {
+    if (result.code !== 0) {
       const tail = `${result.stdout}\n${result.stderr}`
         .split('\n')
         .map((l) => l.replace(/[│╷╵]/g, '').trim())
         .filter((l) => l !== '')
         .slice(-12)
         .join('\n  ');
-      throw new Error(`terraform ${args[0]} exited ${result.code} (expected ${okCodes.join(' or ')}):\n  ${tail}`);
+      throw new Error(`terraform ${command} exited ${result.code}:\n  ${tail}`);
     }
-    return result.code;
   }
 
   /** The configuration's members (a shape held in the state has none there). */
@@ -169,11 +168,13 @@ class ShapeDir {
     // `-chdir=<dir>` argument and, once it has changed to it, its cwd.
     const rss = new RssSampler({ bundleName: `-chdir=${this.dir}`, dir: this.dir });
     rss.start();
+    let taken: number;
     try {
-      return { seconds: await seconds(step), peakRssMb: rss.peakMb };
+      taken = await seconds(step);
     } finally {
       rss.stop();
     }
+    return { seconds: taken, peakRssMb: rss.peakMb };
   }
 }
 
@@ -190,7 +191,7 @@ async function measureRow(row: RowSpec, dir: ShapeDir, members: number, repeat: 
       await dir.run(['plan', '-out=tfplan']);
       run = await dir.timed(() => dir.run(['apply', 'tfplan']));
     } else {
-      // Exit 0 with -detailed-exitcode: no changes, as a no-op plan must be.
+      // Exit 0 with -detailed-exitcode: no changes, as a no-op plan must be (2 would fail the row).
       run = await dir.timed(() => dir.run(['plan', '-detailed-exitcode']));
     }
     samples.push(run.seconds);
@@ -236,7 +237,7 @@ async function runTerraformAlone(options: Options, signal: AbortSignal): Promise
     }
   } finally {
     log('removing the working directories');
-    if (existsSync(parent)) rmSync(parent, { recursive: true, force: true });
+    rmSync(parent, { recursive: true, force: true });
   }
   const medians = new Map(Object.entries(measured).map(([id, m]) => [id, 'samples' in m ? median(m.samples) : null]));
   const rows: Record<string, Row> = {};
