@@ -166,7 +166,7 @@ class ShapeDir {
   async timed(step: () => Promise<unknown>): Promise<{ seconds: number; peakRssMb: number | null }> {
     // terraform_data is built in: the terraform process is the only one. It is recognised by its
     // `-chdir=<dir>` argument and, once it has changed to it, its cwd.
-    const rss = new RssSampler({ bundleName: `-chdir=${this.dir}`, dir: this.dir });
+    const rss = new RssSampler({ names: [`-chdir=${this.dir}`], dir: this.dir });
     rss.start();
     let taken: number;
     try {
