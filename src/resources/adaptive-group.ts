@@ -131,12 +131,15 @@ type Credential = GroupCredential;
 /** What credentials and secrets in state have in common. */
 type Listed = { member: string; endpoint: string; expires_at: string };
 
-/** The key of a member's credential or secret in `credentials` and `secrets`: `<endpoint>/<member>`. */
-export function credentialKey(c: { member: string; endpoint: string }): string {
+/**
+ * The key of a member's credential or secret in `credentials` and `secrets`:
+ * `<endpoint>/<member>`, unambiguous since an endpoint name holds no `/`.
+ */
+function credentialKey(c: { member: string; endpoint: string }): string {
   return `${c.endpoint}/${c.member}`;
 }
 
-/** Credentials or secrets as the map state holds, keyed by endpoint and member, in key order. */
+/** Credentials or secrets as the map state holds, keyed by endpoint and member (written in a stable order). */
 function keyed<T extends { member: string; endpoint: string }>(list: readonly T[]): Record<string, T> {
   return Object.fromEntries(sorted([...list]).map((c) => [credentialKey(c), c]));
 }
