@@ -104,7 +104,8 @@ app.synth();
 
 Then \`npx ${cliCommand} synth\`, and \`npx ${cliCommand} deploy access\` (\`TF_VAR_admin_password\` set,
 the provider reachable by Terraform). Each member's credential (username, password, host,
-port, database, sslmode, uri, expires_at) is in the \`credentials\` output.
+port, database, sslmode, uri, expires_at) is in the \`credentials\` output, a map keyed
+\`<endpoint>/<member>\` (\`analysts.credentials.get('<endpoint>/<member>')\` for one).
 \`PostgresAccess\` wires a target, an authorization, an endpoint and a group from one object.
 
 TypeScript apps: compile with \`skipLibCheck: true\`. One runtime type in the shipped

@@ -45,11 +45,12 @@ export class AccessGroup extends Construct {
   }
 
   /**
-   * The issued credentials (sensitive): one per member and endpoint, each with `member`,
-   * `endpoint`, `username`, `password`, `expires_at`, `host`, `port`, `database`, `sslmode`
-   * and `uri`. Hand them on with a sensitive `TerraformOutput`.
+   * The issued credentials (sensitive): a map keyed `<endpoint>/<member>` (`.get(key)` for
+   * one), one per member and endpoint, each with `member`, `endpoint`, `username`,
+   * `password`, `expires_at`, `host`, `port`, `database`, `sslmode`, `uri` and `ca_cert`.
+   * Hand them on with a sensitive `TerraformOutput`.
    */
-  get credentials(): l1.GroupCredentialsList {
+  get credentials(): l1.GroupCredentialsMap {
     return this.group.credentials;
   }
 }

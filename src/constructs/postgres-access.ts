@@ -84,7 +84,7 @@ export class PostgresAccess extends Construct {
   }
 
   /** The members' credentials (sensitive); see {@link AccessGroup.credentials}. */
-  get credentials(): l1Group.GroupCredentialsList {
+  get credentials(): l1Group.GroupCredentialsMap {
     return this.group.credentials;
   }
 }

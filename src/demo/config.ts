@@ -148,9 +148,9 @@ function credentialsOutput(): string {
   return `# One credential per member and endpoint: username, password, expires_at, host, port, uri, ...
 output "credentials" {
   value = concat(
-    adaptive_group.analysts.credentials,
-    adaptive_group.developers.credentials,
-    adaptive_group.oncall.credentials,
+    values(adaptive_group.analysts.credentials),
+    values(adaptive_group.developers.credentials),
+    values(adaptive_group.oncall.credentials),
   )
   sensitive = true
 }

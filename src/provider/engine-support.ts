@@ -67,14 +67,16 @@ export function loggable(attributes: Attributes, value: Value): unknown {
 /**
  * The secrets inside a sensitive attribute's value, to register with the redactor: every
  * string in it, or, when the attribute names its `secretFields`, the strings under those
- * keys of the objects it holds (a credential's password, not the member it is for).
+ * keys of the objects it holds (a credential's password, not the member it is for). Those
+ * objects may sit in a list or a map: under any other key, an object or a list is searched
+ * in turn, since a map's keys are its own (`<endpoint>/<member>`), not field names.
  */
 export function* secretStrings(value: unknown, fields?: readonly string[]): Generator<string> {
   if (typeof value === 'string') yield value;
   else if (Array.isArray(value)) for (const v of value) yield* secretStrings(v, fields);
   else if (value !== null && typeof value === 'object' && !isUnknown(value)) {
     for (const [key, v] of Object.entries(value)) {
-      if (!fields || fields.includes(key)) yield* secretStrings(v, fields);
+      if (!fields || fields.includes(key) || (v !== null && typeof v === 'object')) yield* secretStrings(v, fields);
     }
   }
 }

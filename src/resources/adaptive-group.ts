@@ -9,10 +9,14 @@
  * the default), one AWS Secrets Manager secret per member x endpoint (state holds only the
  * secrets' ARNs, in `secrets`), or nowhere (`none`: no standing credential, the group only
  * makes its members eligible for on-demand ones). Only in `state` mode does `credentials`
- * hold anything: in the others it stays an empty list, so no password ever reaches state
+ * hold anything: in the others it stays an empty map, so no password ever reaches state
  * and the plan has nothing to change.
+ *
+ * `credentials` and `secrets` are maps keyed `<endpoint>/<member>`, not lists: Terraform
+ * diffs a list attribute of every resource in a plan with a longest common subsequence
+ * (quadratic in its length) but a map key by key, which keeps plans of large groups fast.
  */
-import { attr, isUnknown, requiresReplace, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ConfigOf, type ModelOf, type ResourceDiagnostics } from '../provider';
+import { attr, isUnknown, requiresReplace, ResourceError, resourceFactory, types, UNKNOWN, useStateForUnknown, warning, type DiagnosticInput, type ConfigOf, type ModelOf, type ResourceDiagnostics } from '../provider';
 import { connectionUri, errorText, nameList, pairKey, type DeliveredSecret, type GroupDelivery, type GroupInspection, type MemberCredential, type PairKey } from '../runtime';
 import { DELIVERY_MODES, SECRET_PREFIX_RULE, checkDelivery } from '../runtime/validation/delivery';
 import { closest } from '../runtime/validation/common';
@@ -44,7 +48,8 @@ const secretType = types.object({
 });
 
 const schema = {
-  version: 0,
+  // Version 0 held credentials and secrets as lists (see upgradeState).
+  version: 1,
   description: 'People given a set of endpoints: one time-limited PostgreSQL login per member and endpoint.',
   attributes: {
     id: attr.string({ computed: true, description: 'The group name.', planModifiers: [useStateForUnknown()] }),
@@ -83,21 +88,24 @@ const schema = {
       optional: true,
       description: 'With `secrets_manager`: Secrets Manager endpoint override (VPC endpoints, local testing); default the provider `aws_endpoint`, then the SDK configuration.',
     }),
-    credentials: attr.list(credentialType, {
+    credentials: attr.map(credentialType, {
       computed: true,
       sensitive: true,
       // The password, and the URI that carries it; who and where stay readable in messages.
       secretFields: ['password', 'uri'],
       description:
-        'With `credential_delivery = "state"`: one credential per member and endpoint: `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
+        'With `credential_delivery = "state"`: one credential per member and endpoint, keyed `"<endpoint>/<member>"` (the member in lower case, ' +
+        'e.g. `"postgres-dev-access/dev1@company.com"`): read one with `adaptive_group.<label>.credentials["<endpoint>/<member>"]`, all with `values(...)`. ' +
+        'Each holds `member`, `endpoint`, `username`, `password`, `expires_at` (RFC 3339), `host`, `port`, ' +
         '`database`, `sslmode`, a connection `uri` and `ca_cert`: the target\'s `tls_root_cert` (PEM) when it has one, else null. With `ca_cert`, ' +
         'write it to a file and connect with `uri` plus `&sslrootcert=<file>`; a verifying `sslmode` without it carries `sslrootcert=system` in `uri` (libpq 16+). ' +
         'Hand them on with `terraform output` or a downstream module. Empty in the other modes.',
     }),
-    secrets: attr.list(secretType, {
+    secrets: attr.map(secretType, {
       computed: true,
       description:
-        'With `credential_delivery = "secrets_manager"`: the secret of each member and endpoint (`member`, `endpoint`, its `arn`, and the credential\'s `expires_at`). ' +
+        'With `credential_delivery = "secrets_manager"`: the secret of each member and endpoint, keyed `"<endpoint>/<member>"` like `credentials` ' +
+        '(read one with `adaptive_group.<label>.secrets["<endpoint>/<member>"]`, all with `values(...)`): `member`, `endpoint`, its `arn`, and the credential\'s `expires_at`. ' +
         'No password: members read their own secret with their AWS identity. Empty in the other modes.',
     }),
     drift: attr.list(types.string, {
@@ -130,9 +138,22 @@ type Credential = GroupCredential;
 /** What credentials and secrets in state have in common. */
 type Listed = { member: string; endpoint: string; expires_at: string };
 
+/**
+ * The key of a member's credential or secret in `credentials` and `secrets`:
+ * `<endpoint>/<member>`, unambiguous since an endpoint name holds no `/`.
+ */
+function credentialKey(c: { member: string; endpoint: string }): string {
+  return `${c.endpoint}/${c.member}`;
+}
+
+/** Credentials or secrets as the map state holds, keyed by endpoint and member (written in a stable order). */
+function keyed<T extends { member: string; endpoint: string }>(list: readonly T[]): Record<string, T> {
+  return Object.fromEntries(sorted([...list]).map((c) => [credentialKey(c), c]));
+}
+
 /** Credentials from state, where the framework types object fields as nullable. */
-function stored(list: Model['credentials']): Credential[] {
-  return (list ?? []).map((c) => ({
+function stored(map: Model['credentials']): Credential[] {
+  return Object.values(map ?? {}).map((c) => ({
     member: c.member ?? '',
     endpoint: c.endpoint ?? '',
     username: c.username ?? '',
@@ -175,8 +196,8 @@ interface Secret {
   expires_at: string;
 }
 
-function storedSecrets(list: Model['secrets']): Secret[] {
-  return (list ?? []).map((s) => ({ member: s.member ?? '', endpoint: s.endpoint ?? '', arn: s.arn ?? '', expires_at: s.expires_at ?? new Date(0).toISOString() }));
+function storedSecrets(map: Model['secrets']): Secret[] {
+  return Object.values(map ?? {}).map((s) => ({ member: s.member ?? '', endpoint: s.endpoint ?? '', arn: s.arn ?? '', expires_at: s.expires_at ?? new Date(0).toISOString() }));
 }
 
 function toSecret(d: DeliveredSecret): Secret {
@@ -290,8 +311,8 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient,
     },
     `Group "${values.name}" applied with warnings`,
   );
-  const secrets = sorted(result.delivered.map(toSecret));
-  if (delivery.mode !== 'state') return { id: values.name, credential_delivery: delivery.mode, credentials: [], secrets, drift: [] };
+  const secrets = keyed(result.delivered.map(toSecret));
+  if (delivery.mode !== 'state') return { id: values.name, credential_delivery: delivery.mode, credentials: {}, secrets, drift: [] };
   const keptRoles = new Map(result.kept.map((k) => [pairKey(k.member, k.endpoint), k]));
   const credentials = [
     ...priorCredentials.map((c) => {
@@ -300,7 +321,7 @@ async function apply(values: Model, prior: Model | null, client: AdaptiveClient,
     }),
     ...result.issued.map((c) => toCredential(c, c.password ?? '')),
   ];
-  return { id: values.name, credential_delivery: delivery.mode, credentials: sorted(credentials), secrets: [], drift: [] };
+  return { id: values.name, credential_delivery: delivery.mode, credentials: keyed(credentials), secrets: {}, drift: [] };
 }
 
 /**
@@ -354,12 +375,12 @@ function planLists(state: Model, plan: ConfigOf<typeof schema>, wanted: Set<Pair
   const deliveryChanged = settings.some((v) => isUnknown(v)) || deliveryKey(state) !== deliveryKey(plan as Model);
   if (mode === 'state') {
     if (!samePairs(stored(state.credentials)) || drifted) plan.credentials = UNKNOWN;
-    plan.secrets = [];
+    plan.secrets = {};
   } else if (mode === 'none') {
-    plan.credentials = [];
-    plan.secrets = [];
+    plan.credentials = {};
+    plan.secrets = {};
   } else if (mode === 'secrets_manager') {
-    plan.credentials = [];
+    plan.credentials = {};
     if (!samePairs(storedSecrets(state.secrets)) || drifted || deliveryChanged) plan.secrets = UNKNOWN;
   } else {
     plan.credentials = UNKNOWN;
@@ -389,8 +410,8 @@ export const adaptiveGroup = defineResource({
     const missing = await endpointsNotFound(config.endpoints, ctx.provider);
     plan.drift = [];
     if (!state) {
-      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'secrets_manager') plan.credentials = [];
-      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'state') plan.secrets = [];
+      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'secrets_manager') plan.credentials = {};
+      if (plan.credential_delivery === 'none' || plan.credential_delivery === 'state') plan.secrets = {};
       return { diagnostics: missing };
     }
     const listed = [...stored(state.credentials), ...storedSecrets(state.secrets)];
@@ -415,7 +436,7 @@ export const adaptiveGroup = defineResource({
       return caCerts.has(key) ? { ...c, ca_cert: caCerts.get(key) ?? null } : c;
     });
     const secrets = refreshed(storedSecrets(state.secrets), found, drift, () => '');
-    return { credentials, secrets, drift };
+    return { credentials: keyed(credentials), secrets: keyed(secrets), drift };
   },
   async delete({ state, ctx }) {
     const runtime = await ctx.provider.runtimeForChange();
@@ -436,9 +457,29 @@ export const adaptiveGroup = defineResource({
       members: [...record.members],
       endpoints: [...record.endpoints],
       ...deliveryModel(record.delivery),
-      credentials: sorted(credentials),
-      secrets: [],
+      credentials: keyed(credentials),
+      secrets: {},
       drift: [],
     };
   },
+  upgradeState({ fromVersion, state }) {
+    // Version 0 held credentials and secrets as lists of the same objects.
+    if (fromVersion === 0) return { ...state, credentials: listToMap(state.credentials), secrets: listToMap(state.secrets) };
+    return { ...state };
+  },
 });
+
+/** A version 0 list of credentials or secrets (plain JSON from state) as the map version 1 holds; null stays null. */
+function listToMap(list: unknown): Record<string, unknown> | null {
+  if (list === null || list === undefined) return null;
+  const invalid = (detail: string) => new ResourceError('Cannot upgrade adaptive_group state', { detail });
+  if (!Array.isArray(list)) throw invalid('The state of schema version 0 holds credentials or secrets that are not a list.');
+  const entries = list.map((item: unknown) => {
+    const { member, endpoint } = (item ?? {}) as { member?: unknown; endpoint?: unknown };
+    if (typeof member !== 'string' || typeof endpoint !== 'string') {
+      throw invalid('The state of schema version 0 holds a credential or secret without its member and endpoint.');
+    }
+    return [credentialKey({ member, endpoint }), item] as const;
+  });
+  return Object.fromEntries(entries);
+}

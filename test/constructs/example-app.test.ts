@@ -22,7 +22,7 @@ import { AdaptiveProvider, AdminCredentials, Authorization, Endpoint, PostgresTa
 import { App, TerraformStack } from '../../src/constructs/cdk';
 import type { LocalCluster } from '../../src/localpg';
 import { checkPermissions, checkTargetInput, checkTtl } from '../../src/runtime/validation';
-import { installAdaptiveProvider, loginAs, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, installAdaptiveProvider, loginAs, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { createTestPki, type KeyPairPem, type TestPki } from '../fixtures/pki';
 import { eachPostgres, startPostgres, startTlsPostgres } from '../fixtures/postgres';
 import { startSecretsManager, type SecretsManagerFixture } from '../fixtures/secrets-manager';
@@ -178,7 +178,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   async function credentials(terraform: TerraformDir, output: string): Promise<IssuedCredentialOutput[]> {
     const outputs = await terraform.outputs();
     expect(outputs[output]?.sensitive).toBe(true);
-    return outputs[output]?.value as IssuedCredentialOutput[];
+    return credentialList(outputs[output]?.value);
   }
 
   it('synthesizes both stacks with relative paths only and no secret in the output', () => {

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { ident } from '../../src/runtime/pg/sql';
-import { accessRoles, catalogCounts, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { accessRoles, catalogCounts, credentialList, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { sqlState } from '../fixtures/target-db';
 import type { TerraformWorkspace } from '../fixtures/terraform';
@@ -38,7 +38,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   });
 
   async function credential(output: 'analyst_credentials' | 'writer_credentials'): Promise<IssuedCredentialOutput> {
-    return ((await ws.outputs())[output]?.value as IssuedCredentialOutput[])[0]!;
+    return (credentialList((await ws.outputs())[output]?.value))[0]!;
   }
 
   it('applies; the read-only member can SELECT every table of public and is refused INSERT', async () => {

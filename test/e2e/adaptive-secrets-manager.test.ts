@@ -14,6 +14,7 @@ import type { LocalCluster } from '../../src/localpg';
 import {
   accessRoles,
   catalogCounts,
+  credentialList,
   EMPTY_CATALOG,
   exampleWorkspace,
   installAdaptiveProvider,
@@ -24,7 +25,6 @@ import {
   SEED_SQL,
   sql,
   storedResource,
-  type IssuedCredentialOutput,
 } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { startSecretsManager, type SecretsManagerFixture } from '../fixtures/secrets-manager';
@@ -108,7 +108,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(reads.length).toBeGreaterThan(0);
     for (const read of reads) expect(issued.map((c) => c.accessKeyId)).toContain(signingAccessKeyId(read.authorization));
 
-    const [credential] = (await ws.outputs()).analyst_credentials?.value as IssuedCredentialOutput[];
+    const [credential] = credentialList((await ws.outputs()).analyst_credentials?.value);
     expect(credential).toMatchObject({ host: cluster.host, port: cluster.port, database: 'pagila' });
     const member = await loginAs(credential!);
     try {

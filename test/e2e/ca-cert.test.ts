@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { createTestPki, type TestPki } from '../fixtures/pki';
 import { eachPostgres, startPostgres, startTlsPostgres } from '../fixtures/postgres';
-import { installAdaptiveProvider, prepareCatalog, prepareTarget, printed, scratchDir, tlsAccess, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, installAdaptiveProvider, prepareCatalog, prepareTarget, printed, scratchDir, tlsAccess, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { TerraformWorkspace } from '../fixtures/terraform';
 import { runCli } from '../cli/run-cli';
 
@@ -107,7 +107,7 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
 
   async function issued(): Promise<IssuedCredentialOutput> {
     const outputs = await ws.outputs();
-    const [credential] = outputs.credentials?.value as IssuedCredentialOutput[];
+    const [credential] = credentialList(outputs.credentials?.value);
     return credential!;
   }
 
@@ -183,15 +183,15 @@ describe.each(eachPostgres())('$name', ({ name, binaries }) => {
 
   it('a state written before ca_cert existed plans no change to any resource, and refresh fills ca_cert in', async () => {
     const statePath = path.join(ws.dir, 'terraform.tfstate');
-    type Credentials = Array<Record<string, unknown>>;
+    type Credentials = Record<string, Record<string, unknown>>;
     const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
       outputs: { credentials: { value: Credentials; type: unknown } };
       resources: Array<{ type: string; instances: Array<{ attributes: { credentials: Credentials } }> }>;
     };
     const group = state.resources.find((r) => r.type === 'adaptive_group')!;
-    for (const credential of group.instances[0]!.attributes.credentials) delete credential.ca_cert;
+    for (const credential of Object.values(group.instances[0]!.attributes.credentials)) delete credential.ca_cert;
     // The output as the older provider wrote it: its object type without ca_cert too.
-    for (const credential of state.outputs.credentials.value) delete credential.ca_cert;
+    for (const credential of Object.values(state.outputs.credentials.value)) delete credential.ca_cert;
     const outputType = JSON.stringify(state.outputs.credentials.type).replace(/,"ca_cert":"string"|"ca_cert":"string",?/, '');
     state.outputs.credentials.type = JSON.parse(outputType);
     writeFileSync(statePath, JSON.stringify(state));

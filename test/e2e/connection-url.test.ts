@@ -14,7 +14,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { ident, literal } from '../../src/runtime/pg/sql';
-import { exampleWorkspace, installAdaptiveProvider, loginAs, openStoredSecrets, prepareCluster, printed, scratchDir, sql, storedResource, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleWorkspace, installAdaptiveProvider, loginAs, openStoredSecrets, prepareCluster, printed, scratchDir, sql, storedResource } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { TerraformWorkspace } from '../fixtures/terraform';
 
@@ -105,7 +105,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(JSON.stringify(record?.config)).not.toContain(password);
     expect(openStoredSecrets(env, TARGET, record!).password === password).toBe(true);
 
-    const credentials = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const credentials = credentialList((await ws.outputs()).credentials?.value);
     expect(credentials.map((c) => c.member)).toEqual([MEMBER]);
     const client = await loginAs(credentials[0]!);
     try {
@@ -142,7 +142,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(plan.stdout).toMatch(/missing SELECT on table .*public.*orders/);
     await ws.apply();
     expect((await ws.plan()).code).toBe(0);
-    const credentials = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const credentials = credentialList((await ws.outputs()).credentials?.value);
     const client = await loginAs(credentials[0]!);
     try {
       expect((await client.query('select count(*)::int as n from public.orders')).rows[0]).toEqual({ n: 2 });

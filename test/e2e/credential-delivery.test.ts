@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { runCli } from '../cli/run-cli';
-import { installAdaptiveProvider, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, installAdaptiveProvider, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { startSecretsManager, type SecretsManagerFixture } from '../fixtures/secrets-manager';
 import { TerraformWorkspace } from '../fixtures/terraform';
@@ -215,8 +215,9 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       }
       passwords.push(secretJson(name('oncall', 'oncall@company.com', 'delivery-brief'))!.password);
       const outputs = await ws.outputs();
-      expect(outputs.team_credentials?.value).toEqual([]);
-      const secrets = outputs.team_secrets?.value as Array<{ member: string; arn: string }>;
+      expect(outputs.team_credentials?.value).toEqual({});
+      expect(Object.keys(outputs.team_secrets?.value as object)).toEqual(['delivery-long/ann@company.com', 'delivery-long/bob@company.com']);
+      const secrets = credentialList<{ member: string; endpoint: string; arn: string }>(outputs.team_secrets?.value);
       expect(secrets.map((s) => [s.member, s.arn])).toEqual([
         ['ann@company.com', sm.secret(name('team', 'ann@company.com', 'delivery-long'))!.arn],
         ['bob@company.com', sm.secret(name('team', 'bob@company.com', 'delivery-long'))!.arn],
@@ -281,7 +282,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       await ws.apply();
       expect(await loginRolesOf('team')).toEqual([]);
       expect(await loginRolesOf('oncall')).toEqual([]);
-      expect((await ws.outputs()).team_credentials?.value).toEqual([]);
+      expect((await ws.outputs()).team_credentials?.value).toEqual({});
       expect((await ws.plan()).code).toBe(0);
     });
 
@@ -292,8 +293,8 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
         resources: Array<{ type: string; instances: Array<{ attributes: { credentials: unknown; secrets: unknown } }> }>;
       };
       for (const group of state.resources.filter((r) => r.type === 'adaptive_group')) {
-        expect(group.instances[0]!.attributes.credentials).toEqual([]);
-        expect(group.instances[0]!.attributes.secrets).toEqual([]);
+        expect(group.instances[0]!.attributes.credentials).toEqual({});
+        expect(group.instances[0]!.attributes.secrets).toEqual({});
       }
       // Not even the admin's: it is write-only. ("string" is the field's type, where the plan file describes the object.)
       const values = [...held.matchAll(/"password(?:_wo)?":\s*"([^"]+)"/g)].map((m) => m[1]).filter((v) => v !== 'string');
@@ -306,7 +307,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     it('none -> state issues credentials in state; state -> none revokes them', async () => {
       ws.write('main.tf', mainTf('state', ['ann@company.com', 'bob@company.com']));
       await ws.apply();
-      const credentials = (await ws.outputs()).team_credentials?.value as IssuedCredentialOutput[];
+      const credentials = credentialList((await ws.outputs()).team_credentials?.value);
       expect(credentials.map((c) => c.member)).toEqual(['ann@company.com', 'bob@company.com']);
       const client = await loginAs(credentials[0]!);
       await client.end();
@@ -315,7 +316,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
       await ws.apply();
       expect(await loginRolesOf('team')).toEqual([]);
       await expect(loginAs(credentials[0]!)).rejects.toThrow(/password authentication failed|does not exist/);
-      expect((await ws.outputs()).team_credentials?.value).toEqual([]);
+      expect((await ws.outputs()).team_credentials?.value).toEqual({});
       expect((await ws.plan()).code).toBe(0);
       await ws.destroy();
     });

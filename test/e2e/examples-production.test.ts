@@ -19,6 +19,7 @@ import { SIGV4_AUTHORIZATION, startSecretsManager, type SecretsManagerFixture } 
 import {
   accessRoles,
   catalogCounts,
+  credentialList,
   EMPTY_CATALOG,
   exampleWorkspace,
   installAdaptiveProvider,
@@ -115,7 +116,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   async function credentials(output: 'developer_credentials' | 'analyst_credentials'): Promise<IssuedCredentialOutput[]> {
     const outputs = await ws.outputs();
     expect(outputs[output]?.sensitive).toBe(true);
-    return outputs[output]?.value as IssuedCredentialOutput[];
+    return credentialList(outputs[output]?.value);
   }
 
   /**

@@ -9,7 +9,7 @@
 import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { catalogCounts, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { catalogCounts, credentialList, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { sqlState } from '../fixtures/target-db';
 import type { TerraformWorkspace } from '../fixtures/terraform';
@@ -57,7 +57,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
   /** The member's credential for one endpoint. */
   async function login(endpoint: string): Promise<Client> {
-    const credentials = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const credentials = credentialList((await ws.outputs()).credentials?.value);
     return loginAs(credentials.find((c) => c.endpoint === endpoint)!);
   }
 

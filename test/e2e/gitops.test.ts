@@ -17,7 +17,7 @@ import { parseListenAddress } from '../../src/cli/reaper-observability';
 import { REAP_OPTIONS } from '../../src/cli/specs/reap';
 import type { LocalCluster } from '../../src/localpg';
 import { REPO_ROOT, runCli, startCli, type CliProcess } from '../cli/run-cli';
-import { accessRoles, catalogCounts, EMPTY_CATALOG, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { accessRoles, catalogCounts, credentialList, EMPTY_CATALOG, loginAs, prepareCluster, scratchDir, sql } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { terraformBinary } from '../fixtures/terraform';
 
@@ -414,7 +414,7 @@ describe.each(eachPostgres().slice(0, 1))('the pipeline, $name', ({ binaries }) 
         child.once('error', reject);
         child.once('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`terraform output exited ${code}`))));
       });
-      const credentials = JSON.parse(out) as IssuedCredentialOutput[];
+      const credentials = credentialList(JSON.parse(out));
       expect(credentials.map((c) => [c.member, c.endpoint]).sort()).toEqual([
         ['alice@company.com', 'gitops-oncall-readonly'],
         ['bob@company.com', 'gitops-oncall-readonly'],

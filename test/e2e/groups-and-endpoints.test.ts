@@ -5,10 +5,12 @@
  * as drift and are put back; members come and go one at a time; every resource type
  * imports by name; destroy leaves no role behind.
  */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
-import { exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import type { TerraformWorkspace } from '../fixtures/terraform';
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
@@ -36,7 +38,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   async function credentials(output: 'developer_credentials' | 'analyst_credentials'): Promise<IssuedCredentialOutput[]> {
     const outputs = await ws.outputs();
     expect(outputs[output]?.sensitive).toBe(true);
-    return outputs[output]?.value as IssuedCredentialOutput[];
+    return credentialList(outputs[output]?.value);
   }
 
   it('applies, and each member gets a working credential of their own', async () => {
@@ -132,6 +134,50 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await ws.apply();
     expect((await credentials('developer_credentials')).length).toBe(2);
     expect((await ws.plan()).code).toBe(0);
+  });
+
+  it('upgrades a state written with credentials as lists (schema version 0): no resource changes, same passwords, the outputs become maps', async () => {
+    const developers = await credentials('developer_credentials');
+    const analysts = await credentials('analyst_credentials');
+    const statePath = path.join(ws.dir, 'terraform.tfstate');
+    type Instance = { schema_version: number; attributes: Record<string, unknown> };
+    const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+      outputs: Record<string, { value: Record<string, unknown>; type: [string, unknown] }>;
+      resources: Array<{ type: string; instances: Instance[] }>;
+    };
+    // What the list schema wrote: the same objects in a list (sorted by endpoint, then member), and so did the outputs.
+    const groups = state.resources.filter((r) => r.type === 'adaptive_group');
+    expect(groups).toHaveLength(2);
+    for (const group of groups) {
+      const instance = group.instances[0]!;
+      expect(instance.schema_version).toBe(1);
+      instance.schema_version = 0;
+      instance.attributes.credentials = Object.values(instance.attributes.credentials as Record<string, unknown>);
+      instance.attributes.secrets = [];
+    }
+    for (const output of Object.values(state.outputs)) {
+      expect(output.type[0]).toBe('map');
+      output.value = Object.values(output.value) as unknown as Record<string, unknown>;
+      output.type = ['list', output.type[1]];
+    }
+    writeFileSync(statePath, JSON.stringify(state));
+
+    await ws.ok(['plan', '-no-color', '-input=false', '-out=upgrade.tfplan']);
+    const planned = JSON.parse((await ws.ok(['show', '-json', 'upgrade.tfplan'])).stdout) as {
+      resource_changes: Array<{ address: string; change: { actions: string[] } }>;
+      output_changes: Record<string, { actions: string[] }>;
+    };
+    rmSync(path.join(ws.dir, 'upgrade.tfplan'));
+    expect(planned.resource_changes.filter((r) => r.change.actions.join() !== 'no-op').map((r) => r.address)).toEqual([]);
+    // Only the outputs change: from the lists the old state held to the maps.
+    expect(Object.keys(planned.output_changes).sort()).toEqual(['analyst_credentials', 'developer_credentials']);
+    await ws.apply();
+    expect(await credentials('developer_credentials')).toEqual(developers);
+    expect(await credentials('analyst_credentials')).toEqual(analysts);
+    const upgraded = JSON.parse(readFileSync(statePath, 'utf8')) as { resources: Array<{ type: string; instances: Instance[] }> };
+    for (const group of upgraded.resources.filter((r) => r.type === 'adaptive_group')) expect(group.instances[0]!.schema_version).toBe(1);
+    const again = await ws.plan();
+    expect(again.code, again.stdout + again.stderr).toBe(0);
   });
 
   it('imports every resource type by name', async () => {

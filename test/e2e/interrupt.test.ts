@@ -122,7 +122,7 @@ async function holdings(ws: TerraformWorkspace, cluster: LocalCluster): Promise<
   const stateNames = (type: ResourceType): string[] => sortedStrings(resources.filter((r) => r.type === type).map((r) => r.values.name));
   const stateLogins = resources
     .filter((r) => r.type === 'adaptive_group')
-    .flatMap((r) => ((r.values.credentials as Array<{ username: string }> | null) ?? []).map((c) => c.username));
+    .flatMap((r) => Object.values((r.values.credentials as Record<string, { username: string }> | null) ?? {}).map((c) => c.username));
 
   const catalogReady = (await sql<{ ready: boolean }>(cluster, 'adaptive_catalog', "select to_regclass('adaptive.credentials') is not null as ready"))[0]?.ready;
   const names = async (table: string): Promise<string[]> =>

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { ident } from '../../src/runtime/pg/sql';
 import {
+  credentialList,
   exampleWorkspace,
   installAdaptiveProvider,
   loginAs,
@@ -133,7 +134,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('applies with a short ttl; the member logs in and keeps a session open past expiry', async () => {
     await ws.apply();
     const outputs = await ws.outputs();
-    const credentials = outputs.credentials?.value as IssuedCredentialOutput[];
+    const credentials = credentialList(outputs.credentials?.value);
     expect(credentials.map((c) => [c.member, c.endpoint])).toEqual([[MEMBER, ENDPOINT]]);
     credential = credentials[0]!;
     session = await loginAs(credential);

@@ -21,6 +21,7 @@ import { runCli } from '../cli/run-cli';
 import {
   accessRoles,
   catalogCounts,
+  credentialList,
   EMPTY_CATALOG,
   exampleWorkspace,
   installAdaptiveProvider,
@@ -34,7 +35,6 @@ import {
   storedResource,
   tlsAccess,
   type ClusterAccess,
-  type IssuedCredentialOutput,
 } from '../fixtures/adaptive';
 import { createTestPki, type TestPki } from '../fixtures/pki';
 import { eachPostgres, startPostgres, startTlsPostgres } from '../fixtures/postgres';
@@ -149,7 +149,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   });
 
   it('a member logs in with the issued credential: the granted statement runs, another is refused', async () => {
-    const credentials = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const credentials = credentialList((await ws.outputs()).credentials?.value);
     expect(credentials.map((c) => c.member)).toEqual(['analyst@company.com']);
     const client = await loginAs(credentials[0]!, access);
     try {

@@ -8,7 +8,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { runCli, startCli, type CliProcess } from '../cli/run-cli';
-import { exampleWorkspace, loginAs, prepareCluster, scratchDir, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleWorkspace, loginAs, prepareCluster, scratchDir } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import type { TerraformWorkspace } from '../fixtures/terraform';
 
@@ -52,7 +52,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await Promise.all(replicas.map((r) => r.waitForEvent((e) => e.event === 'sleeping')));
 
     await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve']);
-    const [credential] = (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    const [credential] = credentialList((await ws.outputs()).credentials?.value);
     session = await loginAs(credential!);
     // The server ending the session is expected: heard here, not as an unhandled error.
     session.on('error', () => undefined);

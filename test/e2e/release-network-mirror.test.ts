@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terraformPlatform } from '../../src/install';
 import type { LocalCluster } from '../../src/localpg';
 import type { ReleaseResult } from '../../src/release';
-import { exampleWorkspace, loginAs, prepareCluster, scratchDir, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleWorkspace, loginAs, prepareCluster, scratchDir } from '../fixtures/adaptive';
 import { CertificateAuthority } from '../fixtures/pki';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { terraformBinary, TerraformWorkspace } from '../fixtures/terraform';
@@ -196,7 +196,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     await ws.ok(['apply', '-no-color', '-input=false', '-auto-approve'], useNetworkMirror());
     const outputs = (JSON.parse((await ws.ok(['output', '-json'], useNetworkMirror())).stdout)) as Record<string, { value: unknown }>;
     expect(outputs.server_version?.value).toMatch(new RegExp(`^${cluster.major}\\.`));
-    const [credential] = outputs.reader_credentials?.value as IssuedCredentialOutput[];
+    const [credential] = credentialList(outputs.reader_credentials?.value);
     expect(credential?.member).toBe('reader@company.com');
     const client = await loginAs(credential!);
     try {

@@ -10,7 +10,7 @@ import type { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { ident } from '../../src/runtime/pg/sql';
-import { catalogCounts, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { catalogCounts, credentialList, exampleFiles, exampleWorkspace, installAdaptiveProvider, loginAs, prepareCluster, printed, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import type { TerraformWorkspace } from '../fixtures/terraform';
 
@@ -49,7 +49,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
   async function credential(): Promise<IssuedCredentialOutput> {
     const outputs = await ws.outputs();
-    return (outputs.support_credentials?.value as IssuedCredentialOutput[])[0]!;
+    return credentialList(outputs.support_credentials?.value)[0]!;
   }
 
   const roleSettings = async (role: string): Promise<{ config: string[] | null; connlimit: number } | undefined> =>

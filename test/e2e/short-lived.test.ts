@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { Catalog, parseCatalogKey } from '../../src/runtime/catalog';
 import { runCli } from '../cli/run-cli';
-import { exampleWorkspace, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleWorkspace, loginAs, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import type { TerraformResult, TerraformWorkspace } from '../fixtures/terraform';
 import { untilInstant } from '../runtime/service-fixture';
@@ -87,7 +87,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
 
   async function credential(): Promise<IssuedCredentialOutput> {
     const outputs = await ws.outputs();
-    const value = outputs.credentials?.value as IssuedCredentialOutput[];
+    const value = credentialList(outputs.credentials?.value);
     expect(value.map((c) => [c.member, c.endpoint])).toEqual([[MEMBER, ENDPOINT]]);
     return value[0]!;
   }

@@ -24,7 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { accessRoleName } from '../../src/runtime/service';
 import { edit, pointingAt, shownDiagnostics, type ShownDiagnostic } from '../fixtures/diagnostics';
-import { exampleFiles, installAdaptiveProvider, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleFiles, installAdaptiveProvider, prepareCluster, scratchDir, sql, type IssuedCredentialOutput } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { TerraformWorkspace, type TerraformResult } from '../fixtures/terraform';
 import { untilInstant } from '../runtime/service-fixture';
@@ -99,7 +99,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   }
 
   async function credentials(): Promise<IssuedCredentialOutput[]> {
-    return (await ws.outputs()).credentials?.value as IssuedCredentialOutput[];
+    return credentialList((await ws.outputs()).credentials?.value);
   }
 
   let first: IssuedCredentialOutput;

@@ -16,7 +16,7 @@ import { buildConstructPackage, constructFlavour, type ConstructFlavour } from '
 import type { LocalCluster } from '../../src/localpg';
 import { checkTtl } from '../../src/runtime/validation';
 import { TerraformDir } from '../constructs/support';
-import { accessRoles, installAdaptiveProvider, loginAs, prepareCluster, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { accessRoles, credentialList, installAdaptiveProvider, loginAs, prepareCluster } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 
 const run = promisify(execFile);
@@ -187,7 +187,7 @@ export function describeConstructPackage(core: ConstructFlavour['core']): void {
       expect(deployed).toContain('Apply complete! Resources: 4 added, 0 changed, 0 destroyed.');
       const outputs = await stack.outputs();
       expect(outputs.credentials?.sensitive).toBe(true);
-      const [credential, ...others] = outputs.credentials?.value as IssuedCredentialOutput[];
+      const [credential, ...others] = credentialList(outputs.credentials?.value);
       expect(others).toEqual([]);
       expect({ member: credential?.member, endpoint: credential?.endpoint }).toEqual({ member: 'analyst@company.com', endpoint: 'package-read-access' });
       expect(await accessRoles(cluster)).toContain(credential?.username);

@@ -17,7 +17,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, symlinkSync
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
-import { exampleFiles, loginAs, prepareCluster, scratchDir, type IssuedCredentialOutput } from '../fixtures/adaptive';
+import { credentialList, exampleFiles, loginAs, prepareCluster, scratchDir } from '../fixtures/adaptive';
 import { eachPostgres, startPostgres } from '../fixtures/postgres';
 import { TerraformWorkspace } from '../fixtures/terraform';
 
@@ -260,7 +260,7 @@ describe.each(eachPostgres())('$name: examples/basic from the installed package'
     await ws.apply();
     const outputs = await ws.outputs();
     expect(outputs.server_version?.value).toMatch(new RegExp(`^${cluster.major}\\.`));
-    const [credential] = outputs.member_credentials?.value as IssuedCredentialOutput[];
+    const [credential] = credentialList(outputs.member_credentials?.value);
     expect(credential?.member).toBe('analyst@company.com');
     const client = await loginAs(credential!);
     try {

@@ -518,6 +518,43 @@ describe('secrets in diagnostics', () => {
     expect(lines.join('').includes(JSON.stringify(password).slice(1, -1))).toBe(false);
   });
 
+  it('masks the secretFields of a sensitive map of objects too, under whatever keys the map has', async () => {
+    const grantType = types.object({ member: types.string, password: types.string });
+    const provider = defineProvider({
+      typeName: 'test',
+      version: '1.0.0',
+      schema: { description: 'Test.', attributes: {} },
+      configure: () => ({}),
+      resources: [
+        defineResource({
+          typeName: 'test_grants',
+          schema: {
+            description: 'Grants.',
+            attributes: {
+              id: attr.string({ computed: true, description: 'Id.' }),
+              grants: attr.map(grantType, { computed: true, sensitive: true, secretFields: ['password'], description: 'Grants.' }),
+            },
+          },
+          create: () => ({ id: 'g', grants: { 'db/ana@example.com': { member: 'ana@example.com', password } } }),
+          read: ({ state }) => state,
+          update: () => {
+            throw new Error(`cannot renew ana@example.com, whose password is ${password}`);
+          },
+          delete: () => undefined,
+        }),
+      ],
+    });
+    const type: TfType = ['object', { id: 'string', grants: ['map', ['object', { member: 'string', password: 'string' }]] }];
+    const { engine, lines } = engineFor(provider, 'trace');
+    await engine.handle('ConfigureProvider', { terraform_version: '1.11.4', config: dv({}, ['object', {}]) });
+    const created = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: dv(null, type), planned_state: dv({ id: UNKNOWN, grants: UNKNOWN }, type), config: dv({ id: null, grants: null }, type) });
+    const state = created.new_state;
+    const updated = await engine.handle('ApplyResourceChange', { type_name: 'test_grants', prior_state: state, planned_state: state, config: dv({ id: null, grants: null }, type) });
+    expect(diags(updated)).toEqual([{ severity: 1, summary: 'Failed to update test_grants', detail: 'cannot renew ana@example.com, whose password is (sensitive value)' }]);
+    expect(lines.join('')).toContain('ana@example.com');
+    expect(lines.join('').includes(JSON.stringify(password).slice(1, -1))).toBe(false);
+  });
+
   it('refuses secretFields on an attribute that is not sensitive', () => {
     expect(() =>
       defineResource({

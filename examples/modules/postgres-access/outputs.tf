@@ -1,5 +1,5 @@
 output "credentials" {
-  description = "One credential per member: member, endpoint, username, password, expires_at, host, port, database, sslmode, uri."
+  description = "One credential per member, keyed \"<endpoint>/<member>\": member, endpoint, username, password, expires_at, host, port, database, sslmode, uri, ca_cert."
   value       = adaptive_group.this.credentials
   sensitive   = true
 }

@@ -79,11 +79,10 @@ export class GroupCredentialsOutputReference extends cdktf.ComplexObject {
   /**
   * @param terraformResource The parent resource
   * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param complexObjectIndex the index of this item in the list
-  * @param complexObjectIsFromSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  * @param complexObjectKey the key of this item in the map
   */
-  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectIndex: number, complexObjectIsFromSet: boolean) {
-    super(terraformResource, terraformAttribute, complexObjectIsFromSet, complexObjectIndex);
+  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectKey: string) {
+    super(terraformResource, terraformAttribute, false, complexObjectKey);
   }
 
   public get internalValue(): GroupCredentials | undefined {
@@ -157,22 +156,21 @@ export class GroupCredentialsOutputReference extends cdktf.ComplexObject {
   }
 }
 
-export class GroupCredentialsList extends cdktf.ComplexList {
+export class GroupCredentialsMap extends cdktf.ComplexMap {
 
   /**
   * @param terraformResource The parent resource
   * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param wrapsSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
   */
-  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string, protected wrapsSet: boolean) {
-    super(terraformResource, terraformAttribute, wrapsSet)
+  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string) {
+    super(terraformResource, terraformAttribute)
   }
 
   /**
-  * @param index the index of the item to return
+  * @param key the key of the item to return
   */
-  public get(index: number): GroupCredentialsOutputReference {
-    return new GroupCredentialsOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
+  public get(key: string): GroupCredentialsOutputReference {
+    return new GroupCredentialsOutputReference(this.terraformResource, this.terraformAttribute, key);
   }
 }
 export interface GroupSecrets {
@@ -204,11 +202,10 @@ export class GroupSecretsOutputReference extends cdktf.ComplexObject {
   /**
   * @param terraformResource The parent resource
   * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param complexObjectIndex the index of this item in the list
-  * @param complexObjectIsFromSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
+  * @param complexObjectKey the key of this item in the map
   */
-  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectIndex: number, complexObjectIsFromSet: boolean) {
-    super(terraformResource, terraformAttribute, complexObjectIsFromSet, complexObjectIndex);
+  public constructor(terraformResource: cdktf.IInterpolatingParent, terraformAttribute: string, complexObjectKey: string) {
+    super(terraformResource, terraformAttribute, false, complexObjectKey);
   }
 
   public get internalValue(): GroupSecrets | undefined {
@@ -247,22 +244,21 @@ export class GroupSecretsOutputReference extends cdktf.ComplexObject {
   }
 }
 
-export class GroupSecretsList extends cdktf.ComplexList {
+export class GroupSecretsMap extends cdktf.ComplexMap {
 
   /**
   * @param terraformResource The parent resource
   * @param terraformAttribute The attribute on the parent resource this class is referencing
-  * @param wrapsSet whether the list is wrapping a set (will add tolist() to be able to access an item via an index)
   */
-  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string, protected wrapsSet: boolean) {
-    super(terraformResource, terraformAttribute, wrapsSet)
+  constructor(protected terraformResource: cdktf.IInterpolatingParent, protected terraformAttribute: string) {
+    super(terraformResource, terraformAttribute)
   }
 
   /**
-  * @param index the index of the item to return
+  * @param key the key of the item to return
   */
-  public get(index: number): GroupSecretsOutputReference {
-    return new GroupSecretsOutputReference(this.terraformResource, this.terraformAttribute, index, this.wrapsSet);
+  public get(key: string): GroupSecretsOutputReference {
+    return new GroupSecretsOutputReference(this.terraformResource, this.terraformAttribute, key);
   }
 }
 
@@ -378,7 +374,7 @@ export class Group extends cdktf.TerraformResource {
   }
 
   // credentials - computed: true, optional: false, required: false
-  private _credentials = new GroupCredentialsList(this, "credentials", false);
+  private _credentials = new GroupCredentialsMap(this, "credentials");
   public get credentials() {
     return this._credentials;
   }
@@ -449,7 +445,7 @@ export class Group extends cdktf.TerraformResource {
   }
 
   // secrets - computed: true, optional: false, required: false
-  private _secrets = new GroupSecretsList(this, "secrets", false);
+  private _secrets = new GroupSecretsMap(this, "secrets");
   public get secrets() {
     return this._secrets;
   }
