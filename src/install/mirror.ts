@@ -41,11 +41,11 @@ export function terraformPlatform(platform: NodeJS.Platform = process.platform, 
 }
 
 /**
- * Writes the package: the launcher bundle as the executable, with a `#!<node>` line (or a
- * `/bin/sh` wrapper that execs Node on the bundle, when Node's path cannot go on such a line),
- * next to its separately bundled parts, each with a V8 code cache.
+ * Writes the package: the bundle (and its separately bundled parts, each with a V8 code
+ * cache) copied next to a shell wrapper that execs Node on it.
  * Copying (rather than pointing at the build output) keeps the package, and so the
- * lock file's hash, stable until the next install. Windows is not supported.
+ * lock file's hash, stable until the next install. The wrapper is POSIX sh; Windows is not
+ * supported.
  */
 export function writeFilesystemMirror(options: MirrorOptions): MirrorInstall {
   const { host, namespace, type } = parseSourceAddress(options.sourceAddress);
@@ -68,39 +68,19 @@ export function writeFilesystemMirror(options: MirrorOptions): MirrorInstall {
     writeCodeCache(node, installed);
   }
   const executable = path.join(packageDir, `terraform-provider-${type}_v${options.version}`);
-  const header = `Terraform provider ${options.sourceAddress} ${options.version}`;
-  if (shebangSafe(node)) {
-    // The launcher itself, run by Node through the `#!` line: no shell between Terraform and
-    // Node (a few milliseconds of each of the several starts of every Terraform command).
-    const launcher = readFileSync(options.pluginEntry, 'utf8');
-    writeFileSync(executable, `#!${node}\n// ${header}: the plugin's launcher, run by Node.js.\n${launcher}`);
-    // Node reads an extension-less file as CommonJS unless a package.json above it says
-    // otherwise (a JavaScript project holding a Terraform working directory may): this one is nearest.
-    writeFileSync(path.join(packageDir, 'package.json'), `${JSON.stringify({ type: 'commonjs' })}\n`);
-  } else {
-    writeFileSync(
-      executable,
-      [
-        '#!/bin/sh',
-        `# ${header}: runs the bundled plugin with Node.js.`,
-        // The directory by parameter expansion: `$(dirname "$0")` would fork twice per start.
-        'case "$0" in */*) dir="${0%/*}" ;; *) dir=. ;; esac',
-        `exec ${shellQuote(node)} "$dir/${bundleName}" "$@"`,
-        '',
-      ].join('\n'),
-    );
-  }
+  writeFileSync(
+    executable,
+    [
+      '#!/bin/sh',
+      `# Terraform provider ${options.sourceAddress} ${options.version}: runs the bundled plugin with Node.js.`,
+      // The directory by parameter expansion: `$(dirname "$0")` would fork twice per start.
+      'case "$0" in */*) dir="${0%/*}" ;; *) dir=. ;; esac',
+      `exec ${shellQuote(node)} "$dir/${bundleName}" "$@"`,
+      '',
+    ].join('\n'),
+  );
   chmodSync(executable, 0o755);
   return { packageDir, executable };
-}
-
-/**
- * Whether Node's path can be the interpreter of a `#!` line: absolute, with no white space
- * (the kernel ends the path at the first space) and short enough for kernels that read only
- * the first 127 bytes of the line. Otherwise a `/bin/sh` wrapper execs Node.
- */
-export function shebangSafe(node: string): boolean {
-  return node.length <= 120 && /^\/\S+$/.test(node);
 }
 
 /** The separately bundled parts next to a bundle: `<name>.<part>.cjs` (see `bundlePlugin`). */

@@ -214,8 +214,8 @@ describe('the packed tarball', () => {
       for (const root of forbidden) expect(text.includes(root), `${name} names ${root}`).toBe(false);
     }
     expect(readFileSync(cliConfigFile, 'utf8')).toContain(`path    = ${JSON.stringify(path.join(providerDir, 'mirror'))}`);
-    // The executable is the launcher, run by this Node.js through its `#!` line, nothing else.
-    expect(wrapper).toBe(`#!${process.execPath}\n// Terraform provider adaptive-access.local/access/adaptive ${version}: the plugin's launcher, run by Node.js.\n${bundle}`);
+    // The wrapper runs the bundle next to it with this Node.js, nothing else.
+    expect(wrapper).toContain(`exec '${process.execPath}' "$dir/adaptive-plugin.cjs" "$@"`);
     // The version is fixed into the bundle, as it has no package.json nearby.
     expect(bundle).toContain(JSON.stringify(version));
 

@@ -58,7 +58,7 @@ async function servesAndReportsLoading(plugin: RunningPlugin): Promise<string> {
 describe('installed plugin start', () => {
   it('installs a small launcher, the server part and its code cache', () => {
     const files = readdirSync(packageDir).sort();
-    expect(files).toEqual(['adaptive-plugin.cjs', 'adaptive.serve.cjs', 'adaptive.serve.cjs.v8cache', 'package.json', `terraform-provider-adaptive_v${packageVersion()}`]);
+    expect(files).toEqual(['adaptive-plugin.cjs', 'adaptive.serve.cjs', 'adaptive.serve.cjs.v8cache', `terraform-provider-adaptive_v${packageVersion()}`]);
     // What runs before the handshake line: a few kilobytes, not the megabyte of the server.
     expect(statSync(launcherIn(packageDir)).size).toBeLessThan(32 * 1024);
     expect(statSync(serverPartIn(packageDir)).size).toBeGreaterThan(256 * 1024);

@@ -3,10 +3,10 @@
  * and the CLI configuration that points at the mirror.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, shebangSafe, terraformPlatform, writeFilesystemMirror } from '../../src/install/mirror';
+import { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror } from '../../src/install/mirror';
 import { packageVersion } from '../../src/install/version';
 import { cleanup, tempDir } from './support';
 
@@ -24,39 +24,12 @@ describe('filesystem mirror', () => {
     expect(statSync(executable).mode & 0o111).not.toBe(0);
     expect(readFileSync(path.join(packageDir, 'adaptive-plugin.cjs'), 'utf8')).toBe(readFileSync(bundle, 'utf8'));
     expect(execFileSync(executable, ['a', 'b'], { encoding: 'utf8' })).toBe('ran with a b');
-    // No shell between Terraform and Node: the executable is the launcher with a `#!` line.
-    expect(readFileSync(executable, 'utf8').startsWith(`#!${process.execPath}\n`)).toBe(true);
-  });
-
-  it('runs as CommonJS inside a JavaScript project of type module', () => {
-    const project = path.join(dir, 'esm-project');
-    mkdirSync(project);
-    writeFileSync(path.join(project, 'package.json'), '{"type":"module"}\n');
-    const bundle = path.join(dir, 'cjs-bundle.cjs');
-    writeFileSync(bundle, "process.stdout.write(typeof require + ' ' + typeof module);\n");
-    const { packageDir, executable } = writeFilesystemMirror({ mirrorDir: path.join(project, 'mirror'), sourceAddress: PROVIDER_SOURCE, version: packageVersion(), pluginEntry: bundle });
-    expect(execFileSync(executable, { encoding: 'utf8' })).toBe('function object');
-    // Without the package's own package.json, Node would take the extension-less file for ESM and refuse it.
-    rmSync(path.join(packageDir, 'package.json'));
-    expect(() => execFileSync(executable, { encoding: 'utf8', stdio: 'pipe' })).toThrow(/ERR_UNKNOWN_FILE_EXTENSION/);
-  });
-
-  it('falls back to a /bin/sh wrapper when Node\'s path cannot go on a #! line', () => {
-    expect(shebangSafe('/usr/bin/node')).toBe(true);
-    expect(shebangSafe('/opt/my tools/node')).toBe(false);
-    expect(shebangSafe(`/${'n'.repeat(130)}`)).toBe(false);
-    expect(shebangSafe('node')).toBe(false);
-    const bundle = path.join(dir, 'spaced-bundle.cjs');
-    writeFileSync(bundle, "process.stdout.write('ran with ' + process.argv.slice(2).join(' '));\n");
-    // A Node reached through a directory with a space in its name.
-    const spaced = path.join(dir, 'node dir');
-    mkdirSync(spaced);
-    symlinkSync(process.execPath, path.join(spaced, 'node'));
-    const { executable } = writeFilesystemMirror({ mirrorDir: path.join(dir, 'spaced-mirror'), sourceAddress: PROVIDER_SOURCE, version: packageVersion(), pluginEntry: bundle, nodePath: path.join(spaced, 'node') });
-    const text = readFileSync(executable, 'utf8');
-    expect(text.startsWith('#!/bin/sh\n')).toBe(true);
-    expect(text).toContain(`exec '${path.join(spaced, 'node')}' "$dir/adaptive-plugin.cjs" "$@"`);
-    expect(execFileSync(executable, ['a', 'b'], { encoding: 'utf8' })).toBe('ran with a b');
+    // Terraform hands the plugin the user's environment. With an ESM preload in NODE_OPTIONS,
+    // Node loads its main file through the ESM loader, which refuses a file named like the
+    // executable (`..._v0.1.0`: extension ".0"): the wrapper hands Node the `.cjs` bundle instead.
+    const preload = path.join(dir, 'preload.mjs');
+    writeFileSync(preload, '\n');
+    expect(execFileSync(executable, ['a'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--import ${preload}` } })).toBe('ran with a');
   });
 
   it('names platforms like Terraform and checks source addresses and versions', () => {
