@@ -108,19 +108,29 @@ export function secretForms(secret: string): string[] {
  */
 export class Redactor {
   private readonly secrets = new Set<string>();
+  /** Secrets registered since the forms were last computed. */
+  private pending: string[] = [];
   private readonly forms = new Set<string>();
   private pattern: RegExp | undefined;
 
-  /** Registers a secret; empty and very short strings are ignored (they would mask everything). */
+  /**
+   * Registers a secret; empty and very short strings are ignored (they would mask everything).
+   * Its forms are worked out only when something is scrubbed: a state holding thousands of
+   * passwords registers them all in every plugin process, which most often scrubs nothing.
+   */
   add(secret: unknown): void {
     if (typeof secret !== 'string' || secret.length < MIN_SECRET_LENGTH || this.secrets.has(secret)) return;
     this.secrets.add(secret);
-    for (const form of secretForms(secret)) this.forms.add(form);
-    this.pattern = undefined;
+    this.pending.push(secret);
   }
 
   /** Replaces every registered secret, in any of its forms, in `text`. */
   scrub(text: string): string {
+    if (this.pending.length > 0) {
+      for (const secret of this.pending) for (const form of secretForms(secret)) this.forms.add(form);
+      this.pending = [];
+      this.pattern = undefined;
+    }
     if (this.forms.size === 0) return text;
     if (!this.pattern) {
       // Longest first, so a secret containing another is masked whole.
