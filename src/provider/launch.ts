@@ -102,16 +102,18 @@ async function handshake(identity: PluginIdentity, env: NodeJS.ProcessEnv): Prom
   // Ctrl-C goes to the whole process group; Terraform relays it as StopProvider. Ignored
   // from the start, before the server (which logs it) is loaded.
   process.on('SIGINT', () => undefined);
-  // If Terraform dies its pipes break: a failed write to them must not become an uncaught
-  // exception, whose logging would fail the same way, forever.
-  process.stdout.on('error', () => undefined);
-  process.stderr.on('error', () => undefined);
 
   const certificate = generateServerCertificate();
   const listener = await UnixListener.open(env.PLUGIN_UNIX_SOCKET_DIR || os.tmpdir());
   process.on('exit', () => listener.removeSocket());
   // Synchronous: the line must be out before anything else is written or the process exits.
   writeSync(1, handshakeLine(listener.socketPath, certificate.der));
+  // If Terraform dies its pipes break: a failed write to them must not become an uncaught
+  // exception, whose logging would fail the same way, forever. Attached once the line is out:
+  // creating the two streams costs milliseconds of every start, and nothing before the line
+  // writes through them (a failed start writes stderr and exits, with no later write to fail).
+  process.stdout.on('error', () => undefined);
+  process.stderr.on('error', () => undefined);
   return { listener, certificate, clientCertPem, terraformPid };
 }
 
