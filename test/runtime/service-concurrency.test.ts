@@ -4,6 +4,7 @@
  * one target and one endpoint. None may fail, and afterwards the catalog's live credentials
  * are exactly the managed login roles on the target, each of which logs in.
  */
+import { Client } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalCluster } from '../../src/localpg';
 import { loginRoleName } from '../../src/runtime/access/credentials';
@@ -21,6 +22,7 @@ import {
   sql,
   targetConfig,
   untilInstant,
+  untilLockWaiters,
   type ServiceHandle,
 } from './service-fixture';
 
@@ -128,6 +130,40 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     expect(sorted(reaped)).toEqual(sorted(issued.map((c) => c.username)));
     const expired = (await first.catalog.readAudit({ event: 'expire' })).map((e) => e.roleName);
     expect(sorted(expired)).toEqual(sorted(issued.map((c) => c.username)));
+  });
+
+  it('two reapers recording the same roles, already dropped by another process, write each expiry once', async () => {
+    const first = await openService(cluster, 'gone');
+    handles.push(first);
+    await first.service.applyResource(targetConfig(cluster, 'main', 'appdb'));
+    await first.service.applyAuthorization({ name: 'read', resourceType: 'postgresql', permissions: READ });
+    await first.service.applyEndpoint({ name: 'gone-read', type: 'direct', ttlSeconds: 2, resource: 'main', authorization: 'read' });
+    const members = Array.from({ length: 4 }, (_, i) => `g${i}@example.com`);
+    const { issued } = await first.service.applyGroup({ name: 'gone', members, endpoints: ['gone-read'] }, new Set());
+    const second = await reopenService(cluster, first);
+    handles.push(second);
+    await untilInstant(new Date(Math.max(...issued.map((c) => c.expiresAt.getTime()))));
+    // A third reaper dropped the roles and has not recorded it yet: both passes find expired
+    // records whose roles are gone. Their records are held locked, so that both passes reach
+    // the recording transaction before either commits.
+    const roles = issued.map((c) => c.username);
+    await sql(cluster, 'appdb', roles.map((role) => `drop role "${role}"`).join('; '));
+    const locker = new Client(cluster.clientConfig(first.db));
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('select 1 from adaptive.credentials where role_name = any($1::text[]) for update', [roles]);
+      const passes = Promise.all([first, second].map((h) => h.service.reap()));
+      await untilLockWaiters(cluster, first.db, 2);
+      await locker.query('commit');
+      const reports = await passes;
+      expect(reports.flatMap((r) => [...r.errors, ...r.results.flatMap((x) => x.failed)])).toEqual([]);
+    } finally {
+      await locker.end();
+    }
+    const expired = (await first.catalog.readAudit({ event: 'expire' })).map((e) => e.roleName);
+    expect(sorted(expired)).toEqual(sorted(roles));
+    expect(await first.catalog.liveCredentials()).toEqual([]);
   });
 });
 

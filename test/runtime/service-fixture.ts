@@ -214,6 +214,21 @@ export async function untilServerPasses(cluster: LocalCluster, at: Date): Promis
   }
 }
 
+/** Resolves once `n` backends of database `db` wait on a lock (asks pg_stat_activity; fails after 20 s). */
+export async function untilLockWaiters(cluster: LocalCluster, db: string, n: number): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const [row] = await sql<{ waiting: number }>(
+      cluster,
+      cluster.database,
+      "select count(*)::int as waiting from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'",
+      [db],
+    );
+    if ((row?.waiting ?? 0) >= n) return;
+    if (Date.now() > deadline) throw new Error(`fewer than ${n} backends of ${db} started waiting on a lock`);
+  }
+}
+
 /** The server's clock (`now()`). */
 export async function serverClock(cluster: LocalCluster): Promise<Date> {
   const [row] = await sql<{ now: Date }>(cluster, cluster.database, 'select now() as now');

@@ -124,9 +124,15 @@ async function recordReaped(ctx: ServiceContext, resource: string, target: Targe
     };
   });
   await ctx.catalog.transaction(async (tx) => {
-    await tx.markRevoked(all.filter(isExpired).map((c) => c.roleName), 'expired', { at: now });
-    await tx.markRevoked(all.filter((c) => !isExpired(c)).map((c) => c.roleName), 'revoked', { at: now });
-    await tx.appendAudit(events);
+    const marked = new Set(
+      [
+        ...(await tx.markRevoked(all.filter(isExpired).map((c) => c.roleName), 'expired', { at: now })),
+        ...(await tx.markRevoked(all.filter((c) => !isExpired(c)).map((c) => c.roleName), 'revoked', { at: now })),
+      ].map((c) => c.roleName),
+    );
+    // Another reaper may record the same records at the same time (it dropped the roles this
+    // pass found gone): the event goes with the transaction that marked the record.
+    await tx.appendAudit(events.filter(({ roleName = '' }) => !recorded.has(roleName) || marked.has(roleName)));
   });
   return secretsLeft;
 }
