@@ -3,8 +3,7 @@
  * PostgreSQL major, where the JSON goes. Bad input is a usage error (exit 2) before
  * anything starts.
  */
-import { parseArgs } from 'node:util';
-import { UsageError, wholeOption } from '../scripts/report-script';
+import { parseScriptArgs, UsageError, wholeOption } from '../scripts/report-script';
 
 export interface BenchOptions {
   /** Members of the big group (1 endpoint). */
@@ -37,24 +36,14 @@ Options:
 
 /** The options, or null when help was asked for. */
 export function parseBenchOptions(argv: readonly string[]): BenchOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        members: { type: 'string' },
-        repeat: { type: 'string' },
-        pg: { type: 'string' },
-        json: { type: 'string' },
-        'pg-setting': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseScriptArgs(argv, {
+    members: { type: 'string' },
+    repeat: { type: 'string' },
+    pg: { type: 'string' },
+    json: { type: 'string' },
+    'pg-setting': { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
   const pgSettings: Record<string, string> = {};
   for (const setting of values['pg-setting'] ?? []) {

@@ -11,9 +11,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { findTerraform, runTerraform, terraformEnv, terraformVersion } from '../src/terraform';
-import { runReportScript, UsageError, wholeOption } from '../scripts/report-script';
+import { parseScriptArgs, runReportScript, UsageError, wholeOption } from '../scripts/report-script';
 import { seconds } from './measure';
 import { machine, median, type BenchReport } from './report';
 import { RssSampler } from './rss';
@@ -45,23 +44,13 @@ Options:
 `;
 
 function parseOptions(argv: readonly string[]): Options | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        members: { type: 'string' },
-        repeat: { type: 'string' },
-        skip: { type: 'string', multiple: true },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseScriptArgs(argv, {
+    members: { type: 'string' },
+    repeat: { type: 'string' },
+    skip: { type: 'string', multiple: true },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
   const skip = values.skip ?? [];
   for (const id of skip) if (!ROW_IDS.includes(id)) throw new UsageError(`--skip must name a row, one of ${ROW_IDS.join(', ')} (got ${JSON.stringify(id)})`);

@@ -5,9 +5,19 @@
  * as a table and as JSON (also to `--json FILE`), exit 0 when the report is clean, 1 otherwise.
  */
 import { writeFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A bad command line: the script prints it with its usage and exits 2. */
 export class UsageError extends Error {}
+
+/** The script's options as `parseArgs` reads them (strict, no positionals); a bad command line is a `UsageError`. */
+export function parseScriptArgs<T extends NonNullable<ParseArgsConfig['options']>>(argv: readonly string[], options: T) {
+  try {
+    return parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 /** `--name`'s whole-number value (`fallback` when absent), at least `min`. */
 export function wholeOption(name: string, text: string | undefined, fallback: number, min: number): number {

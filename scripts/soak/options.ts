@@ -3,8 +3,7 @@
  * replica is killed, which PostgreSQL major, where the JSON report goes. Bad input is a
  * usage error (exit 2) before anything starts.
  */
-import { parseArgs } from 'node:util';
-import { UsageError, wholeOption } from '../report-script';
+import { parseScriptArgs, UsageError, wholeOption } from '../report-script';
 
 /** The shortest ttl a credential gets. */
 export const MIN_TTL_SECONDS = 5;
@@ -48,29 +47,19 @@ Options:
 
 /** The options, or null when help was asked for. */
 export function parseSoakOptions(argv: readonly string[]): SoakOptions | null {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        duration: { type: 'string' },
-        replicas: { type: 'string' },
-        targets: { type: 'string' },
-        members: { type: 'string' },
-        'kill-every': { type: 'string' },
-        'max-ttl': { type: 'string' },
-        sessions: { type: 'string' },
-        pg: { type: 'string' },
-        poll: { type: 'string' },
-        json: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseScriptArgs(argv, {
+    duration: { type: 'string' },
+    replicas: { type: 'string' },
+    targets: { type: 'string' },
+    members: { type: 'string' },
+    'kill-every': { type: 'string' },
+    'max-ttl': { type: 'string' },
+    sessions: { type: 'string' },
+    pg: { type: 'string' },
+    poll: { type: 'string' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) return null;
   if (values.poll !== undefined && !(Number(values.poll) > 0)) throw new UsageError(`--poll must be a number of seconds above 0 (got ${JSON.stringify(values.poll)})`);
   const members = wholeOption('members', values.members, 50, 1);
