@@ -12,7 +12,7 @@ import { cliConfigFor, PROVIDER_SOURCE, writeFilesystemMirror } from './mirror';
 import { packageVersion } from './version';
 
 export { bundlePlugin, type BundleOptions } from './bundle';
-export { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, terraformPlatform, writeFilesystemMirror, type MirrorInstall, type MirrorOptions } from './mirror';
+export { cliConfigFor, normalSourceAddress, parseSourceAddress, PROVIDER_SOURCE, type SourceAddress, terraformPlatform, writeFilesystemMirror, type MirrorInstall, type MirrorOptions } from './mirror';
 export { packageVersion, providerVersion } from './version';
 
 /**

@@ -1,7 +1,10 @@
 /**
  * Provider source addresses, `HOST/NAMESPACE/TYPE`, checked by Terraform's rules: a mistyped
  * address is refused before anything is written, instead of surfacing later as a
- * `terraform init` that finds no provider in the mirror.
+ * `terraform init` that finds no provider in the mirror. The one check for every command
+ * that takes an address (`install --source`, `release --source`): Terraform compares
+ * addresses case-insensitively and looks providers up under the lower-cased form, so that
+ * is the form returned, and the form mirror and release paths are made of.
  */
 
 /** The three parts of a source address, lower-cased as Terraform compares them. */
@@ -11,9 +14,9 @@ export interface SourceAddress {
   readonly type: string;
 }
 
-// A DNS label: letters, digits and inner hyphens, at most 63 characters.
+// A DNS label: letters, digits and inner hyphens, at most 63 characters; a hostname at most 253.
 const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
-const HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::([0-9]{1,5}))?$`);
+const HOST = new RegExp(`^(?=[^:]{1,253}(?::|$))${LABEL}(?:\\.${LABEL})*(?::([0-9]{1,5}))?$`);
 // Namespaces and types: letters, digits and inner hyphens, at most 64 characters.
 const PART = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
@@ -27,7 +30,7 @@ export function parseSourceAddress(source: string): SourceAddress {
   const [host = '', namespace = '', type = ''] = parts.map((part) => part.toLowerCase());
   const port = HOST.exec(host)?.[1];
   if (!HOST.test(host) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-    throw new Error(`the host ${JSON.stringify(parts[0])} of ${JSON.stringify(source)} is not a hostname (letters, digits, hyphens and dots, optionally :port)`);
+    throw new Error(`the host ${JSON.stringify(parts[0])} of ${JSON.stringify(source)} is not a hostname (DNS labels of letters, digits and inner hyphens, at most 253 characters, optionally :port)`);
   }
   for (const [what, value, given] of [['namespace', namespace, parts[1]], ['type', type, parts[2]]] as const) {
     if (!PART.test(value)) {

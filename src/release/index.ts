@@ -9,16 +9,16 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { bundlePlugin, packageVersion, pluginEntry, PROVIDER_SOURCE, terraformPlatform } from '../install';
+import { bundlePlugin, packageVersion, parseSourceAddress, pluginEntry, PROVIDER_SOURCE, terraformPlatform } from '../install';
 import { packageHashV1, sha256File, zipHash } from './hashes';
 import { executableName, providerDir, sumsName, zipName } from './layout';
 import { mergeBuild, readReleaseFiles, writeReleaseFiles } from './network-mirror';
 import { buildSingleExecutable } from './sea';
-import { checkReleaseVersion, parseReleaseSource } from './source';
+import { checkReleaseVersion } from './version';
 import { writeExecutableZip } from './zip';
 
 export { packageHashV1, sha256File, zipHash, parseSha256Sums, formatSha256Sums, type PackageFile } from './hashes';
-export { checkReleaseVersion, parseReleaseSource, type ReleaseSource } from './source';
+export { checkReleaseVersion } from './version';
 export { executableName, providerDir, sumsName, versionJsonName, zipName, INDEX_JSON } from './layout';
 export { writeExecutableZip } from './zip';
 export { buildSingleExecutable } from './sea';
@@ -29,7 +29,7 @@ const SUPPORTED_OS: readonly string[] = ['linux', 'darwin'];
 /** Options of `buildRelease`; `source` and `version` are checked as given. */
 export interface ReleaseOptions {
   readonly outDir: string;
-  /** `HOST/NAMESPACE/TYPE`; this project's default address when absent. */
+  /** `HOST/NAMESPACE/TYPE` (any case, as Terraform takes it); this project's default address when absent. */
   readonly source?: string;
   /** The release's version; package.json's when absent. */
   readonly version?: string;
@@ -41,6 +41,7 @@ export type ReleaseStep = 'bundling' | 'single-executable' | 'zipping' | 'publis
 
 /** What a release wrote for this platform. */
 export interface ReleaseResult {
+  /** The source address as Terraform writes it (lower-cased): what `required_providers` names. */
   readonly source: string;
   readonly version: string;
   /** Terraform's platform name, e.g. linux_amd64. */
@@ -77,7 +78,7 @@ function checked<T>(option: 'source' | 'version', check: () => T): T {
 /** Builds and publishes the release for this platform. */
 export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResult> {
   const sourceText = options.source ?? PROVIDER_SOURCE;
-  const source = checked('source', () => parseReleaseSource(sourceText));
+  const source = checked('source', () => parseSourceAddress(sourceText));
   const version = options.version === undefined ? packageVersion() : checked('version', () => checkReleaseVersion(options.version!));
   const platform = terraformPlatform();
   if (!SUPPORTED_OS.includes(process.platform)) throw new Error(`releases are built on Linux or macOS, not ${process.platform}`);
@@ -107,7 +108,7 @@ export async function buildRelease(options: ReleaseOptions): Promise<ReleaseResu
     renameSync(scratchZip, zipFile);
     writeReleaseFiles(dir, source.type, version, merged);
     return {
-      source: sourceText,
+      source: `${source.host}/${source.namespace}/${source.type}`,
       version,
       platform,
       providerDir: dir,

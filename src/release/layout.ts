@@ -6,10 +6,10 @@
  * zip names there). The names are Terraform's (and its registry's) conventions.
  */
 import path from 'node:path';
-import type { ReleaseSource } from './source';
+import type { SourceAddress } from '../install';
 
 /** The provider's directory in a release tree. */
-export function providerDir(outDir: string, source: ReleaseSource): string {
+export function providerDir(outDir: string, source: SourceAddress): string {
   return path.join(outDir, source.host, source.namespace, source.type);
 }
 

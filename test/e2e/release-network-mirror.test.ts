@@ -112,7 +112,9 @@ function mirrorWithHashes(name: string, hashes: readonly string[]): string {
 const REQUIRED_PROVIDERS = `terraform {\n  required_providers {\n    adaptive = { source = "${SOURCE}" }\n  }\n}\n`;
 
 beforeAll(async () => {
-  const r = await runCli(['release', '--out', releaseDir, '--json']);
+  // Given in another case, as a person may type it: Terraform looks providers up lower-cased,
+  // so the release is written (and reported) under the lower-cased address.
+  const r = await runCli(['release', '--out', releaseDir, '--source', SOURCE.toUpperCase(), '--json']);
   expect(r.code, r.stderr).toBe(0);
   release = JSON.parse(r.stdout) as ReleaseResult;
 

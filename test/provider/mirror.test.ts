@@ -48,6 +48,8 @@ describe('filesystem mirror', () => {
       ['registry..corp/platform/adaptive', /the host "registry\.\.corp" .* is not a hostname/],
       ['-registry.corp/platform/adaptive', /is not a hostname/],
       ['registry.example.corp:99999/platform/adaptive', /is not a hostname/],
+      [`${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example/platform/adaptive`, /is not a hostname .*at most 253 characters/],
+      ['registry.example.corp/../adaptive', /the namespace "\.\."/],
       ['registry.example.corp//adaptive', /the namespace "" .* must be 1 to 64 letters/],
       ['registry.example.corp/plat_form/adaptive', /the namespace "plat_form"/],
       [`registry.example.corp/${'n'.repeat(65)}/adaptive`, /the namespace "n+"/],
