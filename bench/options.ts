@@ -15,6 +15,10 @@ export interface BenchOptions {
   readonly jsonFile: string | undefined;
   /** Server settings for the cluster (`--pg-setting name=value`), e.g. to see how far a size goes past a limit. */
   readonly pgSettings: Readonly<Record<string, string>>;
+  /** Where each plugin process writes its CPU profile and peak RSS (`--profile DIR`); undefined: no profiling. */
+  readonly profileDir: string | undefined;
+  /** Where a plan holding the N members, at TF_LOG=trace, logs (`--trace FILE`); undefined: no traced plan. */
+  readonly traceFile: string | undefined;
 }
 
 export const USAGE = `Usage: npm run bench -- [options]
@@ -31,6 +35,12 @@ Options:
   --pg-setting NAME=VALUE
                   A server setting for the cluster (repeatable), e.g.
                   max_locks_per_transaction=1024; the report lists them
+  --profile DIR   Install a readable (unminified) bundle and write each plugin
+                  process's CPU profile (.cpuprofile, for Chrome DevTools or
+                  speedscope) and peak RSS into DIR. Profiling slows the plugin:
+                  the report says it was on; compare such runs with each other
+  --trace FILE    After the timed runs, one more plan holding the N members at
+                  TF_LOG=trace, logged to FILE (not timed)
   -h, --help      Show this help
 `;
 
@@ -42,6 +52,8 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     pg: { type: 'string' },
     json: { type: 'string' },
     'pg-setting': { type: 'string', multiple: true },
+    profile: { type: 'string' },
+    trace: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (values.help) return null;
@@ -57,5 +69,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | null 
     pgMajor: values.pg === undefined ? undefined : wholeOption('pg', values.pg, 0, 1),
     jsonFile: values.json,
     pgSettings,
+    profileDir: values.profile,
+    traceFile: values.trace,
   };
 }

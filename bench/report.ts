@@ -39,6 +39,8 @@ export interface BenchReport {
   readonly postgres: string;
   /** Settings given with --pg-setting (the cluster's others are src/localpg's). */
   readonly pgSettings: Readonly<Record<string, string>>;
+  /** Set when plugin processes were profiled (--profile): their times include the profiler's cost. */
+  readonly profileDir?: string;
   readonly terraform: string;
   readonly machine: { readonly node: string; readonly cpus: number; readonly memoryGiB: number; readonly loadAtStart: number; readonly loadAtEnd: number };
   readonly startedAt: string;
@@ -97,6 +99,7 @@ export function reportTable(report: BenchReport): string {
   const m = report.machine;
   const lines = [
     `${report.members} members, median of ${report.repeat}, PostgreSQL ${report.postgres}${Object.entries(report.pgSettings).map(([k, v]) => ` ${k}=${v}`).join('')}, Terraform ${report.terraform}, Node ${m.node}, ${m.cpus} cores, ${m.memoryGiB} GiB, load ${m.loadAtStart.toFixed(2)} -> ${m.loadAtEnd.toFixed(2)}${report.interrupted ? ', INTERRUPTED' : ''}`,
+    ...(report.profileDir === undefined ? [] : [`Profiling on (profiles in ${report.profileDir}): the plugin's times include the profiler's cost; compare only with profiled runs.`]),
     '',
     line(header),
     widths.map((w) => '-'.repeat(w)).join('-|-'),

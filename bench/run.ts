@@ -4,7 +4,8 @@
  * example, apply / plan / destroy of a group of --members members, a held session ended by
  * `reap --watch`, the plugin's peak RSS and the state file's size. A throwaway cluster,
  * the real terraform and psql; the median of --repeat runs. Prints a table and the JSON
- * (also to --json FILE). Exit 0 when every row has its number, 1 when one failed, 2 on bad
+ * (also to --json FILE). --profile DIR writes each plugin process's CPU profile and peak RSS,
+ * --trace FILE a plan holding the N members at TF_LOG=trace (bench/README.md). Exit 0 when every row has its number, 1 when one failed, 2 on bad
  * usage. Everything it starts is stopped and removed on exit and on Ctrl-C.
  */
 import os from 'node:os';
@@ -43,14 +44,14 @@ async function runBench(options: BenchOptions, signal: AbortSignal): Promise<Ben
     }
   };
   log('installing the provider and starting PostgreSQL');
-  const world = await BenchWorld.open(options.pgMajor, options.pgSettings, signal);
+  const world = await BenchWorld.open(options, signal);
   try {
     await measure('pluginStart', () => measurePluginStart(world, options.repeat));
     await measure('noopPlan', () => measureNoopPlan(world, options.repeat));
     if (!signal.aborted) {
       log(`measuring: a group of ${options.members} members (apply, plan, destroy; ${options.repeat} runs)`);
       try {
-        const members = await measureMembers(world, options.members, options.repeat);
+        const members = await measureMembers(world, options.members, options.repeat, options.traceFile);
         for (const id of MEMBER_ROWS) {
           const floors = id === 'apply' || id === 'planMany' || id === 'destroy' ? members.floors[id] : [];
           rows[id] = buildRow(specs[id]!, members.samples[id], floors, members.errors[id]);
@@ -73,6 +74,7 @@ async function runBench(options: BenchOptions, signal: AbortSignal): Promise<Ben
     repeat: options.repeat,
     postgres: world.postgres,
     pgSettings: options.pgSettings,
+    ...(world.profileDir === undefined ? {} : { profileDir: world.profileDir }),
     terraform: world.terraformVersion,
     machine: machine(loadAtStart),
     startedAt: new Date(started).toISOString(),

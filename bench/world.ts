@@ -3,6 +3,9 @@
  * target database), the provider installed with `installProvider` into a temp dir whose
  * CLI configuration points Terraform at that mirror only, Terraform working directories
  * in the same temp dir, and `psql` for the floors. Everything is removed by `close()`.
+ * With a profile directory, the provider is installed unminified and every plugin process
+ * Terraform starts loads bench/preload/plugin-profile.mjs, which writes its CPU profile and
+ * peak RSS there.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +19,17 @@ import { ident } from '../src/runtime/pg/sql';
 import { findTerraform, runTerraform, terraformEnv, terraformVersion } from '../src/terraform';
 
 export const CATALOG_DB = 'bench_catalog';
+
+/** Loaded into each plugin process when profiling (Node 20 refuses --cpu-prof in NODE_OPTIONS). */
+const PROFILE_PRELOAD = path.join(__dirname, 'preload', 'plugin-profile.mjs');
+
+/** How the world is set up: the bench's options that shape it. */
+export interface WorldOptions {
+  readonly pgMajor: number | undefined;
+  readonly pgSettings: Readonly<Record<string, string>>;
+  /** Each plugin process's CPU profile and peak RSS go here; undefined: no profiling. */
+  readonly profileDir: string | undefined;
+}
 export const TARGET_DB = 'production';
 
 /** The major asked for, else the embedded build (18), else the first found. */
@@ -48,9 +62,9 @@ export class Workspace {
     writeFileSync(path.join(this.dir, name), content);
   }
 
-  /** `terraform <args>`; throws with terraform's last lines when it fails. */
-  async run(args: readonly string[], okCodes: readonly number[] = [0]): Promise<number> {
-    const result = await runTerraform(this.world.terraform, [...args, '-no-color', '-input=false'], { dir: this.dir, env: this.world.terraformEnv, signal: this.world.signal });
+  /** `terraform <args>` (with `env` added to the world's); throws with terraform's last lines when it fails. */
+  async run(args: readonly string[], okCodes: readonly number[] = [0], env: Readonly<Record<string, string>> = {}): Promise<number> {
+    const result = await runTerraform(this.world.terraform, [...args, '-no-color', '-input=false'], { dir: this.dir, env: { ...this.world.terraformEnv, ...env }, signal: this.world.signal });
     if (this.world.signal.aborted) throw new Error('interrupted');
     if (!okCodes.includes(result.code)) {
       const tail = `${result.stdout}\n${result.stderr}`
@@ -79,9 +93,13 @@ export class BenchWorld {
     readonly terraform: string,
     readonly terraformVersion: string,
     readonly signal: AbortSignal,
+    /** Where plugin processes write their profiles; undefined: not profiling. */
+    readonly profileDir: string | undefined,
   ) {
     const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('ADAPTIVE_')));
+    const profiling = profileDir === undefined ? {} : { NODE_OPTIONS: `--import ${PROFILE_PRELOAD}`, ADAPTIVE_BENCH_PROFILE_DIR: profileDir };
     this.terraformEnv = terraformEnv(inherited, {
+      ...profiling,
       TF_CLI_CONFIG_FILE: path.join(dir, 'terraformrc'),
       TF_PLUGIN_CACHE_DIR: '',
       ADAPTIVE_CATALOG_URL: cluster.url(CATALOG_DB),
@@ -92,19 +110,28 @@ export class BenchWorld {
     });
   }
 
-  static async open(pgMajor: number | undefined, pgSettings: Readonly<Record<string, string>>, signal: AbortSignal): Promise<BenchWorld> {
+  static async open(options: WorldOptions, signal: AbortSignal): Promise<BenchWorld> {
     const terraform = findTerraform(process.env);
     if (terraform === undefined) throw new Error('terraform is not on PATH');
+    const profileDir = options.profileDir === undefined ? undefined : path.resolve(options.profileDir);
+    if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true });
     const dir = mkdtempSync(path.join(os.tmpdir(), 'adaptive-bench-'));
     let cluster: LocalCluster | undefined;
     try {
-      const provider = await installProvider({ dir, mirrorDir: path.join(dir, 'mirror'), cliConfigFile: path.join(dir, 'terraformrc'), cliConfigTrailer: '\ndisable_checkpoint = true\n' });
-      cluster = await startCluster({ binaries: chooseBinaries(pgMajor), settings: pgSettings });
+      const provider = await installProvider({
+        dir,
+        mirrorDir: path.join(dir, 'mirror'),
+        cliConfigFile: path.join(dir, 'terraformrc'),
+        cliConfigTrailer: '\ndisable_checkpoint = true\n',
+        // Readable, so the profiles name our functions.
+        minify: profileDir === undefined,
+      });
+      cluster = await startCluster({ binaries: chooseBinaries(options.pgMajor), settings: options.pgSettings });
       await superuserSql(cluster, cluster.database, `create database ${ident(CATALOG_DB)}`);
       await superuserSql(cluster, cluster.database, `create database ${ident(TARGET_DB)}`);
       await superuserSql(cluster, TARGET_DB, 'create schema app; create schema analytics; create table app.items (id int primary key)');
       const version = await terraformVersion(terraform, terraformEnv(process.env, {}));
-      return new BenchWorld(cluster, dir, provider, terraform, version, signal);
+      return new BenchWorld(cluster, dir, provider, terraform, version, signal, profileDir);
     } catch (err) {
       await cluster?.stop();
       rmSync(dir, { recursive: true, force: true });

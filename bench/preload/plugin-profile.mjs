@@ -1,4 +1,4 @@
-// Loaded into each plugin process (NODE_OPTIONS=--import) by bench/many-members.ts: Node 20
+// Loaded into each plugin process (NODE_OPTIONS=--import) by `npm run bench -- --profile DIR`: Node 20
 // refuses --cpu-prof in NODE_OPTIONS, so the CPU profile is taken through the inspector;
 // the peak RSS is written beside it. Output goes to ADAPTIVE_BENCH_PROFILE_DIR.
 import fs from 'node:fs';

@@ -9,6 +9,8 @@
  *   4. `terraform plan` of the same configuration holding 1 (applied once)  -> its floor
  *   5. `terraform destroy` of it all (the N credentials revoked)
  *   6. psql: N `DROP ROLE` in one transaction                           -> destroy's floor
+ * With a trace file, one more plan holding the N members after the last run's step 3, at
+ * TF_LOG=trace logged there (not timed).
  * A step that fails ends the runs; its row carries the error, and the rows it kept from
  * being measured say so (the peak RSS until a failed apply is kept).
  */
@@ -106,7 +108,7 @@ function floorFiles(world: BenchWorld, members: number): { create: string; drop:
   return files;
 }
 
-export async function measureMembers(world: BenchWorld, members: number, repeat: number): Promise<MemberResults> {
+export async function measureMembers(world: BenchWorld, members: number, repeat: number, traceFile?: string): Promise<MemberResults> {
   const results: MemberResults = {
     samples: { apply: [], planMany: [], destroy: [], peakRss: [], stateSize: [] },
     floors: { apply: [], planMany: [], destroy: [] },
@@ -134,6 +136,7 @@ export async function measureMembers(world: BenchWorld, members: number, repeat:
       results.samples.stateSize.push(statSync(path.join(many.dir, 'terraform.tfstate')).size / 1024);
       step = 'planMany';
       results.samples.planMany.push(await seconds(() => many.run(PLAN)));
+      if (traceFile !== undefined && i === repeat - 1) await many.run(PLAN, [0], { TF_LOG: 'trace', TF_LOG_PATH: path.resolve(traceFile) });
       results.floors.planMany.push(await seconds(() => one.run(PLAN)));
       step = 'destroy';
       results.samples.destroy.push(await seconds(() => many.run(['destroy', '-auto-approve'])));

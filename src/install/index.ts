@@ -59,6 +59,8 @@ export interface InstallOptions {
   readonly chooseDirHint?: string;
   /** Told when a step begins, for progress lines. */
   readonly onStep?: (step: 'bundling' | 'mirroring') => void;
+  /** False for a readable bundle, whose CPU profiles name our functions (default true). */
+  readonly minify?: boolean;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function installProvider(options: InstallOptions): Promise<Provider
     options.onStep?.('bundling');
     let bundle: string;
     try {
-      bundle = await bundlePlugin({ entry, outfile: path.join(scratch, 'adaptive-plugin.cjs') });
+      bundle = await bundlePlugin({ entry, outfile: path.join(scratch, 'adaptive-plugin.cjs'), ...(options.minify === undefined ? {} : { minify: options.minify }) });
     } catch (err) {
       throw new CliError(
         `cannot bundle the provider plugin: ${errorText(err)}`,
