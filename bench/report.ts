@@ -82,6 +82,13 @@ function target(row: BenchRow): string {
   return 'maxRatio' in row.target ? `<= ${row.target.maxRatio}x` : `<= ${value(row.target.max, row.unit)}`;
 }
 
+/** A header and its rows as fixed-width lines: `a | b | c`, a dashed rule under the header. */
+export function fixedWidthTable(header: readonly string[], cells: ReadonlyArray<readonly string[]>): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
+  const line = (c: readonly string[]): string => c.map((text, i) => text.padEnd(widths[i] as number)).join(' | ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map(line)];
+}
+
 /** The report as a fixed-width table, one line per row, then the rows' errors. */
 export function reportTable(report: BenchReport): string {
   const rows = Object.values(report.rows);
@@ -94,16 +101,12 @@ export function reportTable(report: BenchReport): string {
     target(r),
     r.met === null ? '' : r.met ? 'yes' : 'no',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: readonly string[]): string => c.map((text, i) => text.padEnd(widths[i] as number)).join(' | ').trimEnd();
   const m = report.machine;
   const lines = [
     `${report.members} members, median of ${report.repeat}, PostgreSQL ${report.postgres}${Object.entries(report.pgSettings).map(([k, v]) => ` ${k}=${v}`).join('')}, Terraform ${report.terraform}, Node ${m.node}, ${m.cpus} cores, ${m.memoryGiB} GiB, load ${m.loadAtStart.toFixed(2)} -> ${m.loadAtEnd.toFixed(2)}${report.interrupted ? ', INTERRUPTED' : ''}`,
     ...(report.profileDir === undefined ? [] : [`Profiling on (profiles in ${report.profileDir}): the plugin's times include the profiler's cost; compare only with profiled runs.`]),
     '',
-    line(header),
-    widths.map((w) => '-'.repeat(w)).join('-|-'),
-    ...cells.map(line),
+    ...fixedWidthTable(header, cells),
   ];
   for (const r of rows) if (r.error !== undefined) lines.push('', `${r.what}: ${r.error}`);
   return lines.join('\n');

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { findTerraform, runTerraform, terraformEnv, terraformVersion } from '../src/terraform';
 import { parseScriptArgs, runReportScript, UsageError, wholeOption } from '../scripts/report-script';
 import { seconds } from './measure';
-import { machine, median, type BenchReport } from './report';
+import { fixedWidthTable, machine, median, type BenchReport } from './report';
 import { RssSampler } from './rss';
 import { ROWS, SHAPES, shapeConfig, shapeVars, stateWithMembers, type RowSpec, type Shape, type ShapeId } from './terraform-alone-shapes';
 
@@ -279,15 +279,11 @@ function reportTable(report: Report): string {
       r.ratio === null ? '' : `${r.ratio.toFixed(1)}x`,
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)));
-  const line = (c: readonly string[]): string => c.map((text, i) => text.padEnd(widths[i] as number)).join(' | ').trimEnd();
   const m = report.machine;
   const lines = [
     `Terraform alone (terraform_data), ${report.members} members, median of ${report.repeat}, Terraform ${report.terraform}, ${m.cpus} cores, ${m.memoryGiB} GiB, load ${m.loadAtStart.toFixed(2)} -> ${m.loadAtEnd.toFixed(2)}${report.interrupted ? ', INTERRUPTED' : ''}`,
     '',
-    line(header),
-    widths.map((w) => '-'.repeat(w)).join('-|-'),
-    ...cells.map(line),
+    ...fixedWidthTable(header, cells),
   ];
   for (const r of rows) if (r.error !== undefined) lines.push('', `${r.what}: ${r.error}`);
   return lines.join('\n');
