@@ -19,6 +19,7 @@ import { ident } from '../src/runtime/pg/sql';
 import { findTerraform, runTerraform, terraformEnv, terraformVersion } from '../src/terraform';
 
 export const CATALOG_DB = 'bench_catalog';
+export const TARGET_DB = 'production';
 
 /** Loaded into each plugin process when profiling (Node 20 refuses --cpu-prof in NODE_OPTIONS). */
 const PROFILE_PRELOAD = path.join(__dirname, 'preload', 'plugin-profile.mjs');
@@ -30,7 +31,6 @@ export interface WorldOptions {
   /** Each plugin process's CPU profile and peak RSS go here; undefined: no profiling. */
   readonly profileDir: string | undefined;
 }
-export const TARGET_DB = 'production';
 
 /** The major asked for, else the embedded build (18), else the first found. */
 function chooseBinaries(major: number | undefined): PostgresBinaries {
