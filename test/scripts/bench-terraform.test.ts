@@ -4,30 +4,18 @@
  * row with a number. Nothing here looks at a time or a ratio: speed is reported
  * (bench/README.md, "Terraform alone"), never asserted. No database: terraform_data only.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROWS } from '../../bench/terraform-alone-shapes';
-import { REPO_ROOT } from '../cli/run-cli';
 import { scratchDir } from '../fixtures/adaptive';
+import { runRepoScript } from './run-script';
 
-const SCRIPT = path.join(REPO_ROOT, 'bench', 'terraform-alone.ts');
+const SCRIPT = 'bench/terraform-alone.ts';
 
 interface Report {
   readonly ok: boolean;
   readonly rows: Record<string, { readonly what: string; readonly seconds: number | null; readonly samples: readonly number[]; readonly error?: string }>;
-}
-
-function runScript(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
 }
 
 describe('npm run bench:terraform', () => {
@@ -37,7 +25,7 @@ describe('npm run bench:terraform', () => {
   // About twenty Terraform commands on a shared machine: a bound on a hang, not a speed check.
   it('completes and reports every row with a number', { timeout: 300_000 }, async () => {
     const jsonFile = path.join(scratch.dir, 'bench-terraform.json');
-    const run = await runScript(['--members', '20', '--repeat', '1', '--json', jsonFile]);
+    const run = await runRepoScript(SCRIPT, ['--members', '20', '--repeat', '1', '--json', jsonFile]);
     expect(run.code, run.output).toBe(0);
     const report = JSON.parse(readFileSync(jsonFile, 'utf8')) as Report;
     expect(report.ok).toBe(true);
@@ -51,7 +39,7 @@ describe('npm run bench:terraform', () => {
   });
 
   it('refuses an unknown row to skip with a usage error (exit 2)', async () => {
-    const run = await runScript(['--skip', 'noSuchRow']);
+    const run = await runRepoScript(SCRIPT, ['--skip', 'noSuchRow']);
     expect(run.code).toBe(2);
     expect(run.output).toContain('--skip must name a row');
   });

@@ -6,28 +6,15 @@
  * those stay working too: each plugin process leaves a CPU profile and its peak RSS, and
  * the traced plan's log shows the plugin planning.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../../bench/report';
 import { rowSpecs } from '../../bench/rows/specs';
-import { REPO_ROOT } from '../cli/run-cli';
 import { scratchDir } from '../fixtures/adaptive';
 import { eachPostgres } from '../fixtures/postgres';
+import { runRepoScript } from './run-script';
 
-const BENCH = path.join(REPO_ROOT, 'bench', 'run.ts');
-
-function runBench(args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', BENCH, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, output }));
-  });
-}
 
 describe.each(eachPostgres())('$name', ({ binaries }) => {
   const scratch = scratchDir('adaptive-bench-');
@@ -39,7 +26,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
     const profiled = binaries.major === 18;
     const profileDir = path.join(scratch.dir, `profiles-${binaries.major}`);
     const traceFile = path.join(scratch.dir, `trace-${binaries.major}.log`);
-    const run = await runBench([
+    const run = await runRepoScript('bench/run.ts', [
       ...['--members', '20', '--repeat', '1', '--pg', String(binaries.major), '--json', jsonFile],
       ...(profiled ? ['--profile', profileDir, '--trace', traceFile] : []),
     ]);

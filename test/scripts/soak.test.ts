@@ -5,28 +5,15 @@
  * were issued and reaped, held sessions ended, and no role outlived its expiry by more
  * than 2 s. (The full soak, 10 minutes at scale, is run by hand: bench/README.md.)
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SoakReport } from '../../scripts/soak/report';
-import { REPO_ROOT } from '../cli/run-cli';
 import { scratchDir } from '../fixtures/adaptive';
 import { eachPostgres } from '../fixtures/postgres';
+import { runRepoScript } from './run-script';
 
-const SOAK = path.join(REPO_ROOT, 'scripts', 'soak.ts');
 
-function runSoak(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', SOAK, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 const NUMBER = expect.any(Number) as number;
 const latency = { count: NUMBER, p50: NUMBER, p99: NUMBER, max: NUMBER };
@@ -38,7 +25,7 @@ describe.each(eachPostgres())('$name', ({ binaries }) => {
   it('runs, reports every field, and no role outlives its expiry by more than 2 s', async () => {
     const jsonFile = path.join(scratch.dir, `soak-${binaries.major}.json`);
     const args = ['--duration', '15', '--targets', '2', '--members', '3', '--replicas', '2', '--kill-every', '5', '--max-ttl', '8', '--pg', String(binaries.major), '--json', jsonFile];
-    const run = await runSoak(args);
+    const run = await runRepoScript('scripts/soak.ts', args);
     // 0: a clean report (1 would be a report that shows a problem).
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(existsSync(jsonFile), run.stderr).toBe(true);
